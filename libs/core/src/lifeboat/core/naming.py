@@ -1,0 +1,56 @@
+"""Pure naming rules for backup artifacts (SPEC §5.2.3, §5.6.4; DESIGN "Naming")."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Literal
+
+Engine = Literal["postgresql", "mysql"]
+Compression = Literal["zstd", "gzip"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+COMPRESSION_SUFFIX: dict[Compression, str] = {"zstd": "zst", "gzip": "gz"}
+DUMP_SUFFIX: dict[Engine, str] = {"postgresql": "dump", "mysql": "sql"}
+
+
+def safe_component(name: str) -> str:
+    """A file-system-safe form of a user-given name: no separators, no dot-dot, never empty."""
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    return cleaned[:100] or "db"
+
+
+def backup_file_name(
+    *,
+    database: str,
+    backup_type: str,
+    started_at: datetime,
+    execution_id: str,
+    engine: Engine,
+    compression: Compression,
+) -> str:
+    """``{database}_{type}_{YYYYmmdd_HHMMSS}_{id8}.{dump|sql}.{zst|gz}``."""
+    stamp = started_at.strftime("%Y%m%d_%H%M%S")
+    return (
+        f"{safe_component(database)}_{safe_component(backup_type)}_{stamp}_{execution_id[:8]}"
+        f".{DUMP_SUFFIX[engine]}.{COMPRESSION_SUFFIX[compression]}"
+    )
+
+
+def backup_relative_dir(*, database: str, started_at: datetime) -> str:
+    """``<database>/<yyyy>/<mm>`` under the storage root."""
+    return str(PurePosixPath(safe_component(database), f"{started_at:%Y}", f"{started_at:%m}"))
+
+
+def s3_key(*, prefix: str, database: str, started_at: datetime, file_name: str) -> str:
+    """``{prefix}/{database}/{yyyy}/{mm}/{file}`` (SPEC §5.6.4), without a leading slash."""
+    parts = [p for p in prefix.strip("/").split("/") if p]
+    rel = backup_relative_dir(database=database, started_at=started_at)
+    return "/".join([*parts, rel, file_name])
+
+
+def manifest_name(file_name: str) -> str:
+    """The sidecar manifest beside an artifact."""
+    return f"{file_name}.manifest.json"

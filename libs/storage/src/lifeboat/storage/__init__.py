@@ -1,0 +1,1 @@
+"""Where artifacts live: local storage (atomic, 0600) and the manifest sidecar."""

@@ -1,0 +1,1 @@
+"""What crosses NATS: subject names, message types, their codec, and the bus (the only nats import)."""

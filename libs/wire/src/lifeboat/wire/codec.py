@@ -1,0 +1,27 @@
+"""Encoders and decoders built once (msgspec perf tip); bus decoders accept unknown fields."""
+
+from __future__ import annotations
+
+import msgspec
+
+from lifeboat.wire.messages import (
+    Event,
+    Job,
+    ProbeReply,
+    ProbeRequest,
+    TriggerBackupRequest,
+    TriggerReply,
+)
+
+_encoder = msgspec.json.Encoder()
+job_decoder: msgspec.json.Decoder[Job] = msgspec.json.Decoder(Job)
+event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+probe_request_decoder = msgspec.json.Decoder(ProbeRequest)
+probe_reply_decoder = msgspec.json.Decoder(ProbeReply)
+trigger_request_decoder = msgspec.json.Decoder(TriggerBackupRequest)
+trigger_reply_decoder = msgspec.json.Decoder(TriggerReply)
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """JSON-encode any wire message."""
+    return _encoder.encode(message)
