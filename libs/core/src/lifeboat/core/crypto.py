@@ -100,7 +100,9 @@ class Sealer:
     def seal(self, plaintext: str, *, bound_to: str) -> str:
         """Seal `plaintext` so that it opens only for the same `bound_to` (an execution id)."""
         nonce = os.urandom(12)
-        return _b64e(nonce + AESGCM(self._key).encrypt(nonce, plaintext.encode(), bound_to.encode()))
+        return _b64e(
+            nonce + AESGCM(self._key).encrypt(nonce, plaintext.encode(), bound_to.encode())
+        )
 
     def open(self, sealed: str, *, bound_to: str) -> str:
         """Open a sealed value; raises :class:`DecryptionError` if key or binding differ."""
@@ -108,7 +110,9 @@ class Sealer:
             raw = _b64d(sealed)
             return AESGCM(self._key).decrypt(raw[:12], raw[12:], bound_to.encode()).decode()
         except (InvalidTag, ValueError) as exc:
-            raise DecryptionError("sealed credentials do not open with this EXECUTOR_SEAL_KEY") from exc
+            raise DecryptionError(
+                "sealed credentials do not open with this EXECUTOR_SEAL_KEY"
+            ) from exc
 
 
 def generate_key() -> str:

@@ -7,7 +7,6 @@ job is acknowledged only after its result event was stored by the server.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -144,7 +143,7 @@ class Bus:
                 timeout=5.0,
                 headers={"Nats-Msg-Id": f"job-{job.execution_id}"},
             )
-        except (nats.errors.Error, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.errors.Error) as exc:
             raise UnavailableError(f"cannot queue the job on NATS: {exc}") from exc
 
     async def publish_event(self, kind: str, event: Event) -> None:
@@ -161,7 +160,7 @@ class Bus:
             while True:
                 try:
                     msgs = await sub.fetch(batch, timeout=1.0)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 for msg in msgs:
                     yield Delivery(msg)
@@ -200,7 +199,7 @@ class Bus:
             reply = await self._nc.request(subject, payload, timeout=timeout)
         except nats.errors.NoRespondersError as exc:
             raise UnavailableError(f"no service is listening on {subject}") from exc
-        except (nats.errors.TimeoutError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, nats.errors.TimeoutError) as exc:
             raise UnavailableError(f"no answer on {subject} within {timeout:g}s") from exc
         return reply.data
 

@@ -1,0 +1,1 @@
+"""The scheduler service: turns enabled schedules into "schedule fired" messages."""
