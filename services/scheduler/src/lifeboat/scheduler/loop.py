@@ -7,6 +7,7 @@ schedules feature; the process, its connection and its shutdown already behave a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import UTC, datetime
@@ -42,10 +43,8 @@ async def run(settings: SchedulerSettings, stop: asyncio.Event | None = None) ->
         while not stop.is_set():
             beat = Heartbeat(scheduler_id=settings.scheduler_id, at=datetime.now(UTC))
             await bus.publish(subjects.SCHEDULER_HEARTBEAT, encoder.encode(beat))
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.heartbeat_seconds)
-            except TimeoutError:
-                pass
     finally:
         await bus.close()
         log.info("scheduler %s stopped", settings.scheduler_id)
