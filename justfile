@@ -1,0 +1,46 @@
+# Lifeboat: `just --list` shows every recipe.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Start everything (nats-server, API + web UI on :8000, scheduler, executor) in the foreground
+up: install web
+    uv run python -m scripts.devstack
+
+# Install Python dependencies (locked) and check the client tools the executor needs
+install:
+    uv sync --frozen
+    @for t in pg_dump pg_restore psql mysqldump mysql zstd gzip; do command -v $t >/dev/null || echo "WARNING: $t not found: the executor needs it (apt-get install postgresql-client mariadb-client zstd)"; done
+
+# Build the web UI into the API package (skipped with a warning when npm is missing)
+web:
+    @if command -v npm >/dev/null; then cd web && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error) && npm run build; else echo "WARNING: npm not found; the UI will not be built"; fi
+
+# Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e
+test: install lint types
+    uv run pytest -q -p no:cacheprovider
+
+# Unit tests only (no I/O)
+test-unit:
+    uv run pytest -q tests/unit
+
+# Lint Python (ruff) and Dockerfiles (hadolint, via the test suite)
+lint:
+    uv run ruff check .
+    uv run ruff format --check .
+
+# Format the code
+fmt:
+    uv run ruff format .
+    uv run ruff check --fix .
+
+# Strict type checking
+types:
+    uv run pyright
+
+# Benchmark backup/restore against the raw shell pipelines (builds ~1 GB databases once)
+bench *ARGS: install
+    uv run python -m scripts.bench {{ARGS}}
+
+# Remove local state (SQLite, backups, generated keys) — destructive!
+clean:
+    rm -rf ./data

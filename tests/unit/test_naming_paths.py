@@ -1,0 +1,77 @@
+"""Artifact naming and path containment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lifeboat.core.errors import ValidationError
+from lifeboat.core.naming import backup_file_name, backup_relative_dir, s3_key, safe_component
+from lifeboat.core.paths import contained
+
+WHEN = datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC)
+
+
+def test_file_name_follows_spec() -> None:
+    name = backup_file_name(
+        database="myapp_db",
+        backup_type="daily",
+        started_at=WHEN,
+        execution_id="abc12345-0000",
+        engine="postgresql",
+        compression="zstd",
+    )
+    assert name == "myapp_db_daily_20251116_143022_abc12345.dump.zst"
+    assert backup_relative_dir(database="myapp_db", started_at=WHEN) == "myapp_db/2025/11"
+
+
+def test_mysql_gzip_suffix() -> None:
+    name = backup_file_name(
+        database="users",
+        backup_type="manual",
+        started_at=WHEN,
+        execution_id="def45678",
+        engine="mysql",
+        compression="gzip",
+    )
+    assert name.endswith("_def45678.sql.gz")
+
+
+def test_s3_key_layout() -> None:
+    key = s3_key(prefix="/backups/", database="myapp_db", started_at=WHEN, file_name="f.dump.zst")
+    assert key == "backups/myapp_db/2025/11/f.dump.zst"
+
+
+@given(st.text(min_size=0, max_size=200))
+def test_safe_component_never_escapes(name: str) -> None:
+    comp = safe_component(name)
+    assert comp
+    assert "/" not in comp and "\\" not in comp and "\x00" not in comp
+    assert comp not in (".", "..")
+    assert not comp.startswith(".")
+
+
+@pytest.mark.parametrize(
+    "bad", ["../etc/passwd", "/etc/passwd", "a/../../b", "a/b/../../../c", "", "a\x00b"]
+)
+def test_contained_refuses_escapes(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ValidationError):
+        contained(tmp_path, bad)
+
+
+def test_contained_refuses_symlink_escape(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "link").symlink_to(outside)
+    with pytest.raises(ValidationError):
+        contained(root, "link/file")
+
+
+def test_contained_accepts_normal_paths(tmp_path: Path) -> None:
+    assert contained(tmp_path, "db/2025/11/f.zst") == tmp_path.resolve() / "db/2025/11/f.zst"
