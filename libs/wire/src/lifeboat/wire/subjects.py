@@ -69,3 +69,8 @@ def event_subject(kind: str, execution_id: str) -> str:
 def fired_subject(schedule_id: str) -> str:
     """Subject of a "schedule fired" message."""
     return f"{PREFIX}.schedule.fired.{schedule_id}"
+
+
+def probe_queue_group(queue: str) -> str:
+    """Queue group of the executors answering probes for `queue` (one answer per probe)."""
+    return f"executors-{check_queue(queue)}"
