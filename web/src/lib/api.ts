@@ -1,0 +1,72 @@
+import type { Backup, DatabaseConfig, Envelope, Meta, SystemStats } from "./types.ts";
+
+/** An API failure: the envelope's error, or a transport problem. */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(message: string, code: string, status: number) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export interface Page<T> {
+  data: T;
+  meta: Meta;
+}
+
+async function request<T>(path: string, init?: RequestInit): Promise<Page<T>> {
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      ...init,
+      headers: {
+        Accept: "application/json",
+        ...(init?.body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...init?.headers,
+      },
+    });
+  } catch {
+    throw new ApiError("Cannot reach the Lifeboat API.", "NETWORK_ERROR", 0);
+  }
+  let body: Envelope<T> | null = null;
+  try {
+    body = (await response.json()) as Envelope<T>;
+  } catch {
+    body = null;
+  }
+  if (!response.ok || body === null || !body.success) {
+    const message = body?.error?.message ?? `Request failed (HTTP ${response.status}).`;
+    throw new ApiError(message, body?.error?.code ?? "HTTP_ERROR", response.status);
+  }
+  return { data: body.data as T, meta: body.meta ?? {} };
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== "") search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+export interface BackupFilters {
+  page?: number;
+  limit?: number;
+  status?: string;
+  databaseId?: string;
+}
+
+export const api = {
+  stats: () => request<SystemStats>("/api/system/stats"),
+  databases: () => request<DatabaseConfig[]>("/api/databases"),
+  backups: (filters: BackupFilters = {}) =>
+    request<Backup[]>(`/api/backups${query({ ...filters })}`),
+  startBackup: (databaseId: string) =>
+    request<Backup>("/api/backups", { method: "POST", body: JSON.stringify({ databaseId }) }),
+  downloadUrl: (backupId: string) => `/api/backups/${encodeURIComponent(backupId)}/download`,
+};

@@ -1,0 +1,69 @@
+// Shapes of the REST API (SPEC §6). Hand-written until the client is generated from the API's
+// OpenAPI schema; field names are the camelCase names on the wire.
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface Meta {
+  page?: number;
+  limit?: number;
+  total?: number;
+  timestamp?: string;
+}
+
+export interface Envelope<T> {
+  success: boolean;
+  data?: T;
+  error?: ApiErrorBody;
+  meta?: Meta;
+}
+
+export type DatabaseType = "postgresql" | "mysql" | "mariadb" | (string & {});
+
+export interface DatabaseConfig {
+  id: string;
+  name: string;
+  type: DatabaseType;
+  host: string;
+  port: number;
+  databaseName: string;
+  enabled: boolean;
+  /** Executor queue serving this database (executors per network). */
+  queue?: string;
+  dockerContainerName?: string | null;
+}
+
+export type BackupStatus =
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "cancelled"
+  | (string & {});
+
+export interface Backup {
+  id: string;
+  databaseConfigId: string;
+  databaseName: string | null;
+  backupType: string;
+  status: BackupStatus;
+  fileSizeBytes: number | null;
+  startedAt: string;
+  completedAt: string | null;
+  durationSeconds: number | null;
+  errorMessage: string | null;
+  checksum: string | null;
+}
+
+/** `GET /api/system/stats`. */
+export interface SystemStats {
+  totalBackups: number;
+  backupsByStatus: Record<string, number>;
+  totalSizeBytes: number;
+  databases: { total: number; enabled: number; postgresql: number; mysql: number };
+  last24h: { total: number; completed: number; failed: number };
+  totalRestores: number;
+}

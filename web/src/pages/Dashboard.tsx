@@ -1,0 +1,91 @@
+import { useQuery } from "@tanstack/react-query";
+
+import { BackupTable } from "../components/BackupTable.tsx";
+import { isActive } from "../components/StatusBadge.tsx";
+import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
+import { api } from "../lib/api.ts";
+import { formatBytes, formatNumber } from "../lib/format.ts";
+import { Link } from "../lib/router.tsx";
+import type { SystemStats } from "../lib/types.ts";
+
+function statCards(stats: SystemStats): { key: string; label: string; value: string; tone?: string }[] {
+  return [
+    { key: "total", label: "Total backups", value: formatNumber(stats.totalBackups) },
+    { key: "day", label: "Last 24h backups", value: formatNumber(stats.last24h.total) },
+    {
+      key: "failed",
+      label: "Failed (24h)",
+      value: formatNumber(stats.last24h.failed),
+      tone: stats.last24h.failed > 0 ? "text-red-700 dark:text-red-400" : undefined,
+    },
+    { key: "size", label: "Total size", value: formatBytes(stats.totalSizeBytes) },
+    {
+      key: "databases",
+      label: "Databases",
+      value: `${formatNumber(stats.databases.enabled)} / ${formatNumber(stats.databases.total)}`,
+    },
+    { key: "running", label: "Running now", value: formatNumber(stats.backupsByStatus.running ?? 0) },
+    { key: "restores", label: "Restores", value: formatNumber(stats.totalRestores) },
+  ];
+}
+
+export function Dashboard() {
+  const stats = useQuery({ queryKey: ["stats"], queryFn: api.stats, refetchInterval: 15_000 });
+  const recent = useQuery({
+    queryKey: ["backups", { limit: 10 }],
+    queryFn: () => api.backups({ limit: 10 }),
+    refetchInterval: (query) =>
+      query.state.data?.data.some((backup) => isActive(backup.status)) ? 3_000 : 15_000,
+  });
+
+  return (
+    <>
+      <PageHeader
+        title="Dashboard"
+        actions={
+          <div className="flex gap-2">
+            <Link to="/databases" className="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-orange-700">
+              Back up a database
+            </Link>
+          </div>
+        }
+      />
+      <div className="space-y-6">
+        <section aria-label="Statistics">
+          {stats.isPending ? (
+            <Loading label="Loading statistics…" />
+          ) : stats.isError ? (
+            <ErrorState error={stats.error} onRetry={() => void stats.refetch()} />
+          ) : (
+            <div className="grid grid-cols-2 gap-4 lg:grid-cols-4" data-testid="stats">
+              {statCards(stats.data.data).map((card) => (
+                <div key={card.key} className="rounded-xl border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900">
+                  <div className="text-xs font-medium uppercase tracking-wide text-zinc-500 dark:text-zinc-400">{card.label}</div>
+                  <div className={`mt-1 text-2xl font-semibold tabular-nums ${card.tone ?? ""}`}>{card.value}</div>
+                </div>
+              ))}
+            </div>
+          )}
+        </section>
+        <Panel title="Recent backups">
+          {recent.isPending ? (
+            <Loading label="Loading recent backups…" />
+          ) : recent.isError ? (
+            <ErrorState error={recent.error} onRetry={() => void recent.refetch()} />
+          ) : recent.data.data.length === 0 ? (
+            <Empty>No backups yet. Add a database and press “Backup now”.</Empty>
+          ) : (
+            <>
+              <BackupTable backups={recent.data.data} compact />
+              <div className="mt-3 text-right text-sm">
+                <Link to="/backups" className="text-orange-700 hover:underline dark:text-orange-400">
+                  All backups →
+                </Link>
+              </div>
+            </>
+          )}
+        </Panel>
+      </div>
+    </>
+  );
+}

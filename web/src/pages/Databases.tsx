@@ -1,0 +1,89 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+
+import { Empty, ErrorState, Loading, PageHeader } from "../components/States.tsx";
+import { api } from "../lib/api.ts";
+import { Link } from "../lib/router.tsx";
+import type { DatabaseConfig } from "../lib/types.ts";
+
+const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
+
+function DatabaseCard({ database }: { database: DatabaseConfig }) {
+  const queryClient = useQueryClient();
+  const backup = useMutation({
+    mutationFn: () => api.startBackup(database.id),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ["backups"] });
+      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+    },
+  });
+
+  return (
+    <li className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900" data-testid="database-card">
+      <div className="flex items-start justify-between gap-2">
+        <div className="min-w-0">
+          <h2 className="truncate font-semibold" title={database.name}>
+            <span
+              aria-hidden="true"
+              className={`mr-2 inline-block size-2 rounded-full align-middle ${database.enabled ? "bg-emerald-500" : "bg-zinc-400"}`}
+            />
+            {database.name}
+          </h2>
+          <p className="mt-1 truncate text-sm text-zinc-500 dark:text-zinc-400">
+            {database.host}:{database.port} / {database.databaseName}
+          </p>
+        </div>
+        <span className="shrink-0 rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300">
+          {TYPE_LABEL[database.type] ?? database.type}
+        </span>
+      </div>
+      <p className="mt-2 flex flex-wrap gap-x-3 text-xs text-zinc-500 dark:text-zinc-400">
+        {database.dockerContainerName && <span>Container: {database.dockerContainerName}</span>}
+        {database.queue && database.queue !== "default" && <span>Queue: {database.queue}</span>}
+        {!database.enabled && <span>Disabled</span>}
+      </p>
+      <div className="mt-4 flex flex-wrap items-center gap-2">
+        <button
+          type="button"
+          onClick={() => backup.mutate()}
+          disabled={backup.isPending}
+          className="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-orange-700 disabled:cursor-not-allowed disabled:opacity-50"
+        >
+          {backup.isPending ? "Starting…" : "Backup now"}
+        </button>
+        <Link
+          to={`/backups?databaseId=${encodeURIComponent(database.id)}`}
+          className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800"
+        >
+          View backups
+        </Link>
+      </div>
+      <div aria-live="polite" className="mt-2 text-sm">
+        {backup.isSuccess && <span className="text-emerald-700 dark:text-emerald-400">Backup started.</span>}
+        {backup.isError && <span className="text-red-700 dark:text-red-400">{backup.error.message}</span>}
+      </div>
+    </li>
+  );
+}
+
+export function Databases() {
+  const databases = useQuery({ queryKey: ["databases"], queryFn: api.databases });
+
+  return (
+    <>
+      <PageHeader title="Databases" />
+      {databases.isPending ? (
+        <Loading label="Loading databases…" />
+      ) : databases.isError ? (
+        <ErrorState error={databases.error} onRetry={() => void databases.refetch()} />
+      ) : databases.data.data.length === 0 ? (
+        <Empty>No databases configured yet.</Empty>
+      ) : (
+        <ul className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
+          {databases.data.data.map((database) => (
+            <DatabaseCard key={database.id} database={database} />
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
