@@ -1,0 +1,63 @@
+"""Short SQL sessions through the engines' CLI clients (``psql`` / ``mysql``), SQL on stdin."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lifeboat.core.errors import DatabaseError, OperationError
+from lifeboat.engines import mysql, postgres
+from lifeboat.engines.common import Connection, Toolbox, child_env
+from lifeboat.engines.credentials import Credentials
+from lifeboat.engines.process import run
+
+
+def client_tool(conn: Connection) -> str:
+    """Name of the interactive client of `conn`'s engine."""
+    return "psql" if conn.engine == "postgresql" else "mysql"
+
+
+async def run_sql(
+    conn: Connection,
+    creds: Credentials,
+    sql: str,
+    *,
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    database: str | None,
+    timeout: float = 60.0,
+    error: type[OperationError] = DatabaseError,
+) -> str:
+    """Run `sql` (sent on stdin, never in argv) and return the client's plain output.
+
+    Args:
+        conn: Connection facts.
+        creds: The credential file of `conn` (see :func:`lifeboat.engines.credentials.credentials`).
+        sql: Statements to run; the client stops at the first error.
+        toolbox: Where the client is found.
+        base_env: The parent environment to extend.
+        database: Database to connect to; for MySQL ``None`` means none selected.
+        timeout: Seconds before the client is killed.
+        error: Error class raised on failure.
+
+    Raises:
+        OperationError: (of class `error`) when the client is missing, fails or times out.
+    """
+    name = client_tool(conn)
+    env = child_env(base_env, creds.env)
+    if conn.engine == "postgresql":
+        argv = postgres.psql_argv(
+            toolbox.which(name), conn, database=database if database is not None else None
+        )
+    else:
+        assert creds.option_file is not None
+        argv = mysql.client_argv(toolbox.which(name), creds.option_file, database)
+    result = await run(
+        argv,
+        name=name,
+        env=env,
+        input_data=sql.encode(),
+        timeout=timeout,
+        secrets=creds.secrets,
+        error=error,
+    )
+    return result.stdout.decode("utf-8", errors="replace")

@@ -1,0 +1,211 @@
+"""MySQL/MariaDB command lines, option files and the dump filter, as pure functions (no I/O).
+
+Host, port, user and password go in a 0600 option file handed to the tools as their first
+argument (``--defaults-extra-file`` is only honoured there); the database name follows ``--``
+or is the value of ``--database=``, so it never becomes an option.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from lifeboat.core.errors import RestoreError
+from lifeboat.engines.common import Connection
+
+_OPTION_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "'": "\\'",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+}
+
+
+def option_quote(value: str) -> str:
+    r"""A double-quoted option-file value.
+
+    The client library strips the quotes and undoes ``\\ \" \' \n \r \t \b``; quoting also
+    keeps ``#`` from starting a comment and preserves leading/trailing spaces.
+    """
+    if "\x00" in value:
+        raise ValueError("option values cannot contain NUL")
+    return '"' + "".join(_OPTION_ESCAPES.get(ch, ch) for ch in value) + '"'
+
+
+def option_file_content(conn: Connection) -> str:
+    """The ``[client]`` option file with every connection fact of `conn`."""
+    return (
+        "[client]\n"
+        f"host={option_quote(conn.host)}\n"
+        f"port={int(conn.port)}\n"
+        f"user={option_quote(conn.username)}\n"
+        f"password={option_quote(conn.password)}\n"
+    )
+
+
+def quote_ident(name: str) -> str:
+    """A backtick-quoted identifier (embedded backticks doubled)."""
+    if "\x00" in name:
+        raise ValueError("identifiers cannot contain NUL")
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _common(option_file: str) -> list[str]:
+    # --defaults-extra-file must be the very first argument or the client ignores it.
+    return [
+        f"--defaults-extra-file={option_file}",
+        "--protocol=TCP",
+        "--default-character-set=utf8mb4",
+    ]
+
+
+def dump_argv(mysqldump: str, option_file: str, database: str) -> list[str]:
+    """``mysqldump`` of one database to stdout, consistent without locking InnoDB tables."""
+    return [
+        mysqldump,
+        *_common(option_file),
+        "--single-transaction",
+        "--skip-lock-tables",
+        "--quick",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--hex-blob",
+        "--no-tablespaces",
+        "--",
+        database,
+    ]
+
+
+def client_argv(mysql: str, option_file: str, database: str | None = None) -> list[str]:
+    """``mysql`` reading SQL from stdin in batch mode, stopping at the first error.
+
+    ``--binary-mode`` also disables client commands such as ``system`` (except
+    ``DELIMITER``), so a crafted dump cannot run shell commands on the executor.
+    """
+    argv = [mysql, *_common(option_file), "--batch", "--skip-column-names", "--binary-mode"]
+    if database is not None:
+        argv.append(f"--database={database}")
+    return argv
+
+
+def drop_and_recreate_sql(database: str) -> str:
+    """SQL replacing `database` by an empty utf8mb4 database."""
+    ident = quote_ident(database)
+    return f"DROP DATABASE IF EXISTS {ident};\nCREATE DATABASE {ident} CHARACTER SET utf8mb4;\n"
+
+
+PROBE_SQL = (
+    "SELECT VERSION();\n"
+    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables"
+    " WHERE table_schema = DATABASE();\n"
+)
+
+
+def parse_probe_output(text: str) -> tuple[str, int]:
+    """Server version and database size from the output of :data:`PROBE_SQL`."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise ValueError(f"unexpected probe output: {text[:200]!r}")
+    return lines[0], int(float(lines[1]))
+
+
+def check_restore_options(*, schema_only: bool, data_only: bool, clean: bool) -> None:
+    """Refuse option combinations that cannot mean anything."""
+    if schema_only and data_only:
+        raise RestoreError("schema_only and data_only cannot be combined")
+    if clean and data_only:
+        raise RestoreError("clean cannot be combined with data_only")
+
+
+# --- filtering mysqldump output for schema-only / data-only restores ---------------------------
+
+_VERSIONED_SET = re.compile(rb"^/\*![0-9]+ SET ")
+_DATA_STATEMENTS = (
+    b"INSERT INTO ",
+    b"LOCK TABLES ",
+    b"UNLOCK TABLES",
+    b"SET ",
+)
+_KEYS_TOGGLE = re.compile(rb"^/\*!40000 ALTER TABLE .* (DISABLE|ENABLE) KEYS \*/;$")
+
+
+def _is_standalone(line: bytes) -> bool:
+    """Lines that are complete on their own without a ``;``: blanks, comments, sandbox marker."""
+    return not line or line.startswith((b"-- ", b"/*M!")) or line == b"--"
+
+
+def _keep_for_data(first_line: bytes) -> bool:
+    return (
+        first_line.startswith(_DATA_STATEMENTS)
+        or _VERSIONED_SET.match(first_line) is not None
+        or _KEYS_TOGGLE.match(first_line) is not None
+    )
+
+
+class DumpFilter:
+    """Line-by-line filter of mysqldump output for schema-only / data-only restores.
+
+    mysqldump escapes line breaks inside strings, so a statement ends at the first line that
+    ends with ``;``; stored-program bodies sit between ``DELIMITER ;;`` and ``DELIMITER ;``.
+
+    * schema-only drops the ``INSERT INTO`` statements;
+    * data-only keeps only ``SET``, ``LOCK``/``UNLOCK TABLES``, ``ALTER TABLE ... KEYS`` and
+      ``INSERT INTO`` statements, dropping every ``CREATE``/``DROP`` and ``DELIMITER`` block
+      (triggers, routines, events).
+    """
+
+    def __init__(self, *, schema_only: bool, data_only: bool) -> None:
+        if schema_only and data_only:
+            raise RestoreError("schema_only and data_only cannot be combined")
+        self._data_only = data_only
+        self._active = schema_only or data_only
+        self._in_delimiter_block = False
+        self._in_statement = False
+        self._keep_statement = True
+        self._track_end = False
+
+    def begin(self, head: bytes) -> bool:
+        """Whether the line starting with `head` goes to the client (call :meth:`end` after)."""
+        self._track_end = False
+        if not self._active:
+            return True
+        line = head.rstrip(b"\r\n")
+        if self._in_delimiter_block:
+            if line.strip() == b"DELIMITER ;":
+                self._in_delimiter_block = False
+            return not self._data_only
+        if not self._in_statement:
+            if line.startswith(b"DELIMITER "):
+                self._in_delimiter_block = line.strip() != b"DELIMITER ;"
+                return not self._data_only
+            if _is_standalone(line):
+                return True
+            if self._data_only:
+                self._keep_statement = _keep_for_data(line)
+            else:
+                self._keep_statement = not line.startswith(b"INSERT INTO ")
+            self._in_statement = True
+        self._track_end = True
+        return self._keep_statement
+
+    def end(self, tail: bytes) -> None:
+        """Close the current line, whose last bytes are `tail`."""
+        if self._track_end and tail.rstrip(b"\r\n").rstrip().endswith(b";"):
+            self._in_statement = False
+        self._track_end = False
+
+    def keep(self, raw: bytes) -> bool:
+        """Whether the complete line `raw` goes to the client."""
+        decision = self.begin(raw)
+        self.end(raw)
+        return decision
+
+
+def filter_dump(lines: Iterable[bytes], *, schema_only: bool, data_only: bool) -> Iterator[bytes]:
+    """The lines of mysqldump output that :class:`DumpFilter` keeps."""
+    dump_filter = DumpFilter(schema_only=schema_only, data_only=data_only)
+    return (line for line in lines if dump_filter.keep(line))

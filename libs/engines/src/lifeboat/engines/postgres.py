@@ -1,0 +1,164 @@
+"""PostgreSQL command lines and credential files, as pure functions (no I/O).
+
+Every user-given value reaches the tools as the value of a long ``--option=value``, so a name
+starting with ``-`` can never become an option. The database name goes through ``--dbname``
+as a quoted conninfo keyword string: libpq would otherwise parse a bare name containing ``=``
+(or starting with ``postgresql://``) as connection parameters. Passwords only live in the
+PGPASSFILE.
+"""
+
+from __future__ import annotations
+
+from lifeboat.core.errors import DatabaseError, RestoreError
+from lifeboat.engines.common import Connection
+
+MAINTENANCE_DB = "postgres"
+APPLICATION_NAME = "lifeboat"
+
+
+def pgpass_escape(value: str) -> str:
+    r"""Escape a PGPASSFILE field: ``\`` and ``:`` get a backslash."""
+    return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def pgpass_content(conn: Connection) -> str:
+    """The PGPASSFILE for one job.
+
+    The database field is ``*`` because the same credentials also open the maintenance
+    database for drop-and-recreate; the file exists only for this job's tools.
+    """
+    if "\n" in conn.password or "\r" in conn.password:
+        # .pgpass is line-oriented and has no escape for line breaks.
+        raise DatabaseError("PostgreSQL passwords cannot contain line breaks")
+    fields = [conn.host, str(conn.port), "*", conn.username, conn.password]
+    return ":".join(pgpass_escape(f) for f in fields) + "\n"
+
+
+def conninfo_quote(value: str) -> str:
+    r"""Quote a libpq conninfo value: single quotes, with ``\`` and ``'`` backslash-escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def dbname_arg(database: str) -> str:
+    """``--dbname=dbname='<name>'``: never interpreted as a URI or as extra parameters."""
+    return f"--dbname=dbname={conninfo_quote(database)}"
+
+
+def quote_ident(name: str) -> str:
+    """A double-quoted SQL identifier (embedded quotes doubled)."""
+    if "\x00" in name:
+        raise ValueError("identifiers cannot contain NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _connect_args(conn: Connection, database: str) -> list[str]:
+    return [
+        f"--host={conn.host}",
+        f"--port={conn.port}",
+        f"--username={conn.username}",
+        "--no-password",  # never prompt: a missing password is an error, not a hang
+        dbname_arg(database),
+    ]
+
+
+def pg_env(pgpass_path: str) -> dict[str, str]:
+    """Variables added to the parent environment for every PostgreSQL tool."""
+    return {
+        "PGPASSFILE": pgpass_path,
+        "PGAPPNAME": APPLICATION_NAME,
+        "PGCONNECT_TIMEOUT": "15",
+        # Predictable messages in stderr tails, whatever the host's locale.
+        "LC_MESSAGES": "C",
+    }
+
+
+def dump_argv(pg_dump: str, conn: Connection) -> list[str]:
+    """``pg_dump -Fc -Z0`` to stdout; compression is a separate process in the pipeline."""
+    return [pg_dump, "--format=custom", "--compress=0", *_connect_args(conn, conn.database)]
+
+
+def restore_argv(
+    pg_restore: str,
+    conn: Connection,
+    *,
+    exit_on_error: bool = True,
+    clean: bool = False,
+    schema_only: bool = False,
+    data_only: bool = False,
+    no_owner: bool = False,
+    disable_triggers: bool = False,
+) -> list[str]:
+    """``pg_restore`` reading the archive from stdin into ``conn.database``.
+
+    `disable_triggers` (data-only, superuser only) keeps foreign keys and user triggers from
+    firing while rows are reloaded: a full archive stores table data in name order, not in
+    foreign-key order.
+    """
+    if schema_only and data_only:
+        raise RestoreError("schema_only and data_only cannot be combined")
+    if clean and data_only:
+        raise RestoreError("clean cannot be combined with data_only")
+    argv = [pg_restore, *_connect_args(conn, conn.database)]
+    if exit_on_error:
+        argv.append("--exit-on-error")
+    if clean:
+        argv += ["--clean", "--if-exists"]
+    if schema_only:
+        argv.append("--schema-only")
+    if data_only:
+        argv.append("--data-only")
+        if disable_triggers:
+            argv.append("--disable-triggers")
+    if no_owner:
+        argv += ["--no-owner", "--no-privileges"]
+    return argv
+
+
+def psql_argv(psql: str, conn: Connection, *, database: str | None = None) -> list[str]:
+    """``psql`` reading SQL from stdin, stopping at the first error, without psqlrc."""
+    return [
+        psql,
+        "--no-psqlrc",
+        "--quiet",
+        "--tuples-only",
+        "--no-align",
+        "--set=ON_ERROR_STOP=1",
+        *_connect_args(conn, database if database is not None else conn.database),
+    ]
+
+
+def drop_and_recreate_sql(database: str) -> str:
+    """SQL (for the maintenance database, sent on stdin) that replaces `database` by an empty one.
+
+    ``WITH (FORCE)`` (PostgreSQL 13+) disconnects the sessions still using the database.
+    """
+    ident = quote_ident(database)
+    return f"DROP DATABASE IF EXISTS {ident} WITH (FORCE);\nCREATE DATABASE {ident};\n"
+
+
+# A data-only restore loads rows but not the post-data REFRESH of materialized views, which
+# would stay as they were before the rows arrived; refresh the populated ones (oid order is
+# creation order, so a view built on another one comes after it).
+REFRESH_MATVIEWS_SQL = """DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS name FROM pg_class c
+             WHERE c.relkind = 'm' AND c.relispopulated ORDER BY c.oid
+    LOOP
+        EXECUTE format('REFRESH MATERIALIZED VIEW %s', r.name);
+    END LOOP;
+END
+$$;
+"""
+
+IS_SUPERUSER_SQL = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user;\n"
+
+PROBE_SQL = "SHOW server_version;\nSELECT pg_database_size(current_database());\n"
+
+
+def parse_probe_output(text: str) -> tuple[str, int]:
+    """Server version and database size from the output of :data:`PROBE_SQL`."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2:
+        raise ValueError(f"unexpected probe output: {text[:200]!r}")
+    return lines[0], int(lines[1])

@@ -1,0 +1,196 @@
+"""Local artifact storage: atomic, durable, private (files 0600, directories 0700).
+
+An artifact is written under a temporary name in its final directory, fsynced, renamed into
+place and the directory fsynced, so a crash leaves either nothing or the complete file. The
+manifest sidecar is written the same way. Nothing is left behind when a write fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+from pathlib import Path, PurePosixPath
+
+from lifeboat.core.errors import BackupError
+from lifeboat.core.naming import manifest_name
+from lifeboat.core.paths import contained
+from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
+
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _temp_name(file_name: str) -> str:
+    # Hidden and unique, so listings and concurrent writers never mistake it for an artifact.
+    return f".{file_name}.{secrets.token_hex(6)}.part"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically with mode 0600 (temp file, fsync, rename, fsync dir)."""
+    tmp = path.with_name(_temp_name(path.name))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+class LocalSink:
+    """One artifact being written; :meth:`commit` makes it appear, :meth:`abort` removes it."""
+
+    def __init__(self, final_path: Path, relative_path: str) -> None:
+        self.path = final_path
+        self.relative_path = relative_path
+        self._tmp = final_path.with_name(_temp_name(final_path.name))
+        self._fd: int | None = os.open(
+            self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE
+        )
+        self._written = 0
+        self._done = False
+
+    @property
+    def temp_path(self) -> Path:
+        """The temporary file being written."""
+        return self._tmp
+
+    async def write(self, chunk: bytes) -> None:
+        """Append `chunk` (page-cache writes are fast enough to do on the event loop)."""
+        if self._fd is None:
+            raise BackupError("write to a closed sink")
+        try:
+            _write_all(self._fd, chunk)
+        except OSError as exc:
+            raise BackupError(f"cannot write the backup file: {exc.strerror}") from exc
+        self._written += len(chunk)
+
+    async def commit(self, *, size: int, sha256: str) -> None:
+        """fsync, check the size on disk, rename into place, fsync the directory.
+
+        The sha256 is computed by the pipeline over exactly the bytes handed to :meth:`write`;
+        the sink confirms that all of them reached the disk.
+
+        Raises:
+            BackupError: size mismatch or I/O error (the temporary file is removed).
+        """
+        del sha256
+        try:
+            await asyncio.to_thread(self._commit_sync, size)
+        except OSError as exc:
+            await self.abort()
+            raise BackupError(f"cannot store the backup file: {exc.strerror}") from exc
+        except BackupError:
+            await self.abort()
+            raise
+
+    def _commit_sync(self, size: int) -> None:
+        fd = self._fd
+        if fd is None:
+            raise BackupError("commit of a closed sink")
+        os.fsync(fd)
+        on_disk = os.fstat(fd).st_size
+        if on_disk != size or self._written != size:
+            raise BackupError(
+                f"backup file size mismatch: {on_disk} bytes on disk, {size} expected"
+            )
+        os.close(fd)
+        self._fd = None
+        os.replace(self._tmp, self.path)
+        self._done = True
+        _fsync_dir(self.path.parent)
+
+    async def abort(self) -> None:
+        """Discard the temporary file (and the final file if it was already renamed)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
+        if self._done:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            self._done = False
+
+
+class LocalStorage:
+    """Artifacts and manifests under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def ensure_root(self) -> None:
+        """Create the root (0700) if missing."""
+        self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+
+    def path_of(self, relative: str) -> Path:
+        """Absolute path of `relative`, refused if it escapes the root (ValidationError)."""
+        return contained(self.root, relative)
+
+    def _make_dirs(self, relative_dir: str) -> Path:
+        self.ensure_root()
+        current = self.root
+        for part in PurePosixPath(relative_dir).parts:
+            current = current / part
+            with contextlib.suppress(FileExistsError):
+                # One level at a time: makedirs' mode applies to the leaf only.
+                current.mkdir(mode=_DIR_MODE)
+        return self.path_of(relative_dir)
+
+    def open_sink(self, relative_dir: str, file_name: str) -> LocalSink:
+        """A sink writing ``relative_dir/file_name`` (directories created 0700)."""
+        if not file_name or "/" in file_name or file_name in {".", ".."}:
+            raise BackupError(f"invalid backup file name {file_name!r}")
+        relative = str(PurePosixPath(relative_dir, file_name))
+        final = self.path_of(relative)
+        self._make_dirs(relative_dir)
+        return LocalSink(final, relative)
+
+    def write_manifest(self, relative: str, manifest: Manifest) -> Path:
+        """Write the sidecar of the artifact at `relative` atomically (0600)."""
+        artifact = self.path_of(relative)
+        path = artifact.with_name(manifest_name(artifact.name))
+        write_atomic(path, encode_manifest(manifest))
+        return path
+
+    def read_manifest(self, relative: str) -> Manifest:
+        """The sidecar of the artifact at `relative`."""
+        artifact = self.path_of(relative)
+        return decode_manifest(artifact.with_name(manifest_name(artifact.name)).read_bytes())
+
+    def delete(self, relative: str) -> bool:
+        """Remove an artifact and its manifest; returns whether the artifact existed."""
+        artifact = self.path_of(relative)
+        existed = False
+        with contextlib.suppress(FileNotFoundError):
+            artifact.unlink()
+            existed = True
+        with contextlib.suppress(FileNotFoundError):
+            artifact.with_name(manifest_name(artifact.name)).unlink()
+        with contextlib.suppress(OSError):
+            _fsync_dir(artifact.parent)
+        return existed

@@ -1,0 +1,1 @@
+"""The executor service: pulls backup/restore jobs for one queue, runs them, reports events."""

@@ -1,0 +1,85 @@
+"""LocalStorage: atomic, private, nothing left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lifeboat.core.errors import BackupError, ValidationError
+from lifeboat.storage.local import LocalStorage
+from lifeboat.storage.manifest import Manifest
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _manifest(size: int, sha: str) -> Manifest:
+    now = datetime.now(UTC)
+    return Manifest(
+        execution_id="e1",
+        database_label="app",
+        database_name="app",
+        engine="postgresql",
+        format="pg_dump-custom",
+        compression="zstd",
+        size_bytes=size,
+        sha256=sha,
+        backup_type="manual",
+        file_name="f.dump.zst",
+        started_at=now,
+        completed_at=now,
+    )
+
+
+async def test_commit_is_atomic_and_private(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "root")
+    sink = storage.open_sink("app/2025/01", "f.dump.zst")
+    await sink.write(b"hello ")
+    await sink.write(b"world")
+    assert not sink.path.exists() and sink.temp_path.exists()
+    await sink.commit(size=11, sha256=hashlib.sha256(b"hello world").hexdigest())
+    assert sink.path.read_bytes() == b"hello world"
+    assert not sink.temp_path.exists()
+    assert _mode(sink.path) == 0o600
+    for directory in (
+        tmp_path / "root",
+        tmp_path / "root/app",
+        tmp_path / "root/app/2025",
+        tmp_path / "root/app/2025/01",
+    ):
+        assert _mode(directory) == 0o700, directory
+    assert sink.relative_path == "app/2025/01/f.dump.zst"
+    manifest_path = storage.write_manifest(sink.relative_path, _manifest(11, "ab"))
+    assert manifest_path.name == "f.dump.zst.manifest.json"
+    assert _mode(manifest_path) == 0o600
+    assert storage.read_manifest(sink.relative_path).size_bytes == 11
+    assert storage.delete(sink.relative_path)
+    assert list((tmp_path / "root/app/2025/01").iterdir()) == []
+
+
+async def test_abort_and_size_mismatch_leave_nothing(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    sink = storage.open_sink("d", "a.zst")
+    await sink.write(b"x")
+    await sink.abort()
+    sink2 = storage.open_sink("d", "b.zst")
+    await sink2.write(b"xyz")
+    with pytest.raises(BackupError, match="size mismatch"):
+        await sink2.commit(size=4, sha256="0")
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+@pytest.mark.parametrize("relative", ["../x", "/etc/passwd", "a/../../x", ""])
+def test_paths_stay_under_root(tmp_path: Path, relative: str) -> None:
+    with pytest.raises(ValidationError):
+        LocalStorage(tmp_path).path_of(relative)
+
+
+def test_file_name_cannot_be_a_path(tmp_path: Path) -> None:
+    with pytest.raises(BackupError):
+        LocalStorage(tmp_path).open_sink("d", "../x")
