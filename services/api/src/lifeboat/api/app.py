@@ -1,0 +1,139 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+from litestar import HttpMethod, Litestar, MediaType, Request, route
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.response import File, Response
+from litestar.types import ControllerRouterHandler
+
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.migrate import upgrade_database
+from lifeboat.api.domain.backups.controller import BackupController
+from lifeboat.api.domain.databases.controller import DatabaseController
+from lifeboat.api.domain.events.controller import EventStreamController
+from lifeboat.api.domain.health.controller import HealthController
+from lifeboat.api.domain.restores.controller import RestoreController
+from lifeboat.api.domain.system.controller import SystemController
+from lifeboat.api.domain.system.service import api_version
+from lifeboat.api.errors import exception_handlers
+from lifeboat.api.events import consume_events
+from lifeboat.api.settings import Settings
+from lifeboat.api.trigger import serve_trigger
+from lifeboat.core.errors import ValidationError
+from lifeboat.core.paths import contained
+from lifeboat.wire.bus import Bus
+
+log = logging.getLogger(__name__)
+
+PACKAGE_STATIC = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
+    """Serve the built SPA: real files as they are, any other non-API path as index.html."""
+    index = static_dir / "index.html"
+
+    @route(
+        ["/", "/{path:path}"],
+        http_method=[
+            HttpMethod.GET,
+            HttpMethod.HEAD,
+            HttpMethod.POST,
+            HttpMethod.PUT,
+            HttpMethod.PATCH,
+            HttpMethod.DELETE,
+        ],
+        include_in_schema=False,
+        sync_to_thread=False,
+        status_code=200,
+    )
+    def spa(request: Request[Any, Any, Any]) -> File | Response[bytes]:
+        relative = request.path_params.get("path", "").lstrip("/")
+        api_path = relative.startswith("api/") or relative in ("api", "schema")
+        if api_path or request.method not in ("GET", "HEAD"):
+            raise NotFoundException(f"no resource at {request.url.path}")
+        if relative:
+            try:
+                candidate = contained(static_dir, relative)
+            except ValidationError:
+                raise NotFoundException(f"no resource at {request.url.path}") from None
+            if candidate.is_file():
+                return File(candidate)
+        return Response(index.read_bytes(), media_type=MediaType.HTML)
+
+    return [spa]
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API application for `settings`.
+
+    Start-up applies migrations, creates the storage directory and connects to NATS in the
+    background (the API serves, and readiness reports 503, until NATS is reachable); once
+    connected, the executor events consumer and the external trigger responder start.
+    """
+    ctx = ApiContext.build(settings)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def on_connected(bus: Bus) -> None:
+        task = asyncio.create_task(consume_events(ctx, bus), name="events-consumer")
+        tasks.add(task)
+        await serve_trigger(ctx, bus)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncGenerator[None, None]:
+        result = await asyncio.to_thread(upgrade_database, settings.database_path)
+        if result.upgraded:
+            log.info("database migrated from %s to %s", result.previous, result.head)
+        settings.backup_storage_path.mkdir(parents=True, exist_ok=True)
+        link = asyncio.create_task(ctx.nats.run([on_connected]), name="nats-link")
+        tasks.add(link)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            await ctx.nats.close()
+            await ctx.db.dispose()
+
+    handlers: list[ControllerRouterHandler] = [
+        DatabaseController,
+        BackupController,
+        RestoreController,
+        SystemController,
+        HealthController,
+        EventStreamController,
+    ]
+    static_dir = settings.static_dir or PACKAGE_STATIC
+    if (static_dir / "index.html").is_file():
+        handlers.extend(_spa_handlers(static_dir))
+
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Lifeboat API",
+            version=api_version(),
+            description="Backup and restore for PostgreSQL and MySQL/MariaDB.",
+            path="/schema",
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+        logging_config=None,  # keep the process logging (and its secret redaction) as set up
+    )
+    app.state.ctx = ctx
+    return app

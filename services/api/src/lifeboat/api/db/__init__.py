@@ -1,0 +1,1 @@
+"""SQLite persistence of the API: models, engine and sessions, Alembic migrations."""

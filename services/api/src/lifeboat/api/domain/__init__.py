@@ -1,0 +1,1 @@
+"""One package per REST resource: controller (HTTP), schemas (msgspec DTOs), service (logic)."""

@@ -1,0 +1,342 @@
+"""Backup executions: requesting backups (REST, trigger, later the scheduler), listing,
+soft-deleting, downloading."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn, cast
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import (
+    ACTIVE_STATUSES,
+    BackupExecution,
+    DatabaseConfig,
+    RetentionPolicy,
+    new_id,
+    utcnow,
+)
+from lifeboat.api.domain.backups.schemas import BackupDetailOut, BackupOut
+from lifeboat.api.domain.common import (
+    BackupType,
+    CompressionName,
+    ExecutionStatus,
+    LogLevelName,
+    LogOut,
+)
+from lifeboat.api.domain.databases.service import (
+    decrypt_password,
+    engine_of,
+    load,
+    load_by_name,
+)
+from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.api.timefmt import as_utc
+from lifeboat.core import naming
+from lifeboat.core.errors import (
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+)
+from lifeboat.core.paths import contained
+from lifeboat.wire.messages import BackupJob, Target
+
+log = logging.getLogger(__name__)
+
+
+def to_out(row: BackupExecution, database_name: str | None) -> BackupOut:
+    """The REST view of a backup row."""
+    return BackupOut(
+        id=row.id,
+        database_config_id=row.database_config_id,
+        database_name=database_name,
+        backup_schedule_id=row.backup_schedule_id,
+        backup_type=cast("BackupType", row.backup_type),
+        status=cast("ExecutionStatus", row.status),
+        file_name=row.file_name,
+        file_size_bytes=row.file_size_bytes,
+        local_path=row.local_path,
+        s3_uploaded=row.s3_uploaded,
+        s3_bucket=row.s3_bucket,
+        s3_key=row.s3_key,
+        s3_upload_at=row.s3_upload_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        duration_seconds=row.duration_seconds,
+        error_message=row.error_message,
+        database_size_bytes=row.database_size_bytes,
+        compression_used=row.compression_used,
+        checksum=row.checksum,
+        progress_bytes=row.progress_bytes,
+        attempt=row.attempt,
+        executor_id=row.executor_id,
+        queue=row.queue,
+        server_version=row.server_version,
+        tool_version=row.tool_version,
+        created_at=row.created_at,
+    )
+
+
+async def load_backup(session: AsyncSession, backup_id: str) -> BackupExecution:
+    """A backup that exists and is not deleted, or NotFoundError."""
+    row = await session.get(BackupExecution, backup_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFoundError(f"backup {backup_id} not found", details={"id": backup_id})
+    return row
+
+
+async def _name_of(session: AsyncSession, config_id: str) -> str | None:
+    return await session.scalar(select(DatabaseConfig.name).where(DatabaseConfig.id == config_id))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupFilters:
+    """Query filters of GET /api/backups."""
+
+    database_id: str | None = None
+    status: ExecutionStatus | None = None
+    backup_type: BackupType | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _conditions(filters: BackupFilters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [BackupExecution.deleted_at.is_(None)]
+    if filters.database_id is not None:
+        conds.append(BackupExecution.database_config_id == filters.database_id)
+    if filters.status is not None:
+        conds.append(BackupExecution.status == filters.status)
+    if filters.backup_type is not None:
+        conds.append(BackupExecution.backup_type == filters.backup_type)
+    if filters.start is not None:
+        conds.append(BackupExecution.started_at >= as_utc(filters.start))
+    if filters.end is not None:
+        conds.append(BackupExecution.started_at <= as_utc(filters.end))
+    return conds
+
+
+async def list_backups(
+    ctx: ApiContext, filters: BackupFilters, *, page: int, limit: int
+) -> tuple[list[BackupOut], int]:
+    """One page of backups, newest first, and the total matching `filters`."""
+    if filters.start and filters.end and as_utc(filters.start) > as_utc(filters.end):
+        raise ValidationError(
+            "startDate must not be after endDate",
+            details=[{"field": "startDate", "message": "after endDate", "source": "query"}],
+        )
+    conds = _conditions(filters)
+    async with ctx.db.read() as session:
+        total = await session.scalar(select(func.count(BackupExecution.id)).where(*conds)) or 0
+        rows = (
+            await session.execute(
+                select(BackupExecution, DatabaseConfig.name)
+                .join(DatabaseConfig, DatabaseConfig.id == BackupExecution.database_config_id)
+                .where(*conds)
+                .order_by(BackupExecution.started_at.desc(), BackupExecution.id.desc())
+                .offset((page - 1) * limit)
+                .limit(limit)
+            )
+        ).all()
+    return [to_out(row, name) for row, name in rows], total
+
+
+async def get_backup(ctx: ApiContext, backup_id: str) -> BackupDetailOut:
+    """A backup with its log."""
+    async with ctx.db.read() as session:
+        row = await load_backup(session, backup_id)
+        name = await _name_of(session, row.database_config_id)
+        logs = await logs_of(session, backup_id)
+    out = to_out(row, name)
+    return BackupDetailOut(**{f: getattr(out, f) for f in out.__struct_fields__}, logs=logs)
+
+
+async def backup_logs(ctx: ApiContext, backup_id: str, level: LogLevelName | None) -> list[LogOut]:
+    """Log lines of a backup at `level` and above."""
+    async with ctx.db.read() as session:
+        await load_backup(session, backup_id)
+        return await logs_of(session, backup_id, level=level)
+
+
+async def request_backup(
+    ctx: ApiContext,
+    *,
+    database_id: str | None = None,
+    database_name: str | None = None,
+    backup_type: BackupType = "manual",
+    compression: CompressionName = "zstd",
+    upload_to_s3: bool = False,
+    retention_policy_id: str | None = None,
+    schedule_id: str | None = None,
+) -> BackupOut:
+    """Record a pending backup and queue its job for an executor of the database's queue.
+
+    The one code path behind POST /api/backups, the NATS trigger and schedules. Refuses
+    (ConflictError) while a backup of the same database is pending or running. When the job
+    cannot be queued the record is kept as ``failed`` with the reason, and UnavailableError
+    (503) is raised: nothing is silently lost.
+    """
+    if upload_to_s3 and not ctx.settings.s3.configured:
+        raise ValidationError("S3 is not configured", details={"uploadToS3": True})
+    now = utcnow()
+    execution_id = new_id()
+    async with ctx.db.write() as session:
+        if database_id is not None:
+            config = await load(session, database_id)
+        elif database_name is not None:
+            config = await load_by_name(session, database_name)
+        else:
+            raise ValidationError("a database is required")
+        if not config.enabled:
+            raise ValidationError(
+                f"database {config.name!r} is disabled", details={"databaseId": config.id}
+            )
+        if retention_policy_id is not None and (
+            await session.get(RetentionPolicy, retention_policy_id) is None
+        ):
+            raise ValidationError(
+                "unknown retention policy", details={"retentionPolicyId": retention_policy_id}
+            )
+        active = await session.scalar(
+            select(BackupExecution.id)
+            .where(
+                BackupExecution.database_config_id == config.id,
+                BackupExecution.status.in_(ACTIVE_STATUSES),
+                BackupExecution.deleted_at.is_(None),
+            )
+            .limit(1)
+        )
+        if active is not None:
+            raise ConflictError(
+                f"a backup of {config.name!r} is already pending or running",
+                details={"executionId": active},
+            )
+        engine = engine_of(config)
+        file_name = naming.backup_file_name(
+            database=config.name,
+            backup_type=backup_type,
+            started_at=now,
+            execution_id=execution_id,
+            engine=engine,
+            compression=compression,
+        )
+        job = BackupJob(
+            execution_id=execution_id,
+            target=Target(
+                engine=engine,
+                host=config.host,
+                port=config.port,
+                database=config.database_name,
+                username=config.username,
+                sealed_password=ctx.sealer.seal(
+                    decrypt_password(ctx, config), bound_to=execution_id
+                ),
+            ),
+            database_label=config.name,
+            backup_type=backup_type,
+            compression=compression,
+            relative_dir=naming.backup_relative_dir(database=config.name, started_at=now),
+            file_name=file_name,
+            schedule_id=schedule_id,
+            requested_at=now,
+        )
+        row = BackupExecution(
+            id=execution_id,
+            database_config_id=config.id,
+            backup_schedule_id=schedule_id,
+            backup_type=backup_type,
+            status="pending",
+            queue=config.queue,
+            file_name=file_name,
+            compression_used=compression,
+            started_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        queue, name = config.queue, config.name
+    try:
+        await ctx.nats.require().publish_job(queue, job)
+    except UnavailableError as exc:
+        reason = f"could not queue the backup job: {exc.message}"
+        async with ctx.db.write() as session:
+            failed = await session.get(BackupExecution, execution_id)
+            if failed is not None and failed.status == "pending":
+                failed.status = "failed"
+                failed.error_message = reason
+                failed.completed_at = utcnow()
+        ctx.hub.publish(
+            ExecutionUpdate(
+                execution_type="backup",
+                execution_id=execution_id,
+                event="finished",
+                status="failed",
+            )
+        )
+        raise UnavailableError(reason, details={"executionId": execution_id}) from exc
+    ctx.hub.publish(
+        ExecutionUpdate(
+            execution_type="backup", execution_id=execution_id, event="created", status="pending"
+        )
+    )
+    log.info("backup %s of %s queued on %s", execution_id, name, queue)
+    return to_out(row, name)
+
+
+def _artifact_paths(root: Path, row: BackupExecution) -> tuple[Path, Path] | None:
+    if not row.local_path:
+        return None
+    try:
+        path = contained(root, row.local_path)
+    except ValidationError:
+        log.warning("backup %s has a local path outside the storage root", row.id)
+        return None
+    return path, path.with_name(naming.manifest_name(path.name))
+
+
+async def delete_backup(ctx: ApiContext, backup_id: str) -> None:
+    """Soft delete: remove the local file and its manifest, keep the record with deleted_at."""
+    async with ctx.db.write() as session:
+        row = await load_backup(session, backup_id)
+        if row.status in ACTIVE_STATUSES:
+            raise ConflictError(
+                f"backup {backup_id} is {row.status}; wait for it to finish",
+                details={"id": backup_id, "status": row.status},
+            )
+        paths = _artifact_paths(ctx.settings.backup_storage_path, row)
+        if paths is not None:
+            for path in paths:
+                path.unlink(missing_ok=True)
+        row.deleted_at = utcnow()
+    ctx.hub.publish(
+        ExecutionUpdate(execution_type="backup", execution_id=backup_id, event="deleted")
+    )
+
+
+async def download_path(ctx: ApiContext, backup_id: str) -> tuple[Path, str]:
+    """The local artifact of a completed backup and its download name."""
+    async with ctx.db.read() as session:
+        row = await load_backup(session, backup_id)
+    if row.status != "completed":
+        raise ConflictError(
+            f"backup {backup_id} is {row.status}, not completed",
+            details={"id": backup_id, "status": row.status},
+        )
+    paths = _artifact_paths(ctx.settings.backup_storage_path, row)
+    if paths is None or not paths[0].is_file():
+        raise NotFoundError(
+            f"the file of backup {backup_id} is not in local storage", details={"id": backup_id}
+        )
+    return paths[0], row.file_name or paths[0].name
+
+
+async def upload_to_s3(ctx: ApiContext, backup_id: str) -> NoReturn:
+    """Upload a local backup to S3 (not available until S3 is configured)."""
+    async with ctx.db.read() as session:
+        await load_backup(session, backup_id)
+    raise ValidationError("S3 is not configured", details={"id": backup_id})

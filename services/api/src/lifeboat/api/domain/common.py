@@ -1,0 +1,41 @@
+"""Types shared by the DTOs of several domains."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+EngineName = Literal["postgresql", "mysql"]
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+BackupType = Literal["hourly", "daily", "weekly", "monthly", "manual"]
+LogLevelName = Literal["debug", "info", "warn", "error"]
+CompressionName = Literal["zstd", "gzip"]
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PageNumber = Annotated[int, msgspec.Meta(ge=1)]
+PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class Input(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """Base of request bodies: camelCase on the wire, unknown fields refused."""
+
+
+class Output(msgspec.Struct, kw_only=True, rename="camel"):
+    """Base of response bodies: camelCase on the wire."""
+
+
+class LogOut(Output):
+    """One execution log line."""
+
+    id: str
+    execution_id: str
+    execution_type: Literal["backup", "restore"]
+    log_level: LogLevelName
+    message: str
+    metadata: dict[str, object] | None
+    timestamp: datetime

@@ -1,0 +1,70 @@
+"""Liveness and readiness probes (SPEC §11.2.2)."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Controller, get
+
+from lifeboat.api.context import Ctx
+from lifeboat.api.domain.common import Output
+from lifeboat.api.domain.system.service import disk_usage
+from lifeboat.api.envelope import Envelope, ok
+from lifeboat.core.errors import UnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class CheckOut(Output):
+    """One readiness check."""
+
+    ok: bool
+    detail: str
+
+
+class HealthOut(Output):
+    """Overall health and, for readiness, each check."""
+
+    status: str
+    checks: dict[str, CheckOut] | None = None
+
+
+class HealthController(Controller):
+    """Probes for orchestrators."""
+
+    path = "/api/health"
+    tags = ["health"]
+
+    @get("/live", summary="Liveness")
+    async def live(self) -> Envelope[HealthOut]:
+        """200 while the process serves requests."""
+        return ok(HealthOut(status="ok"))
+
+    @get("/ready", summary="Readiness")
+    async def ready(self, ctx: Ctx) -> Envelope[HealthOut]:
+        """200 when SQLite answers, NATS is connected and disk space suffices; else 503."""
+        checks: dict[str, CheckOut] = {}
+        try:
+            await ctx.db.ping()
+            checks["database"] = CheckOut(ok=True, detail="select 1 answered")
+        except Exception as exc:
+            log.warning("readiness: database check failed: %s", exc)
+            checks["database"] = CheckOut(ok=False, detail="SQLite did not answer")
+        checks["nats"] = (
+            CheckOut(ok=True, detail="connected")
+            if ctx.nats.connected
+            else CheckOut(ok=False, detail="not connected")
+        )
+        disk = disk_usage(ctx.settings.backup_storage_path)
+        minimum = ctx.settings.min_free_disk_bytes
+        checks["disk"] = CheckOut(
+            ok=disk.free_bytes >= minimum,
+            detail=f"{disk.free_bytes} bytes free, {minimum} required",
+        )
+        failed = [name for name, check in checks.items() if not check.ok]
+        if failed:
+            raise UnavailableError(
+                f"not ready: {', '.join(failed)}",
+                details={name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()},
+            )
+        return ok(HealthOut(status="ready", checks=checks))

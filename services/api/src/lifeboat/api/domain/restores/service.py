@@ -1,0 +1,255 @@
+"""Restore executions: validating and queueing restores of recorded backups."""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+import msgspec
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import (
+    ACTIVE_STATUSES,
+    BackupExecution,
+    DatabaseConfig,
+    RestoreExecution,
+    new_id,
+    utcnow,
+)
+from lifeboat.api.domain.common import ExecutionStatus, LogLevelName, LogOut
+from lifeboat.api.domain.databases.service import decrypt_password, engine_of, load
+from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.domain.restores.schemas import (
+    RestoreCreate,
+    RestoreDetailOut,
+    RestoreOptionsOut,
+    RestoreOut,
+)
+from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.core.errors import (
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+)
+from lifeboat.core.naming import Compression
+from lifeboat.wire.messages import RestoreJob, RestoreOptions, Target
+
+log = logging.getLogger(__name__)
+
+_options_decoder = msgspec.json.Decoder(RestoreOptionsOut)
+
+
+def to_out(row: RestoreExecution, database_name: str | None) -> RestoreOut:
+    """The REST view of a restore row."""
+    options: RestoreOptionsOut | None = None
+    if row.restore_options:
+        try:
+            options = _options_decoder.decode(row.restore_options)
+        except msgspec.DecodeError:
+            options = None
+    return RestoreOut(
+        id=row.id,
+        database_config_id=row.database_config_id,
+        database_name=database_name,
+        backup_execution_id=row.backup_execution_id,
+        status=cast("ExecutionStatus", row.status),
+        source_type=row.source_type,
+        source_path=row.source_path,
+        s3_bucket=row.s3_bucket,
+        s3_key=row.s3_key,
+        restore_options=options,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        duration_seconds=row.duration_seconds,
+        error_message=row.error_message,
+        initiated_by=row.initiated_by,
+        progress_bytes=row.progress_bytes,
+        attempt=row.attempt,
+        executor_id=row.executor_id,
+        queue=row.queue,
+        created_at=row.created_at,
+    )
+
+
+async def load_restore(session: AsyncSession, restore_id: str) -> RestoreExecution:
+    """A restore, or NotFoundError."""
+    row = await session.get(RestoreExecution, restore_id)
+    if row is None:
+        raise NotFoundError(f"restore {restore_id} not found", details={"id": restore_id})
+    return row
+
+
+async def list_restores(
+    ctx: ApiContext,
+    *,
+    database_id: str | None,
+    status: ExecutionStatus | None,
+    page: int,
+    limit: int,
+) -> tuple[list[RestoreOut], int]:
+    """One page of restores, newest first."""
+    conds: list[ColumnElement[bool]] = []
+    if database_id is not None:
+        conds.append(RestoreExecution.database_config_id == database_id)
+    if status is not None:
+        conds.append(RestoreExecution.status == status)
+    async with ctx.db.read() as session:
+        total = await session.scalar(select(func.count(RestoreExecution.id)).where(*conds)) or 0
+        rows = (
+            await session.execute(
+                select(RestoreExecution, DatabaseConfig.name)
+                .join(DatabaseConfig, DatabaseConfig.id == RestoreExecution.database_config_id)
+                .where(*conds)
+                .order_by(RestoreExecution.started_at.desc(), RestoreExecution.id.desc())
+                .offset((page - 1) * limit)
+                .limit(limit)
+            )
+        ).all()
+    return [to_out(row, name) for row, name in rows], total
+
+
+async def get_restore(ctx: ApiContext, restore_id: str) -> RestoreDetailOut:
+    """A restore with its log."""
+    async with ctx.db.read() as session:
+        row = await load_restore(session, restore_id)
+        name = await session.scalar(
+            select(DatabaseConfig.name).where(DatabaseConfig.id == row.database_config_id)
+        )
+        logs = await logs_of(session, restore_id)
+    out = to_out(row, name)
+    return RestoreDetailOut(**{f: getattr(out, f) for f in out.__struct_fields__}, logs=logs)
+
+
+async def restore_logs(
+    ctx: ApiContext, restore_id: str, level: LogLevelName | None
+) -> list[LogOut]:
+    """Log lines of a restore at `level` and above."""
+    async with ctx.db.read() as session:
+        await load_restore(session, restore_id)
+        return await logs_of(session, restore_id, level=level)
+
+
+async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
+    """Validate, record a pending restore and queue its job for the target's executors."""
+    opts = data.options
+    if opts.schema_only and opts.data_only:
+        raise ValidationError(
+            "schemaOnly and dataOnly cannot both be set",
+            details=[
+                {"field": "options.schemaOnly", "message": "conflicts with dataOnly"},
+                {"field": "options.dataOnly", "message": "conflicts with schemaOnly"},
+            ],
+        )
+    now = utcnow()
+    restore_id = new_id()
+    async with ctx.db.write() as session:
+        target = await load(session, data.database_id)
+        backup = await session.get(BackupExecution, data.backup_id)
+        if backup is None or backup.deleted_at is not None:
+            raise NotFoundError(
+                f"backup {data.backup_id} not found", details={"backupId": data.backup_id}
+            )
+        if backup.status != "completed":
+            raise ValidationError(
+                f"backup {backup.id} is {backup.status}; only completed backups can be restored",
+                details={"backupId": backup.id, "status": backup.status},
+            )
+        if not backup.local_path or not backup.checksum or backup.file_size_bytes is None:
+            raise ValidationError(
+                "the backup has no local artifact with a known checksum",
+                details={"backupId": backup.id},
+            )
+        source = await load(session, backup.database_config_id)
+        if source.type != target.type:
+            raise ValidationError(
+                f"a {source.type} backup cannot be restored into a {target.type} database",
+                details={"sourceType": source.type, "targetType": target.type},
+            )
+        if not target.enabled:
+            raise ValidationError(
+                f"database {target.name!r} is disabled", details={"databaseId": target.id}
+            )
+        active = await session.scalar(
+            select(RestoreExecution.id)
+            .where(
+                RestoreExecution.database_config_id == target.id,
+                RestoreExecution.status.in_(ACTIVE_STATUSES),
+            )
+            .limit(1)
+        )
+        if active is not None:
+            raise ConflictError(
+                f"a restore into {target.name!r} is already pending or running",
+                details={"executionId": active},
+            )
+        compression: Compression = "gzip" if backup.compression_used == "gzip" else "zstd"
+        options = RestoreOptions(
+            drop_and_recreate=opts.drop_and_recreate,
+            clean=opts.clean,
+            schema_only=opts.schema_only,
+            data_only=opts.data_only,
+            no_owner=opts.no_owner,
+            exit_on_error=opts.exit_on_error,
+        )
+        job = RestoreJob(
+            execution_id=restore_id,
+            target=Target(
+                engine=engine_of(target),
+                host=target.host,
+                port=target.port,
+                database=target.database_name,
+                username=target.username,
+                sealed_password=ctx.sealer.seal(decrypt_password(ctx, target), bound_to=restore_id),
+            ),
+            source_path=backup.local_path,
+            source_engine=engine_of(source),
+            compression=compression,
+            expected_sha256=backup.checksum,
+            expected_size=backup.file_size_bytes,
+            options=options,
+            requested_at=now,
+        )
+        row = RestoreExecution(
+            id=restore_id,
+            database_config_id=target.id,
+            backup_execution_id=backup.id,
+            status="pending",
+            queue=target.queue,
+            source_type="local",
+            source_path=backup.local_path,
+            restore_options=msgspec.json.encode(
+                RestoreOptionsOut(
+                    drop_and_recreate=opts.drop_and_recreate,
+                    clean=opts.clean,
+                    schema_only=opts.schema_only,
+                    data_only=opts.data_only,
+                    no_owner=opts.no_owner,
+                    exit_on_error=opts.exit_on_error,
+                )
+            ).decode(),
+            started_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        queue, name = target.queue, target.name
+    try:
+        await ctx.nats.require().publish_job(queue, job)
+    except UnavailableError as exc:
+        reason = f"could not queue the restore job: {exc.message}"
+        async with ctx.db.write() as session:
+            failed = await session.get(RestoreExecution, restore_id)
+            if failed is not None and failed.status == "pending":
+                failed.status = "failed"
+                failed.error_message = reason
+                failed.completed_at = utcnow()
+        raise UnavailableError(reason, details={"executionId": restore_id}) from exc
+    ctx.hub.publish(
+        ExecutionUpdate(
+            execution_type="restore", execution_id=restore_id, event="created", status="pending"
+        )
+    )
+    log.info("restore %s into %s queued on %s", restore_id, name, queue)
+    return to_out(row, name)

@@ -1,0 +1,56 @@
+"""HTTP handlers of /api/system (SPEC §6.1.7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post, put
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from lifeboat.api.context import Ctx
+from lifeboat.api.domain.system import service
+from lifeboat.api.domain.system.schemas import (
+    MaintenanceIn,
+    MaintenanceOut,
+    SettingOut,
+    StatsOut,
+    SystemStatusOut,
+)
+from lifeboat.api.envelope import Envelope, ok
+
+
+class SystemController(Controller):
+    """Status, statistics, settings, maintenance."""
+
+    path = "/api/system"
+    tags = ["system"]
+
+    @get("/status", summary="System status")
+    async def status(self, ctx: Ctx) -> Envelope[SystemStatusOut]:
+        """Version, uptime, disk space, NATS and database."""
+        return ok(service.status(ctx))
+
+    @get("/stats", summary="Statistics")
+    async def stats(self, ctx: Ctx) -> Envelope[StatsOut]:
+        """Backup totals, sizes and database counts."""
+        return ok(await service.stats(ctx))
+
+    @get("/settings", summary="Get system settings")
+    async def get_settings(self, ctx: Ctx) -> Envelope[list[SettingOut]]:
+        """Every stored setting."""
+        return ok(await service.get_settings(ctx))
+
+    @put("/settings", summary="Update system settings")
+    async def put_settings(
+        self, ctx: Ctx, data: JSONBody[dict[str, Any]]
+    ) -> Envelope[list[SettingOut]]:
+        """Create or replace settings given as ``{key: value}``."""
+        return ok(await service.put_settings(ctx, data))
+
+    @post("/maintenance", status_code=HTTP_200_OK, summary="Run a maintenance task")
+    async def maintenance(
+        self, ctx: Ctx, data: JSONBody[MaintenanceIn]
+    ) -> Envelope[MaintenanceOut]:
+        """cleanup | vacuum | verify."""
+        return ok(await service.maintenance(ctx, data.task))

@@ -1,0 +1,252 @@
+"""The durable consumer of executor events: JetStream → SQLite → in-process hub (SSE).
+
+Rules, all idempotent under JetStream's at-least-once delivery:
+
+* an event for an unknown execution is acknowledged and dropped;
+* an event whose ``attempt`` is older than the attempt recorded for the execution comes from a
+  stale executor (its lease expired and the job was redelivered) and is ignored (its log lines
+  are still kept, tagged with their attempt in the metadata);
+* a finished execution is final: a redelivered or late result does not change it (except a
+  record the API itself failed because queueing looked like it failed, see below);
+* log lines get an id derived from the event bytes, so a redelivered line is stored once.
+
+Each delivery is acknowledged only after its transaction committed; a database error naks it
+for a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import (
+    TERMINAL_STATUSES,
+    BackupExecution,
+    ExecutionLog,
+    RestoreExecution,
+)
+from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.wire.bus import Bus, Delivery
+from lifeboat.wire.codec import event_decoder
+from lifeboat.wire.messages import (
+    BackupFinished,
+    Event,
+    ExecutionLogLine,
+    ExecutionProgress,
+    ExecutionStarted,
+    RestoreFinished,
+)
+
+log = logging.getLogger(__name__)
+
+_LOG_ID_NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-4c55-9d8e-4c1b0d6a7e21")
+RETRY_DELAY_S = 2.0
+
+Execution = BackupExecution | RestoreExecution
+
+
+def _kind_of(event: Event) -> Literal["backup", "restore"]:
+    if isinstance(event, BackupFinished):
+        return "backup"
+    if isinstance(event, RestoreFinished):
+        return "restore"
+    return event.kind
+
+
+async def _load(
+    session: AsyncSession, kind: Literal["backup", "restore"], execution_id: str
+) -> Execution | None:
+    model = BackupExecution if kind == "backup" else RestoreExecution
+    return await session.get(model, execution_id)
+
+
+def _final(row: Execution) -> bool:
+    """Whether a row no longer changes.
+
+    The exception: a row the API marked failed because publishing the job raised (attempt 0,
+    no executor yet) — the publish may have reached the server anyway, and the executor's
+    real outcome is then better than our guess.
+    """
+    if row.status not in TERMINAL_STATUSES:
+        return False
+    return not (row.status == "failed" and row.attempt == 0 and row.executor_id is None)
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return max(0, round((end - start).total_seconds()))
+
+
+async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpdate | None:
+    """Apply one event to SQLite; returns the update to broadcast, or None if ignored."""
+    kind = _kind_of(event)
+    async with ctx.db.write() as session:
+        row = await _load(session, kind, event.execution_id)
+        if row is None:
+            log.debug("event for unknown %s %s ignored", kind, event.execution_id)
+            return None
+        if event.attempt < row.attempt:
+            log.info(
+                "stale event from attempt %s of %s %s (now at attempt %s) ignored",
+                event.attempt,
+                kind,
+                row.id,
+                row.attempt,
+            )
+            if not isinstance(event, ExecutionLogLine):
+                return None
+        match event:
+            case ExecutionLogLine():
+                return await _log_line(session, event, raw)
+            case ExecutionStarted():
+                if _final(row):
+                    return None
+                if row.status == "pending" or event.attempt > row.attempt:
+                    row.started_at = event.at
+                    row.progress_bytes = 0
+                row.status = "running"
+                row.attempt = event.attempt
+                row.executor_id = event.executor_id
+                row.error_message = None
+                row.completed_at = None
+                return ExecutionUpdate(
+                    execution_type=kind,
+                    execution_id=row.id,
+                    event="started",
+                    status="running",
+                    at=event.at,
+                )
+            case ExecutionProgress():
+                if _final(row):
+                    return None
+                row.status = "running"
+                row.attempt = event.attempt
+                row.progress_bytes = event.bytes_done
+                return ExecutionUpdate(
+                    execution_type=kind,
+                    execution_id=row.id,
+                    event="progress",
+                    status="running",
+                    progress_bytes=event.bytes_done,
+                    bytes_total=event.bytes_total,
+                    at=event.at,
+                )
+            case BackupFinished():
+                if _final(row) or not isinstance(row, BackupExecution):
+                    return None
+                _finish_backup(row, event)
+                return ExecutionUpdate(
+                    execution_type="backup",
+                    execution_id=row.id,
+                    event="finished",
+                    status=row.status,
+                    progress_bytes=row.progress_bytes,
+                    message=row.error_message,
+                    at=event.finished_at,
+                )
+            case RestoreFinished():
+                if _final(row) or not isinstance(row, RestoreExecution):
+                    return None
+                row.attempt = event.attempt
+                row.status = "completed" if event.ok else "failed"
+                row.started_at = event.started_at
+                row.completed_at = event.finished_at
+                row.duration_seconds = _seconds(event.started_at, event.finished_at)
+                row.error_message = None if event.ok else (event.error_message or "restore failed")
+                return ExecutionUpdate(
+                    execution_type="restore",
+                    execution_id=row.id,
+                    event="finished",
+                    status=row.status,
+                    message=row.error_message,
+                    at=event.finished_at,
+                )
+
+
+def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
+    row.attempt = event.attempt
+    row.started_at = event.started_at
+    row.completed_at = event.finished_at
+    row.duration_seconds = _seconds(event.started_at, event.finished_at)
+    row.server_version = event.server_version or row.server_version
+    row.tool_version = event.tool_version or row.tool_version
+    row.database_size_bytes = event.database_size_bytes
+    if event.ok:
+        row.status = "completed"
+        row.file_name = event.file_name or row.file_name
+        row.file_size_bytes = event.size_bytes
+        row.local_path = event.relative_path
+        row.checksum = event.sha256
+        row.compression_used = event.compression or row.compression_used
+        row.progress_bytes = event.size_bytes or row.progress_bytes
+        row.error_message = None
+    else:
+        row.status = "failed"
+        row.error_message = event.error_message or "backup failed"
+
+
+async def _log_line(session: AsyncSession, event: ExecutionLogLine, raw: bytes) -> ExecutionUpdate:
+    metadata = dict(event.metadata or {})
+    metadata.setdefault("attempt", event.attempt)
+    log_id = str(uuid.uuid5(_LOG_ID_NAMESPACE, raw.decode("utf-8", "replace")))
+    await session.execute(
+        insert(ExecutionLog)
+        .values(
+            id=log_id,
+            execution_id=event.execution_id,
+            execution_type=event.kind,
+            log_level=event.level,
+            message=event.message,
+            metadata_json=json.dumps(metadata, default=str),
+            timestamp=event.at,
+        )
+        .on_conflict_do_nothing(index_elements=[ExecutionLog.id])
+    )
+    return ExecutionUpdate(
+        execution_type=event.kind,
+        execution_id=event.execution_id,
+        event="log",
+        level=event.level,
+        message=event.message,
+        at=event.at,
+    )
+
+
+async def handle_delivery(ctx: ApiContext, delivery: Delivery) -> None:
+    """Decode, apply, acknowledge, broadcast one delivery."""
+    try:
+        event = event_decoder.decode(delivery.data)
+    except msgspec.DecodeError as exc:
+        log.warning("unreadable event dropped: %s", exc)
+        await delivery.term()
+        return
+    try:
+        update = await apply_event(ctx, event, delivery.data)
+    except Exception:
+        log.exception("could not store event for %s; will retry", event.execution_id)
+        await delivery.nak(delay=RETRY_DELAY_S)
+        return
+    await delivery.ack()
+    if update is not None:
+        ctx.hub.publish(update)
+
+
+async def consume_events(ctx: ApiContext, bus: Bus) -> None:
+    """Run forever: pull events with the API's durable consumer and apply them."""
+    while True:
+        try:
+            async for delivery in bus.events():
+                await handle_delivery(ctx, delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # NATS hiccup: the durable consumer resumes where we were
+            log.warning("events consumer interrupted (%s); resuming", exc)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,91 @@
+"""The API's NATS connection: established in the background, so the API runs while NATS is down.
+
+Until the first connection succeeds, :meth:`NatsLink.require` raises UnavailableError (503);
+afterwards nats-py reconnects by itself and the callbacks given to :meth:`NatsLink.run` (events
+consumer, trigger responder) are started once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit, urlunsplit
+
+from lifeboat.core.errors import UnavailableError
+from lifeboat.wire.bus import Bus
+
+log = logging.getLogger(__name__)
+
+OnConnected = Callable[[Bus], Awaitable[None]]
+
+
+def redact_url(url: str) -> str:
+    """`url` without user info (NATS URLs may carry credentials)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class NatsLink:
+    """Holds the Bus once connected; connects and sets up streams in the background."""
+
+    def __init__(self, url: str, *, name: str = "lifeboat-api") -> None:
+        self.url = url
+        self._name = name
+        self._bus: Bus | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def bus(self) -> Bus | None:
+        """The bus, once connected and set up."""
+        return self._bus
+
+    @property
+    def connected(self) -> bool:
+        """Whether NATS is reachable right now."""
+        return self._bus is not None and self._bus.connected
+
+    def require(self) -> Bus:
+        """The bus if connected right now, else UnavailableError (503)."""
+        if self._bus is None or not self._bus.connected:
+            raise UnavailableError(
+                f"NATS is not connected ({redact_url(self.url)}); try again shortly"
+            )
+        return self._bus
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the first connection."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        return self._ready.is_set()
+
+    async def run(self, on_connected: list[OnConnected]) -> None:
+        """Connect (retrying forever), create streams, then start each `on_connected`."""
+        delay = 0.5
+        bus: Bus | None = None
+        while bus is None:
+            try:
+                bus = await Bus.connect(self.url, name=self._name, connect_timeout=2.0)
+                await bus.ensure_streams()
+            except Exception as exc:  # keep trying: the API serves without NATS meanwhile
+                log.warning("NATS at %s not usable yet: %s", redact_url(self.url), exc)
+                if bus is not None:
+                    await bus.close()
+                    bus = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        self._bus = bus
+        self._ready.set()
+        log.info("connected to NATS at %s", redact_url(self.url))
+        for callback in on_connected:
+            await callback(bus)
+
+    async def close(self) -> None:
+        """Drain and close the connection."""
+        if self._bus is not None:
+            await self._bus.close()
+            self._bus = None
