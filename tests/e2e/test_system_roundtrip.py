@@ -96,7 +96,7 @@ def canary_mysql_user() -> Iterator[str]:
     conn = my_connect()
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY %s", (MARKER,))
+            cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (MARKER,))
             cur.execute(f"CREATE USER '{user}'@'localhost' IDENTIFIED BY %s", (MARKER,))
             for host in ("%", "localhost"):
                 cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'{host}'")

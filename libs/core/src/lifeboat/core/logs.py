@@ -7,6 +7,11 @@ import sys
 import threading
 
 
+# Shorter secrets are not masked: replacing "x" everywhere would garble every message while
+# hiding nothing an attacker could not guess.
+MIN_SECRET_LEN = 4
+
+
 class _Redactor(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
@@ -14,7 +19,7 @@ class _Redactor(logging.Filter):
         self._lock = threading.Lock()
 
     def add(self, secret: str) -> None:
-        if len(secret) >= 4:
+        if len(secret) >= MIN_SECRET_LEN:
             with self._lock:
                 self._secrets.add(secret)
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lifeboat.core.errors import DatabaseError, OperationError
-from lifeboat.core.logs import scrub
+from lifeboat.core.logs import MIN_SECRET_LEN, scrub
 
 STDERR_TAIL_LINES = 40
 _MAX_LINE_CHARS = 2000
@@ -22,7 +22,7 @@ def scrub_text(text: str, secrets: Sequence[str]) -> str:
     """`text` with every registered secret and every string of `secrets` replaced by ``***``."""
     text = scrub(text)
     for secret in secrets:
-        if secret:
+        if len(secret) >= MIN_SECRET_LEN:
             text = text.replace(secret, "***")
     return text
 
