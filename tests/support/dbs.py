@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -92,7 +92,7 @@ def drop_my(name: str) -> None:
 
 
 @contextmanager
-def scratch_pg(prefix: str = "lbt") -> Iterator[ScratchDb]:
+def scratch_pg(prefix: str = "lbt") -> Generator[ScratchDb]:
     """An empty PostgreSQL database, dropped afterwards."""
     name = unique_name(prefix)
     with pg_admin() as conn:
@@ -104,7 +104,7 @@ def scratch_pg(prefix: str = "lbt") -> Iterator[ScratchDb]:
 
 
 @contextmanager
-def scratch_my(prefix: str = "lbt") -> Iterator[ScratchDb]:
+def scratch_my(prefix: str = "lbt") -> Generator[ScratchDb]:
     """An empty MariaDB database, dropped afterwards."""
     name = unique_name(prefix)
     conn = my_connect()

@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +29,7 @@ def nats_binary() -> str:
 
 
 @contextmanager
-def run_nats(store_dir: Path) -> Iterator[str]:
+def run_nats(store_dir: Path) -> Generator[str]:
     """Start nats-server -js on a free port; yields its URL; stops it afterwards."""
     port = free_port()
     proc = subprocess.Popen(

@@ -6,7 +6,6 @@ import logging
 import sys
 import threading
 
-
 # Shorter secrets are not masked: replacing "x" everywhere would garble every message while
 # hiding nothing an attacker could not guess.
 MIN_SECRET_LEN = 4
