@@ -16,7 +16,7 @@ web:
     @if command -v npm >/dev/null; then cd web && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error) && npm run build; else echo "WARNING: npm not found; the UI will not be built"; fi
 
 # Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e
-test: install lint types
+test: install web lint types
     uv run pytest -q -p no:cacheprovider
 
 # Unit tests only (no I/O)

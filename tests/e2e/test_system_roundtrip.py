@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.devstack import Stack, free_port
+from scripts.devstack import Stack
 from tests.support.dbs import PG_USER, ScratchDb, my_connect, scratch_my, scratch_pg, unique_name
 from tests.support.richdb import build_rich_my, build_rich_pg, my_fingerprint, pg_fingerprint
 
@@ -64,29 +64,6 @@ class NatsTap:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("stack")
-    s = Stack(
-        work / "data",
-        api_port=free_port(),
-        nats_port=free_port(),
-        log_dir=work / "logs",
-        extra_env={"MIN_FREE_DISK_BYTES": "1", "LOG_LEVEL": "debug"},
-    )
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture(scope="module")
-def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -60,6 +60,9 @@ async def test_spa_fallback(tmp_path_factory: pytest.TempPathFactory, nats_url: 
             assert "<title>Lifeboat</title>" in response.text
         asset = await api.client.get("/assets/app.js")
         assert asset.text == "console.log(1)"
+        # browsers refuse module scripts served with any other type
+        assert asset.headers["content-type"].startswith("text/javascript")
+        assert "immutable" in asset.headers["cache-control"]
         error_of(await api.client.get("/api/nope"), 404, "NOT_FOUND")
         error_of(await api.client.post("/api/nope", json={}), 404, "NOT_FOUND")
         (static.parent / "outside.txt").write_text("outside-secret")

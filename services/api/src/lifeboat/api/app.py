@@ -39,6 +39,32 @@ PACKAGE_STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 1024 * 1024
 
 
+# The OS mime table may lack web types (a slim image has none); modules need the right one.
+_WEB_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".woff2": "font/woff2",
+    ".html": "text/html; charset=utf-8",
+    ".map": "application/json",
+}
+
+
+def _media_type(path: Path) -> str:
+    return _WEB_TYPES.get(path.suffix.lower(), "application/octet-stream")
+
+
+def _cache_headers(relative: str) -> dict[str, str]:
+    # Vite puts a content hash in every file under assets/: they never change.
+    if relative.startswith("assets/"):
+        return {"Cache-Control": "public, max-age=31536000, immutable"}
+    return {"Cache-Control": "no-cache"}
+
+
 def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
     """Serve the built SPA: real files as they are, any other non-API path as index.html."""
     index = static_dir / "index.html"
@@ -68,7 +94,12 @@ def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
             except ValidationError:
                 raise NotFoundException(f"no resource at {request.url.path}") from None
             if candidate.is_file():
-                return File(candidate)
+                return File(
+                    candidate,
+                    media_type=_media_type(candidate),
+                    content_disposition_type="inline",
+                    headers=_cache_headers(relative),
+                )
         return Response(index.read_bytes(), media_type=MediaType.HTML)
 
     return [spa]
