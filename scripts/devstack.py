@@ -109,16 +109,12 @@ class Stack:
         )
 
     def _prepare(self) -> None:
+        # Generate missing keys here, once, so the services never race to create them; each
+        # service warns itself that it runs on a generated key.
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = self.env()
         for name in ("ENCRYPTION_KEY", "EXECUTOR_SEAL_KEY"):
-            _, from_file = key_from_env_or_file(env, name, self.data_dir, create=True)
-            if from_file and self._log_dir is None:
-                print(
-                    f"WARNING: {name} is not set; using the generated key in "
-                    f"{self.data_dir}/.{name.lower()} — back it up, or set {name}.",
-                    file=sys.stderr,
-                )
+            key_from_env_or_file(env, name, self.data_dir, create=True)
 
     def start(self, *, ready_timeout: float = 60.0) -> None:
         """Start nats-server (unless NATS_URL was given), then the services; wait for the API."""
