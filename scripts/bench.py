@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -338,12 +339,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows += bench_engine(engine, api, work)
             rss = executor_peak_rss(stack)
     for name in engines:
-        drop = (
-            drop_pg
-            if name == "postgresql"
-            else (lambda n: mysql("", f"DROP DATABASE IF EXISTS `{n}`"))
-        )
-        drop(f"{BENCH_DB}_restore")
+        if name == "postgresql":
+            drop_pg(f"{BENCH_DB}_restore")
+        else:
+            mysql("", f"DROP DATABASE IF EXISTS `{BENCH_DB}_restore`")
     print()
     print("| what | database size | raw pipeline (s) | Lifeboat (s) | ratio | bar |")
     print("|---|---|---|---|---|---|")
