@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lifeboat.core.errors import BackupError, ValidationError
-from lifeboat.storage.local import LocalStorage
+from lifeboat.storage.local import SYNC_EVERY_BYTES, LocalStorage
 from lifeboat.storage.manifest import Manifest
 
 
@@ -83,3 +83,25 @@ def test_paths_stay_under_root(tmp_path: Path, relative: str) -> None:
 def test_file_name_cannot_be_a_path(tmp_path: Path) -> None:
     with pytest.raises(BackupError):
         LocalStorage(tmp_path).open_sink("d", "../x")
+
+
+async def test_large_artifacts_flush_in_the_background(tmp_path: Path) -> None:
+    """Past SYNC_EVERY_BYTES a background flush runs; commit and abort wait for it."""
+    storage = LocalStorage(tmp_path)
+    block = bytes(range(256)) * 4096  # 1 MiB
+    sink = storage.open_sink("db/2025/11", "big.dump.zst")
+    digest = hashlib.sha256()
+    for _ in range(SYNC_EVERY_BYTES // len(block) + 3):
+        await sink.write(block)
+        digest.update(block)
+    assert sink._syncing is not None  # pyright: ignore[reportPrivateUsage]
+    size = (SYNC_EVERY_BYTES // len(block) + 3) * len(block)
+    await sink.commit(size=size, sha256=digest.hexdigest())
+    assert sink.path.stat().st_size == size
+    assert hashlib.sha256(sink.path.read_bytes()).hexdigest() == digest.hexdigest()
+
+    aborted = storage.open_sink("db/2025/11", "gone.dump.zst")
+    for _ in range(SYNC_EVERY_BYTES // len(block) + 1):
+        await aborted.write(block)
+    await aborted.abort()
+    assert not aborted.temp_path.exists()

@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from lifeboat.core.errors import (
     BackupError,
@@ -113,6 +113,21 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list[str])
 
 
+def _read_chunk(fd: int, digest: Any) -> bytes:
+    """Up to CHUNK_SIZE bytes from pipe `fd` (b"" at EOF), already added to `digest`."""
+    parts: list[bytes] = []
+    got = 0
+    while got < CHUNK_SIZE:
+        part = os.read(fd, CHUNK_SIZE - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    chunk = b"".join(parts) if len(parts) != 1 else parts[0]
+    digest.update(chunk)
+    return chunk
+
+
 def _pipe() -> tuple[int, int]:
     r, w = os.pipe()
     # A larger pipe lets both children run with fewer context switches; best effort.
@@ -175,29 +190,41 @@ async def stream_backup(
     committed = False
     try:
         r, w = _pipe()
+        out_r, out_w = _pipe()
+        reading: asyncio.Future[bytes] | None = None
         try:
-            dump = await Child.spawn(dump_argv, name=dump_name, env=env, stdout=w, secrets=secrets)
-            children.append(dump)
-            comp = await Child.spawn(
-                comp_argv,
-                name=comp_name,
-                env=env,
-                stdin=r,
-                stdout=asyncio.subprocess.PIPE,
-                secrets=secrets,
-            )
-            children.append(comp)
+            try:
+                dump = await Child.spawn(
+                    dump_argv, name=dump_name, env=env, stdout=w, secrets=secrets
+                )
+                children.append(dump)
+                comp = await Child.spawn(
+                    comp_argv, name=comp_name, env=env, stdin=r, stdout=out_w, secrets=secrets
+                )
+                children.append(comp)
+            finally:
+                # The children hold their ends; ours must go so EOF and EPIPE propagate.
+                os.close(r)
+                os.close(w)
+                os.close(out_w)
+            # Reading and hashing happen in a worker thread on the raw pipe (hashlib drops
+            # the GIL): the event loop only hands each megabyte to the sink.
+            while True:
+                reading = asyncio.ensure_future(asyncio.to_thread(_read_chunk, out_r, digest))
+                chunk = await asyncio.shield(reading)
+                if not chunk:
+                    break
+                size += len(chunk)
+                await sink.write(chunk)
+                await throttle(size)
         finally:
-            # The children hold their ends; ours must go so EOF and EPIPE propagate.
-            os.close(r)
-            os.close(w)
-        stdout = comp.proc.stdout
-        assert stdout is not None
-        while chunk := await stdout.read(CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
-            await sink.write(chunk)
-            await throttle(size)
+            if reading is not None and not reading.done():
+                # Cancelled mid-read: the thread still owns the fd until the killed children's
+                # EOF releases it; closing earlier could let a reused fd number be read.
+                await _kill_all(children)
+                with contextlib.suppress(Exception):
+                    await reading
+            os.close(out_r)
         dump_code = await dump.wait()
         comp_code = await comp.wait()
         exits = (

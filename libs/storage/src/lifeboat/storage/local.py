@@ -60,6 +60,11 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+# Flush to disk in the background every this many bytes, so the fsync at commit finds little
+# left to write (it otherwise costs about half a second per 200 MB on a typical VM disk).
+SYNC_EVERY_BYTES = 32 * 1024 * 1024
+
+
 class LocalSink:
     """One artifact being written; :meth:`commit` makes it appear, :meth:`abort` removes it."""
 
@@ -71,6 +76,8 @@ class LocalSink:
             self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE
         )
         self._written = 0
+        self._synced_at = 0
+        self._syncing: asyncio.Future[None] | None = None
         self._done = False
 
     @property
@@ -87,6 +94,26 @@ class LocalSink:
         except OSError as exc:
             raise BackupError(f"cannot write the backup file: {exc.strerror}") from exc
         self._written += len(chunk)
+        if self._written - self._synced_at >= SYNC_EVERY_BYTES and (
+            self._syncing is None or self._syncing.done()
+        ):
+            self._synced_at = self._written
+            self._syncing = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, self._fd))
+
+    async def _settle(self) -> OSError | None:
+        """Wait for a background flush; returns its error.
+
+        Linux reports a writeback error to each descriptor once, so an error seen by the
+        background flush would not reappear at the final fsync: it must be kept.
+        """
+        error: OSError | None = None
+        if self._syncing is not None:
+            try:
+                await self._syncing
+            except OSError as exc:
+                error = exc
+            self._syncing = None
+        return error
 
     async def commit(self, *, size: int, sha256: str) -> None:
         """fsync, check the size on disk, rename into place, fsync the directory.
@@ -99,6 +126,8 @@ class LocalSink:
         """
         del sha256
         try:
+            if (flush_error := await self._settle()) is not None:
+                raise flush_error
             await asyncio.to_thread(self._commit_sync, size)
         except OSError as exc:
             await self.abort()
@@ -125,6 +154,7 @@ class LocalSink:
 
     async def abort(self) -> None:
         """Discard the temporary file (and the final file if it was already renamed)."""
+        await self._settle()
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
