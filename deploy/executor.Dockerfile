@@ -18,6 +18,7 @@ COPY libs/core/pyproject.toml libs/core/
 COPY libs/wire/pyproject.toml libs/wire/
 COPY libs/engines/pyproject.toml libs/engines/
 COPY libs/storage/pyproject.toml libs/storage/
+COPY libs/policy/pyproject.toml libs/policy/
 COPY services/api/pyproject.toml services/api/
 COPY services/scheduler/pyproject.toml services/scheduler/
 COPY services/executor/pyproject.toml services/executor/

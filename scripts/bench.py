@@ -16,8 +16,11 @@ tests (LIFEBOAT_TEST_PG_HOST, ...), defaulting to the local servers.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.cookiejar
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -181,20 +184,35 @@ MY_DUMP_FLAGS = (
 )
 
 
+BENCH_ADMIN = "bench@lifeboat.local"
+BENCH_PASSWORD = secrets.token_urlsafe(24)
+
+
 class Api:
     """Tiny JSON client for the bench (stdlib only)."""
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.headers = {"Content-Type": "application/json"}
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def sign_in(self, email: str, password: str) -> None:
+        """Sign in (session cookie + CSRF), then use an admin API token for every call."""
+        me = self.call("POST", "/api/auth/login", {"email": email, "password": password})
+        self.headers["X-CSRF-Token"] = me["csrfToken"]
+        token = self.call("POST", "/api/tokens", {"name": "bench", "role": "admin"})["token"]
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call the API and return the envelope's data (raises on success=false)."""
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(  # noqa: S310 (local URL)
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.base + path, data=data, method=method, headers=self.headers
         )
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            with self._opener.open(req, timeout=30) as resp:
                 envelope = json.loads(resp.read())
         except urllib.error.HTTPError as exc:
             raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:500]!r}") from exc
@@ -314,10 +332,100 @@ def bench_engine(engine: str, api: Api, work: Path) -> list[Row]:
     ]
 
 
+BENCH_S3_KEY = "AKIDLIFEBOATBENCH"
+BENCH_S3_SECRET = secrets.token_urlsafe(24)
+
+
+def bench_s3(engine: str, api: Api, work: Path) -> Row:
+    """Backup straight to S3 (one dump streamed by the executor, no local copy) against the raw
+    pipeline into a file plus an aioboto3 ``upload_file`` of it, on a moto S3 server started
+    here. Needs ``bench_engine(engine)`` to have registered the bench database."""
+    import asyncio
+
+    import aioboto3  # pyright: ignore[reportMissingTypeStubs]
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        bucket = "lifeboat-bench"
+        session: Any = aioboto3.Session(
+            aws_access_key_id=BENCH_S3_KEY,
+            aws_secret_access_key=BENCH_S3_SECRET,
+            region_name="us-east-1",
+        )
+
+        async def create_bucket() -> None:
+            async with session.client("s3", endpoint_url=endpoint) as client:
+                await client.create_bucket(Bucket=bucket)
+
+        async def upload(path: Path) -> None:
+            async with session.client("s3", endpoint_url=endpoint) as client:
+                await client.upload_file(str(path), bucket, f"raw/{path.name}")
+
+        asyncio.run(create_bucket())
+        raw_file = work / f"raw-s3-{engine}.zst"
+        if engine == "postgresql":
+            dump = f"pg_dump {PG_CONN} -Fc -Z0 --dbname={BENCH_DB}"
+        else:
+            dump = f"mysqldump {MY_CONN} {MY_DUMP_FLAGS} -- {BENCH_DB}"
+        print(f"[{engine}] raw backup + upload_file to S3 ...", flush=True)
+        t_raw = timed(
+            lambda: (
+                sh(f"{dump} | zstd -q -T0 -3 > {raw_file}"),
+                asyncio.run(upload(raw_file)),
+            )
+        )
+        raw_file.unlink(missing_ok=True)
+        with contextlib.suppress(RuntimeError):
+            api.call("PUT", "/api/system/settings", {"allow_private_endpoints": True})
+        config = api.call(
+            "POST",
+            "/api/s3-configs",
+            {
+                "name": f"bench-{engine}",
+                "bucket": bucket,
+                "endpoint": endpoint,
+                "accessKeyId": BENCH_S3_KEY,
+                "secretAccessKey": BENCH_S3_SECRET,
+                "addressingStyle": "path",
+                "pathPrefix": "lifeboat",
+            },
+        )
+        databases = api.call("GET", "/api/databases")
+        source = next(d for d in databases if d["name"] == f"bench-{engine}")
+        print(f"[{engine}] lifeboat backup straight to S3 ...", flush=True)
+        t0 = time.perf_counter()
+        backup = api.call(
+            "POST",
+            "/api/backups",
+            {
+                "databaseId": source["id"],
+                "uploadToS3": True,
+                "storeLocally": False,
+                "s3ConfigId": config["id"],
+            },
+        )
+        backup = api.wait(f"/api/backups/{backup['id']}")
+        t_lb = time.perf_counter() - t0
+        if backup.get("s3Status") != "completed":
+            raise RuntimeError(f"the S3 copy failed: {backup.get('s3Error')}")
+        return Row(f"{engine} backup → S3", t_raw, t_lb)
+    finally:
+        server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the bench databases if needed, run the measurements, print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engines", default="postgresql,mysql")
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="also measure a backup straight to S3 (moto server) against pipeline + upload_file",
+    )
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
     for tool in ("pg_dump", "pg_restore", "mysqldump", "mysql", "zstd"):
@@ -332,11 +440,20 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lifeboat-bench-") as tmp:
         work = Path(tmp)
-        stack = Stack(work / "data", api_port=free_port(), log_dir=work / "logs")
+        stack = Stack(
+            work / "data",
+            api_port=free_port(),
+            log_dir=work / "logs",
+            extra_env={"ADMIN_EMAIL": BENCH_ADMIN, "ADMIN_PASSWORD": BENCH_PASSWORD},
+        )
         with stack:
             api = Api(stack.api_url)
+            api.sign_in(BENCH_ADMIN, BENCH_PASSWORD)
             for engine in engines:
                 rows += bench_engine(engine, api, work)
+            if args.s3:
+                for engine in engines:
+                    rows.append(bench_s3(engine, api, work))
             rss = executor_peak_rss(stack)
     for name in engines:
         if name == "postgresql":

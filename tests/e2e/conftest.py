@@ -9,6 +9,9 @@ import pytest
 
 from scripts.devstack import Stack, free_port
 
+ADMIN_EMAIL = "admin@lifeboat.test"
+ADMIN_PASSWORD = "admin-Pa55word-for-e2e"
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -18,7 +21,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         api_port=free_port(),
         nats_port=free_port(),
         log_dir=work / "logs",
-        extra_env={"MIN_FREE_DISK_BYTES": "1", "LOG_LEVEL": "debug"},
+        extra_env={
+            "MIN_FREE_DISK_BYTES": "1",
+            "LOG_LEVEL": "debug",
+            "ADMIN_EMAIL": ADMIN_EMAIL,
+            "ADMIN_PASSWORD": ADMIN_PASSWORD,
+        },
     )
     s.start()
     try:
@@ -27,7 +35,30 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.stop()
 
 
+def sign_in_and_make_token(base_url: str, role: str = "admin") -> str:
+    """Sign in as the bootstrap admin (cookie + CSRF) and create an API token of `role`."""
+    with httpx.Client(base_url=base_url, timeout=30) as browser:
+        me = browser.post(
+            "/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        )
+        assert me.status_code == 200, me.text
+        csrf = me.json()["data"]["csrfToken"]
+        created = browser.post(
+            "/api/tokens",
+            json={"name": f"e2e-{role}", "role": role},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert created.status_code == 201, created.text
+        return str(created.json()["data"]["token"])
+
+
 @pytest.fixture(scope="module")
-def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+def admin_token(stack: Stack) -> str:
+    return sign_in_and_make_token(stack.api_url)
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack, admin_token: str) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    with httpx.Client(base_url=stack.api_url, timeout=30, headers=headers) as client:
         yield client

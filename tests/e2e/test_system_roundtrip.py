@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from scripts.devstack import Stack
+from tests.e2e.conftest import sign_in_and_make_token
 from tests.support.dbs import PG_USER, ScratchDb, my_connect, scratch_my, scratch_pg, unique_name
 from tests.support.richdb import build_rich_my, build_rich_pg, my_fingerprint, pg_fingerprint
 
@@ -214,7 +215,7 @@ def test_database_gone_fails_cleanly(api: httpx.Client, stack: Stack) -> None:
 
 
 def test_external_trigger_and_no_secret_anywhere(
-    api: httpx.Client, stack: Stack, canary_mysql_user: str
+    api: httpx.Client, stack: Stack, canary_mysql_user: str, admin_token: str
 ) -> None:
     """Full backup + restore + a failing backup with the canary password; scan every channel."""
     import asyncio
@@ -233,24 +234,39 @@ def test_external_trigger_and_no_secret_anywhere(
         async def trigger() -> dict[str, Any]:
             nc = await nats.connect(stack.nats_url)
             try:
+                import json
+
+                def request(database: str, token: str | None) -> bytes:
+                    return json.dumps({"database": database, "token": token}).encode()
+
                 reply = await nc.request(
-                    "lifeboat.trigger.backup",
-                    f'{{"database": "{source["name"]}"}}'.encode(),
-                    timeout=10,
+                    "lifeboat.trigger.backup", request(source["name"], admin_token), timeout=10
                 )
                 bad = await nc.request(
-                    "lifeboat.trigger.backup", b'{"database": "no-such-db"}', timeout=10
+                    "lifeboat.trigger.backup", request("no-such-db", admin_token), timeout=10
                 )
                 junk = await nc.request("lifeboat.trigger.backup", b"not json", timeout=10)
+                anonymous = await nc.request(
+                    "lifeboat.trigger.backup", request(source["name"], None), timeout=10
+                )
+                forged = await nc.request(
+                    "lifeboat.trigger.backup", request(source["name"], "lb_forged"), timeout=10
+                )
+                viewer = await nc.request(
+                    "lifeboat.trigger.backup", request(source["name"], viewer_token), timeout=10
+                )
             finally:
                 await nc.close()
-            import json
 
             good_body = json.loads(reply.data)
             assert json.loads(bad.data)["error"]["code"] == "NOT_FOUND"
             assert json.loads(junk.data)["error"]["code"] == "VALIDATION_ERROR"
+            assert json.loads(anonymous.data)["error"]["code"] == "UNAUTHORIZED"
+            assert json.loads(forged.data)["error"]["code"] == "UNAUTHORIZED"
+            assert json.loads(viewer.data)["error"]["code"] == "FORBIDDEN"
             return good_body
 
+        viewer_token = sign_in_and_make_token(stack.api_url, "viewer")
         body = asyncio.run(trigger())
         assert body["success"] is True
         backup = wait_done(api, f"/api/backups/{body['data']['executionId']}")

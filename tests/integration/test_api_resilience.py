@@ -37,7 +37,9 @@ async def test_connects_when_nats_appears(tmp_path_factory: pytest.TempPathFacto
             nc = await nats.connect(url)
             try:
                 reply = await nc.request(
-                    "lifeboat.trigger.backup", json.dumps({"database": name}).encode(), timeout=10
+                    "lifeboat.trigger.backup",
+                    json.dumps({"database": name, "token": api.token}).encode(),
+                    timeout=10,
                 )
             finally:
                 await nc.drain()

@@ -14,7 +14,14 @@ from nats.aio.client import Client
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.codec import job_decoder
 from lifeboat.wire.messages import BackupJob
-from tests.support.api import RunningApi, api_settings, data_of, database_body, serve_api
+from tests.support.api import (
+    RunningApi,
+    api_settings,
+    data_of,
+    database_body,
+    make_token,
+    serve_api,
+)
 
 SUBJECT = "lifeboat.trigger.backup"
 
@@ -32,7 +39,15 @@ async def nc(nats_url: str) -> AsyncIterator[Client]:
     await client.drain()
 
 
-async def ask(nc: Client, payload: bytes) -> dict[str, Any]:
+async def ask(nc: Client, payload: bytes, token: str | None = None) -> dict[str, Any]:
+    """Send a trigger request, with `token` added to a JSON object payload."""
+    if token is not None:
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            payload = json.dumps({**body, "token": token}).encode()
     reply = await nc.request(SUBJECT, payload, timeout=10)
     result: dict[str, Any] = json.loads(reply.data)
     return result
@@ -43,7 +58,7 @@ async def test_trigger_queues_a_backup(api: RunningApi, nc: Client, nats_url: st
     name = f"trig-{uuid.uuid4().hex[:8]}"
     db = data_of(await api.client.post("/api/databases", json=database_body(name, queue)), 201)
 
-    reply = await ask(nc, json.dumps({"database": name, "token": "ignored-for-now"}).encode())
+    reply = await ask(nc, json.dumps({"database": name}).encode(), api.token)
     assert reply["success"] is True, reply
     execution_id = reply["data"]["executionId"]
     assert reply["data"]["status"] == "pending"
@@ -62,7 +77,7 @@ async def test_trigger_queues_a_backup(api: RunningApi, nc: Client, nats_url: st
         await bus.close()
     assert isinstance(job, BackupJob) and job.execution_id == execution_id
 
-    conflict = await ask(nc, json.dumps({"database": name}).encode())
+    conflict = await ask(nc, json.dumps({"database": name}).encode(), api.token)
     assert conflict["success"] is False
     assert conflict["error"]["code"] == "CONFLICT"
 
@@ -75,7 +90,7 @@ async def test_trigger_compression(api: RunningApi, nc: Client) -> None:
         ),
         201,
     )
-    reply = await ask(nc, json.dumps({"database": name, "compression": "gzip"}).encode())
+    reply = await ask(nc, json.dumps({"database": name, "compression": "gzip"}).encode(), api.token)
     assert reply["success"] is True, reply
     record = data_of(await api.client.get(f"/api/backups/{reply['data']['executionId']}"))
     assert record["compressionUsed"] == "gzip"
@@ -92,7 +107,7 @@ async def test_trigger_compression(api: RunningApi, nc: Client) -> None:
     ],
 )
 async def test_trigger_errors(api: RunningApi, nc: Client, payload: bytes, code: str) -> None:
-    reply = await ask(nc, payload)
+    reply = await ask(nc, payload, api.token)
     assert reply["success"] is False
     assert reply["error"]["code"] == code
     assert reply["error"]["message"]
@@ -104,7 +119,25 @@ async def test_trigger_disabled_database(api: RunningApi, nc: Client) -> None:
         await api.client.post("/api/databases", json=database_body(name, "default", enabled=False)),
         201,
     )
-    reply = await ask(nc, json.dumps({"database": name}).encode())
+    reply = await ask(nc, json.dumps({"database": name}).encode(), api.token)
     assert reply["success"] is False
     assert reply["error"]["code"] == "VALIDATION_ERROR"
     assert "disabled" in reply["error"]["message"]
+
+
+async def test_trigger_needs_a_token_with_backup_execute(api: RunningApi, nc: Client) -> None:
+    name = f"auth-{uuid.uuid4().hex[:8]}"
+    queue = f"t{uuid.uuid4().hex[:10]}"
+    data_of(await api.client.post("/api/databases", json=database_body(name, queue)), 201)
+    payload = json.dumps({"database": name}).encode()
+    missing = await ask(nc, payload)
+    assert missing["error"]["code"] == "UNAUTHORIZED"
+    forged = await ask(nc, payload, "lb_not-a-real-token")
+    assert forged["error"]["code"] == "UNAUTHORIZED"
+    viewer = await ask(nc, payload, await make_token(api.ctx, "viewer"))
+    assert viewer["error"]["code"] == "FORBIDDEN"
+    operator = await ask(nc, payload, await make_token(api.ctx, "operator"))
+    assert operator["success"] is True, operator
+    events = data_of(await api.client.get("/api/audit", params={"action": "backup.trigger"}))
+    assert any(e["target"] == operator["data"]["executionId"] for e in events)
+    assert all(e["actor"].startswith("token:") for e in events)

@@ -19,6 +19,11 @@ TABLES = {
     "execution_logs",
     "s3_configs",
     "system_settings",
+    # 0002: auth
+    "users",
+    "user_sessions",
+    "api_tokens",
+    "audit_events",
 }
 
 

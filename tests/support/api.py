@@ -15,12 +15,15 @@ import uvicorn
 from litestar import Litestar
 
 from lifeboat.api.app import create_app
+from lifeboat.api.auth.permissions import RoleName
 from lifeboat.api.context import ApiContext
 from lifeboat.api.settings import Settings
 from tests.support.natsd import free_port
 
 TEST_ENCRYPTION_KEY = "test-encryption-key-0123456789abcdef0123456789"
 TEST_SEAL_KEY = "test-executor-seal-key-0123456789abcdef012345"
+ADMIN_EMAIL = "admin@lifeboat.test"
+ADMIN_PASSWORD = "admin-Pa55word-for-tests"
 
 
 def api_settings(data_dir: Path, nats_url: str, **extra: str) -> Settings:
@@ -31,6 +34,8 @@ def api_settings(data_dir: Path, nats_url: str, **extra: str) -> Settings:
         "ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "EXECUTOR_SEAL_KEY": TEST_SEAL_KEY,
         "MIN_FREE_DISK_BYTES": "1",
+        "ADMIN_EMAIL": ADMIN_EMAIL,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     env.update(extra)
     return Settings.from_env(env)
@@ -45,13 +50,34 @@ class RunningApi:
     settings: Settings
     url: str
     client: httpx.AsyncClient
+    token: str | None = None
+
+
+async def make_token(ctx: ApiContext, role: RoleName = "admin", *, email: str | None = None) -> str:
+    """An API token of `role` owned by the user `email` (default: the bootstrap admin)."""
+    from sqlalchemy import select
+
+    from lifeboat.api.auth.schemas import TokenCreate
+    from lifeboat.api.auth.service import Principal, create_token
+    from lifeboat.api.db.auth_models import User
+
+    async with ctx.db.read() as session:
+        user = await session.scalar(select(User).where(User.email == (email or ADMIN_EMAIL)))
+    assert user is not None, "no such user (is ADMIN_EMAIL set?)"
+    owner = Principal(kind="session", user_id=user.id, email=user.email, role=user.role)  # type: ignore[arg-type]
+    created = await create_token(ctx, owner, TokenCreate(name=f"test-{role}", role=role))
+    return created.token
 
 
 @asynccontextmanager
 async def serve_api(
-    settings: Settings, *, wait_for_nats: bool = True
+    settings: Settings, *, wait_for_nats: bool = True, authenticated: bool = True
 ) -> AsyncGenerator[RunningApi, None]:
-    """Serve the API for `settings` until the context exits."""
+    """Serve the API for `settings` until the context exits.
+
+    With `authenticated` (and ADMIN_EMAIL in the settings, as :func:`api_settings` sets), the
+    client sends an admin API token.
+    """
     app = create_app(settings)
     ctx: ApiContext = app.state.ctx
     port = free_port()
@@ -78,8 +104,15 @@ async def serve_api(
         raise RuntimeError("API did not connect to NATS")
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield RunningApi(app=app, ctx=ctx, settings=settings, url=url, client=client)
+        token: str | None = None
+        headers: dict[str, str] = {}
+        if authenticated and settings.auth.admin_email:
+            token = await make_token(ctx)
+            headers["Authorization"] = f"Bearer {token}"
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as client:
+            yield RunningApi(
+                app=app, ctx=ctx, settings=settings, url=url, client=client, token=token
+            )
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)

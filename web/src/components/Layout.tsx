@@ -1,6 +1,8 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 
-import { Link, usePathname } from "../lib/router.tsx";
+import { auth, can, useMe } from "../lib/auth.ts";
+import { Link, navigate, usePathname } from "../lib/router.tsx";
 import { useTheme, type ThemeChoice } from "../lib/theme.ts";
 
 export const NAV_ITEMS = [
@@ -13,6 +15,41 @@ export const NAV_ITEMS = [
   { to: "/s3-configs", label: "S3" },
   { to: "/settings", label: "Settings" },
 ] as const;
+
+// Shown to principals holding the permission.
+const ACCESS_ITEMS = [
+  { to: "/users", label: "Users", permission: "user.manage" },
+  { to: "/tokens", label: "API tokens", permission: "token.manage" },
+  { to: "/audit", label: "Audit log", permission: "audit.view" },
+  { to: "/account", label: "Account", permission: "account.self" },
+] as const;
+
+function SignOut() {
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const logout = useMutation({
+    mutationFn: auth.logout,
+    onSettled: () => {
+      queryClient.clear();
+      navigate("/login", { replace: true });
+    },
+  });
+  if (!me.data) return null;
+  return (
+    <div className="mt-3 space-y-2 text-sm">
+      <p className="truncate text-zinc-500 dark:text-zinc-400" title={me.data.data.email}>
+        {me.data.data.email} ({me.data.data.role})
+      </p>
+      <button
+        type="button"
+        onClick={() => logout.mutate()}
+        className="w-full rounded-md border border-zinc-300 px-3 py-1.5 text-left text-zinc-700 hover:bg-zinc-100 dark:border-zinc-700 dark:text-zinc-300 dark:hover:bg-zinc-800"
+      >
+        Sign out
+      </button>
+    </div>
+  );
+}
 
 function isCurrent(pathname: string, to: string): boolean {
   return to === "/" ? pathname === "/" : pathname === to || pathname.startsWith(`${to}/`);
@@ -39,6 +76,11 @@ function ThemeToggle() {
 export function Layout({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const [open, setOpen] = useState(false);
+  const me = useMe();
+  const navItems = [
+    ...NAV_ITEMS,
+    ...ACCESS_ITEMS.filter((item) => can(me.data?.data, item.permission)),
+  ];
 
   return (
     <div className="min-h-screen bg-zinc-50 text-zinc-900 dark:bg-zinc-950 dark:text-zinc-100">
@@ -71,7 +113,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </div>
           <nav aria-label="Main">
             <ul className="space-y-1">
-              {NAV_ITEMS.map((item) => {
+              {navItems.map((item) => {
                 const current = isCurrent(pathname, item.to);
                 return (
                   <li key={item.to}>
@@ -94,6 +136,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </nav>
           <div className="mt-6">
             <ThemeToggle />
+            <SignOut />
           </div>
         </aside>
         {open && (

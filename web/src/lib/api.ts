@@ -1,3 +1,4 @@
+import { navigate } from "./router.tsx";
 import type { Backup, DatabaseConfig, Envelope, Meta, SystemStats } from "./types.ts";
 
 /** An API failure: the envelope's error, or a transport problem. */
@@ -18,14 +19,36 @@ export interface Page<T> {
   meta: Meta;
 }
 
-async function request<T>(path: string, init?: RequestInit): Promise<Page<T>> {
+/** The CSRF token the API put in the readable `lifeboat_csrf` cookie (double submit). */
+export function csrfToken(): string {
+  const match = document.cookie.split("; ").find((part) => part.startsWith("lifeboat_csrf="));
+  return match ? decodeURIComponent(match.slice("lifeboat_csrf=".length)) : "";
+}
+
+const AUTH_PAGES = ["/login", "/setup"];
+
+/** On 401, send the browser to first-run setup or to sign-in (remembering where it was). */
+function redirectForAuth(code: string): void {
+  const here = window.location.pathname;
+  if (AUTH_PAGES.includes(here)) return;
+  if (code === "SETUP_REQUIRED") {
+    navigate("/setup", { replace: true });
+  } else {
+    navigate(`/login?next=${encodeURIComponent(here + window.location.search)}`, { replace: true });
+  }
+}
+
+export async function request<T>(path: string, init?: RequestInit): Promise<Page<T>> {
   let response: Response;
+  const method = (init?.method ?? "GET").toUpperCase();
   try {
     response = await fetch(path, {
       ...init,
+      credentials: "same-origin",
       headers: {
         Accept: "application/json",
         ...(init?.body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...(method !== "GET" && method !== "HEAD" ? { "X-CSRF-Token": csrfToken() } : {}),
         ...init?.headers,
       },
     });
@@ -38,6 +61,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<Page<T>> {
   } catch {
     body = null;
   }
+  if (response.status === 401) redirectForAuth(body?.error?.code ?? "UNAUTHORIZED");
   if (!response.ok || body === null || !body.success) {
     const message = body?.error?.message ?? `Request failed (HTTP ${response.status}).`;
     throw new ApiError(message, body?.error?.code ?? "HTTP_ERROR", response.status);

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import nats
@@ -28,11 +28,12 @@ from nats.js.api import (
     StreamConfig,
 )
 from nats.js.client import JetStreamContext
+from nats.js.kv import KeyValue
 
 from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import subjects
 from lifeboat.wire.codec import encode
-from lifeboat.wire.messages import Event, Job
+from lifeboat.wire.messages import Event, Job, ScheduleFired, UploadJob
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,26 @@ JOB_ACK_WAIT_S = 60.0
 JOB_MAX_DELIVER = 3
 EVENT_ACK_WAIT_S = 30.0
 EVENTS_MAX_AGE_S = 7 * 24 * 3600.0
+FIRED_ACK_WAIT_S = 60.0
+# Two scheduler replicas (or one restarted) publishing the same slot within this window store
+# one message; the API is idempotent per slot beyond it.
+FIRED_DUPLICATE_WINDOW_S = 2 * 3600.0
+FIRED_MAX_AGE_S = 2 * 24 * 3600.0
+
+
+class KvChange(NamedTuple):
+    """One change seen by :meth:`Bus.kv_watch`: a key's new value, or None once deleted."""
+
+    key: str
+    value: bytes | None
+
+
+def job_dedup_id(job: Job) -> str:
+    """The JetStream de-duplication id of a job: one per execution, except uploads of a
+    completed backup, which may be asked for again after a failed one."""
+    if isinstance(job, UploadJob):
+        return f"upload-{job.execution_id}-{job.requested_at.timestamp()}"
+    return f"job-{job.execution_id}"
 
 
 class Delivery:
@@ -108,7 +129,7 @@ class Bus:
         return bool(self._nc.is_connected)
 
     async def ensure_streams(self) -> None:
-        """Create or update the jobs and events streams (idempotent)."""
+        """Create or update the jobs, events and fired streams and the schedules KV (idempotent)."""
         await self._upsert_stream(
             StreamConfig(
                 name=subjects.JOBS_STREAM,
@@ -127,6 +148,22 @@ class Bus:
                 max_age=EVENTS_MAX_AGE_S,
             )
         )
+        await self.ensure_scheduling()
+
+    async def ensure_scheduling(self) -> None:
+        """Create or update the "schedule fired" stream and the schedules KV bucket (idempotent;
+        both the API and the scheduler call it, whichever starts first)."""
+        await self._upsert_stream(
+            StreamConfig(
+                name=subjects.FIRED_STREAM,
+                subjects=[subjects.FIRED_SUBJECTS],
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                max_age=FIRED_MAX_AGE_S,
+                duplicate_window=FIRED_DUPLICATE_WINDOW_S,
+            )
+        )
+        await self.ensure_kv(subjects.SCHEDULES_KV)
 
     async def _upsert_stream(self, config: StreamConfig) -> None:
         try:
@@ -141,7 +178,7 @@ class Bus:
                 subjects.job_subject(queue),
                 encode(job),
                 timeout=5.0,
-                headers={"Nats-Msg-Id": f"job-{job.execution_id}"},
+                headers={"Nats-Msg-Id": job_dedup_id(job)},
             )
         except (TimeoutError, nats.errors.Error) as exc:
             raise UnavailableError(f"cannot queue the job on NATS: {exc}") from exc
@@ -192,6 +229,96 @@ class Bus:
             max_ack_pending=256,
         )
         return self._pull(subjects.EVENTS_SUBJECTS, subjects.EVENTS_CONSUMER, config, batch=64)
+
+    async def publish_fired(self, fired: ScheduleFired) -> bool:
+        """Store a "schedule fired" message under its de-duplication id.
+
+        Returns False when the server already had a message with that id (another scheduler
+        replica fired the slot first); raises UnavailableError when NATS cannot take it.
+        """
+        try:
+            ack = await self._js.publish(
+                subjects.fired_subject(fired.schedule_id),
+                encode(fired),
+                timeout=5.0,
+                headers={"Nats-Msg-Id": fired.dedup_id},
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot publish the schedule fire on NATS: {exc}") from exc
+        return not ack.duplicate
+
+    def fired(self) -> AsyncIterator[Delivery]:
+        """Pull "schedule fired" messages with the API's durable consumer.
+
+        Deliveries are unbounded (``max_deliver`` -1) because a retry waits in the stream,
+        nak'ed with a delay, until its ``not_before`` time.
+        """
+        config = ConsumerConfig(
+            durable_name=subjects.FIRED_CONSUMER,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=FIRED_ACK_WAIT_S,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=-1,
+            max_ack_pending=256,
+        )
+        return self._pull(subjects.FIRED_SUBJECTS, subjects.FIRED_CONSUMER, config, batch=16)
+
+    async def ensure_kv(self, bucket: str) -> None:
+        """Create the KV bucket `bucket` (latest value per key only) unless it exists."""
+        try:
+            await self._js.key_value(bucket)
+        except nats.js.errors.BucketNotFoundError:
+            await self._js.create_key_value(bucket=bucket, history=1, storage=StorageType.FILE)
+
+    async def _kv(self, bucket: str) -> KeyValue:
+        try:
+            return await self._js.key_value(bucket)
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"KV bucket {bucket} is not reachable: {exc}") from exc
+
+    async def kv_put(self, bucket: str, key: str, value: bytes) -> None:
+        """Set `key` to `value` in `bucket` (UnavailableError when NATS cannot take it)."""
+        kv = await self._kv(bucket)
+        try:
+            await kv.put(key, value)
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot write {bucket}/{key}: {exc}") from exc
+
+    async def kv_delete(self, bucket: str, key: str) -> None:
+        """Remove `key` from `bucket` (no error when it is not there)."""
+        kv = await self._kv(bucket)
+        try:
+            await kv.delete(key)
+        except nats.js.errors.KeyNotFoundError:
+            return
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot delete {bucket}/{key}: {exc}") from exc
+
+    async def kv_keys(self, bucket: str) -> list[str]:
+        """Every key currently set in `bucket`."""
+        kv = await self._kv(bucket)
+        try:
+            return list(await kv.keys())
+        except nats.js.errors.NoKeysError:
+            return []
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot list {bucket}: {exc}") from exc
+
+    async def kv_watch(self, bucket: str) -> AsyncIterator[KvChange | None]:
+        """Every key's current value, then None (the snapshot is complete), then each change as
+        it happens, until the caller stops iterating. Deleted keys come with ``value=None``."""
+        kv = await self._kv(bucket)
+        watcher = await kv.watchall()
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    yield None
+                    continue
+                deleted = entry.operation in ("DEL", "PURGE")
+                yield KvChange(str(entry.key), None if deleted else bytes(entry.value or b""))
+        finally:
+            with contextlib.suppress(Exception):
+                await watcher.stop()
 
     async def request(self, subject: str, payload: bytes, *, timeout: float) -> bytes:
         """Core NATS request/reply; UnavailableError when nobody answers in time."""

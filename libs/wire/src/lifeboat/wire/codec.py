@@ -9,6 +9,8 @@ from lifeboat.wire.messages import (
     Job,
     ProbeReply,
     ProbeRequest,
+    ScheduleEntry,
+    ScheduleFired,
     TriggerBackupRequest,
     TriggerReply,
 )
@@ -20,6 +22,8 @@ probe_request_decoder = msgspec.json.Decoder(ProbeRequest)
 probe_reply_decoder = msgspec.json.Decoder(ProbeReply)
 trigger_request_decoder = msgspec.json.Decoder(TriggerBackupRequest)
 trigger_reply_decoder = msgspec.json.Decoder(TriggerReply)
+schedule_entry_decoder = msgspec.json.Decoder(ScheduleEntry)
+schedule_fired_decoder = msgspec.json.Decoder(ScheduleFired)
 
 
 def encode(message: msgspec.Struct) -> bytes:

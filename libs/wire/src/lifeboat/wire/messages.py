@@ -7,7 +7,7 @@ passwords travel sealed (see ``lifeboat.core.crypto.Sealer``), bound to the exec
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -27,6 +27,31 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     database: str
     username: str
     sealed_password: str
+
+
+class S3Target(msgspec.Struct, frozen=True, kw_only=True):
+    """One S3 object and the bucket settings to reach it; the keys are sealed, never plain.
+
+    ``sealed_access_key_id`` and ``sealed_secret_access_key`` are sealed with the executors'
+    key and bound to the execution id of the job that carries them (like a database password).
+    Field meanings follow ``lifeboat.storage.s3.S3Settings``.
+    """
+
+    bucket: str
+    key: str
+    sealed_access_key_id: str
+    sealed_secret_access_key: str
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    path_prefix: str = ""
+    addressing_style: Literal["path", "virtual", "auto"] = "auto"
+    part_size_bytes: int = 16 * 1024 * 1024
+    concurrency: int = 4
+    storage_class: str | None = None
+    sse: Literal["AES256", "aws:kms"] | None = None
+    sse_kms_key_id: str | None = None
+    checksum_mode: Literal["when_required", "when_supported"] = "when_required"
+    config_id: str | None = None
 
 
 class RestoreOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,6 +81,10 @@ class BackupJob(msgspec.Struct, frozen=True, kw_only=True, tag="backup"):
     file_name: str
     schedule_id: str | None = None
     requested_at: datetime
+    s3: S3Target | None = None
+    """Also (or only) upload the same compressed stream to this object."""
+    store_locally: bool = True
+    """Write the local copy; false with `s3` set means an S3-only backup."""
 
 
 class RestoreJob(msgspec.Struct, frozen=True, kw_only=True, tag="restore"):
@@ -70,9 +99,29 @@ class RestoreJob(msgspec.Struct, frozen=True, kw_only=True, tag="restore"):
     expected_size: int
     options: RestoreOptions = RestoreOptions()
     requested_at: datetime
+    s3: S3Target | None = None
+    """Read the artifact from this object instead of `source_path` (which is then "")."""
 
 
-Job = BackupJob | RestoreJob
+class UploadJob(msgspec.Struct, frozen=True, kw_only=True, tag="upload"):
+    """Copy the completed local artifact of backup `execution_id` to S3 (and its manifest).
+
+    Runs on the queue of the backup's database; events are reported as the backup's (kind
+    ``backup``) and end with :class:`S3UploadFinished`.
+    """
+
+    execution_id: str
+    source_path: str
+    expected_sha256: str
+    expected_size: int
+    s3: S3Target
+    database_label: str
+    backup_type: str
+    started_at: datetime
+    requested_at: datetime
+
+
+Job = BackupJob | RestoreJob | UploadJob
 
 
 # --- probes (API → executor, core request/reply) ----------------------------------------------
@@ -148,6 +197,25 @@ class BackupFinished(msgspec.Struct, frozen=True, kw_only=True, tag="backup-fini
     tool_version: str | None = None
     database_size_bytes: int | None = None
     error_message: str | None = None
+    local_ok: bool | None = None
+    """Whether the local copy was stored (None: not asked for, or an older executor)."""
+    s3_ok: bool | None = None
+    """Whether the S3 copy was stored (None: not asked for)."""
+    s3_bucket: str | None = None
+    s3_key: str | None = None
+    s3_error: str | None = None
+
+
+class S3UploadFinished(msgspec.Struct, frozen=True, kw_only=True, tag="s3-upload-finished"):
+    """Result of an :class:`UploadJob` (the backup itself stays completed either way)."""
+
+    execution_id: str
+    attempt: int
+    ok: bool
+    finished_at: datetime
+    s3_bucket: str
+    s3_key: str
+    error_message: str | None = None
 
 
 class RestoreFinished(msgspec.Struct, frozen=True, kw_only=True, tag="restore-finished"):
@@ -161,7 +229,58 @@ class RestoreFinished(msgspec.Struct, frozen=True, kw_only=True, tag="restore-fi
     error_message: str | None = None
 
 
-Event = ExecutionStarted | ExecutionProgress | ExecutionLogLine | BackupFinished | RestoreFinished
+Event = (
+    ExecutionStarted
+    | ExecutionProgress
+    | ExecutionLogLine
+    | BackupFinished
+    | RestoreFinished
+    | S3UploadFinished
+)
+
+
+# --- schedules (API → scheduler via the SCHEDULES_KV bucket; scheduler → API via FIRED) -------
+
+
+class ScheduleEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """An enabled schedule as the API publishes it in the schedules KV bucket (key: its id).
+
+    The scheduler fires the latest slot after ``max(active_since, last_fired_at)``:
+    ``active_since`` (when it was created, enabled or its timing last changed) keeps a slot from
+    before that moment from firing; ``last_fired_at`` (the latest slot the API handled) keeps a
+    restarted scheduler from firing a handled slot again.
+    """
+
+    schedule_id: str
+    cron_expression: str
+    timezone: str
+    active_since: datetime
+    last_fired_at: datetime | None = None
+
+
+class ScheduleFired(msgspec.Struct, frozen=True, kw_only=True):
+    """A schedule's fire time came (``retry`` 0), or a failed scheduled backup is retried.
+
+    ``slot`` is the fire time in the schedule's zone. Retries are published by the API with
+    ``not_before`` (the API leaves the message in the stream until then) and ``retry_of`` (the
+    failed execution). :attr:`dedup_id` is the JetStream message id, so replicas of the
+    scheduler publishing the same slot store one message.
+    """
+
+    schedule_id: str
+    slot: datetime
+    retry: int = 0
+    not_before: datetime | None = None
+    retry_of: str | None = None
+    fired_at: datetime | None = None
+    scheduler_id: str = ""
+
+    @property
+    def dedup_id(self) -> str:
+        """``<schedule id>:<slot in UTC, ISO 8601>`` (``:retry<n>`` appended for retries)."""
+        slot = self.slot.astimezone(UTC).isoformat()
+        base = f"{self.schedule_id}:{slot}"
+        return base if self.retry == 0 else f"{base}:retry{self.retry}"
 
 
 # --- external trigger (any NATS client → API, core request/reply) ------------------------------

@@ -9,13 +9,21 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-from litestar import HttpMethod, Litestar, MediaType, Request, route
+from litestar import HttpMethod, Litestar, MediaType, Request, Router, route
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.response import File, Response
 from litestar.types import ControllerRouterHandler
 
+from lifeboat.api.auth.controller import (
+    AuditController,
+    AuthController,
+    TokenController,
+    UserController,
+)
+from lifeboat.api.auth.guard import access_guard
+from lifeboat.api.auth.startup import start_auth
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
@@ -23,10 +31,18 @@ from lifeboat.api.domain.databases.controller import DatabaseController
 from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.health.controller import HealthController
 from lifeboat.api.domain.restores.controller import RestoreController
+from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
+from lifeboat.api.domain.retention.controller import RetentionPolicyController
+from lifeboat.api.domain.s3configs.controller import LocalImportController, S3ConfigController
+from lifeboat.api.domain.s3configs.service import ensure_env_default
+from lifeboat.api.domain.schedules.controller import ScheduleController
+from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_published
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.events import consume_events
+from lifeboat.api.openapi_errors import document_errors
+from lifeboat.api.security import add_security_headers, cors_config
 from lifeboat.api.settings import Settings
 from lifeboat.api.trigger import serve_trigger
 from lifeboat.core.errors import ValidationError
@@ -82,6 +98,7 @@ def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
         include_in_schema=False,
         sync_to_thread=False,
         status_code=200,
+        opt={"public": True},
     )
     def spa(request: Request[Any, Any, Any]) -> File | Response[bytes]:
         relative = request.path_params.get("path", "").lstrip("/")
@@ -118,6 +135,10 @@ def create_app(settings: Settings) -> Litestar:
     async def on_connected(bus: Bus) -> None:
         task = asyncio.create_task(consume_events(ctx, bus), name="events-consumer")
         tasks.add(task)
+        tasks.add(asyncio.create_task(consume_fired(ctx, bus), name="fired-consumer"))
+        tasks.add(
+            asyncio.create_task(keep_schedules_published(ctx, bus), name="schedules-publisher")
+        )
         await serve_trigger(ctx, bus)
 
     @contextlib.asynccontextmanager
@@ -126,8 +147,11 @@ def create_app(settings: Settings) -> Litestar:
         if result.upgraded:
             log.info("database migrated from %s to %s", result.previous, result.head)
         settings.backup_storage_path.mkdir(parents=True, exist_ok=True)
+        await start_auth(ctx, tasks)
+        await ensure_env_default(ctx)
         link = asyncio.create_task(ctx.nats.run([on_connected]), name="nats-link")
         tasks.add(link)
+        tasks.add(asyncio.create_task(run_periodic_cleanup(ctx), name="retention-cleanup"))
         try:
             yield
         finally:
@@ -143,9 +167,17 @@ def create_app(settings: Settings) -> Litestar:
         DatabaseController,
         BackupController,
         RestoreController,
+        ScheduleController,
+        RetentionPolicyController,
+        S3ConfigController,
+        LocalImportController,
         SystemController,
         HealthController,
         EventStreamController,
+        AuthController,
+        UserController,
+        TokenController,
+        AuditController,
     ]
     static_dir = settings.static_dir or PACKAGE_STATIC
     if (static_dir / "index.html").is_file():
@@ -160,11 +192,15 @@ def create_app(settings: Settings) -> Litestar:
             title="Lifeboat API",
             version=api_version(),
             description="Backup and restore for PostgreSQL and MySQL/MariaDB.",
-            path="/schema",
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
         ),
+        guards=[access_guard],
+        before_send=[add_security_headers],
+        cors_config=cors_config(settings.auth.cors_origins),
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
         logging_config=None,  # keep the process logging (and its secret redaction) as set up
     )
     app.state.ctx = ctx
+    document_errors(app)
     return app

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from litestar.di import NamedDependency
 
+from lifeboat.api.auth.runtime import AuthRuntime
 from lifeboat.api.db.engine import Database
 from lifeboat.api.db.models import utcnow
 from lifeboat.api.hub import EventHub
@@ -26,6 +27,7 @@ class ApiContext:
     sealer: Sealer
     nats: NatsLink
     hub: EventHub
+    auth: AuthRuntime = field(default_factory=AuthRuntime)
     started_at: datetime = field(default_factory=utcnow)
     started_monotonic: float = field(default_factory=time.monotonic)
 

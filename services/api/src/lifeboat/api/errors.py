@@ -71,7 +71,8 @@ def lifeboat_error_handler(request: Request[Any, Any, Any], exc: LifeboatError) 
     """Our own errors carry their code, status and details."""
     if exc.status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, scrub(exc.message))
-    return _respond(exc.status, failure(exc.code, exc.message, exc.details))
+    headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After on 429
+    return _respond(exc.status, failure(exc.code, exc.message, exc.details), headers)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -34,6 +34,7 @@ from lifeboat.api.db.models import (
     ExecutionLog,
     RestoreExecution,
 )
+from lifeboat.api.domain.schedules.firing import after_backup_finished
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.wire.bus import Bus, Delivery
 from lifeboat.wire.codec import event_decoder
@@ -44,6 +45,7 @@ from lifeboat.wire.messages import (
     ExecutionProgress,
     ExecutionStarted,
     RestoreFinished,
+    S3UploadFinished,
 )
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ Execution = BackupExecution | RestoreExecution
 
 
 def _kind_of(event: Event) -> Literal["backup", "restore"]:
-    if isinstance(event, BackupFinished):
+    if isinstance(event, BackupFinished | S3UploadFinished):
         return "backup"
     if isinstance(event, RestoreFinished):
         return "restore"
@@ -93,6 +95,9 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
         if row is None:
             log.debug("event for unknown %s %s ignored", kind, event.execution_id)
             return None
+        if isinstance(event, S3UploadFinished):
+            # An upload job of a completed backup: its own attempts, never stale for the row.
+            return _finish_upload(row, event) if isinstance(row, BackupExecution) else None
         if event.attempt < row.attempt:
             log.info(
                 "stale event from attempt %s of %s %s (now at attempt %s) ignored",
@@ -191,6 +196,45 @@ def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
     else:
         row.status = "failed"
         row.error_message = event.error_message or "backup failed"
+    _copies(row, event)
+
+
+def _copies(row: BackupExecution, event: BackupFinished) -> None:
+    """Per-copy status of a finished backup (older executors send no per-copy fields)."""
+    if event.local_ok is not None:
+        row.local_status = "completed" if event.local_ok else "failed"
+    elif row.local_status == "pending":
+        row.local_status = "completed" if event.ok and event.relative_path else "failed"
+    if event.s3_ok is not None:
+        row.s3_uploaded = event.s3_ok
+        row.s3_status = "completed" if event.s3_ok else "failed"
+        row.s3_bucket = event.s3_bucket or row.s3_bucket
+        row.s3_key = event.s3_key or row.s3_key
+        row.s3_upload_at = event.finished_at if event.s3_ok else None
+        row.s3_error = None if event.s3_ok else (event.s3_error or "the S3 upload failed")
+    elif row.s3_status == "pending":
+        row.s3_status = "failed"
+        row.s3_error = event.error_message or "the S3 upload did not run"
+
+
+def _finish_upload(row: BackupExecution, event: S3UploadFinished) -> ExecutionUpdate | None:
+    if row.s3_status == "completed":
+        return None  # a redelivered result of an upload that already succeeded
+    row.s3_bucket, row.s3_key = event.s3_bucket, event.s3_key
+    if event.ok:
+        row.s3_uploaded, row.s3_status, row.s3_error = True, "completed", None
+        row.s3_upload_at = event.finished_at
+    else:
+        row.s3_uploaded, row.s3_status = False, "failed"
+        row.s3_error = event.error_message or "the S3 upload failed"
+    return ExecutionUpdate(
+        execution_type="backup",
+        execution_id=row.id,
+        event="finished",
+        status=row.status,
+        message=None if event.ok else row.s3_error,
+        at=event.finished_at,
+    )
 
 
 async def _log_line(session: AsyncSession, event: ExecutionLogLine, raw: bytes) -> ExecutionUpdate:
@@ -234,6 +278,10 @@ async def handle_delivery(ctx: ApiContext, delivery: Delivery) -> None:
         log.exception("could not store event for %s; will retry", event.execution_id)
         await delivery.nak(delay=RETRY_DELAY_S)
         return
+    if isinstance(event, BackupFinished):
+        # Retention after a completed backup, retry of a failed scheduled one (idempotent, never
+        # raises); before the ack so that a crash here replays it.
+        await after_backup_finished(ctx, event)
     await delivery.ack()
     if update is not None:
         ctx.hub.publish(update)

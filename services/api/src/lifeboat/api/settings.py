@@ -9,7 +9,8 @@ from pathlib import Path
 
 from lifeboat.core.config import env_int, key_from_env_or_file
 from lifeboat.core.crypto import check_key_material
-from lifeboat.core.errors import ConfigurationError
+from lifeboat.core.errors import ConfigurationError, ValidationError
+from lifeboat.policy.cron import validate_cron
 
 log = logging.getLogger(__name__)
 
@@ -19,17 +20,66 @@ _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
 
 @dataclass(frozen=True, kw_only=True)
 class S3Settings:
-    """Placeholders for the S3 feature (read now so a typo fails early, used later)."""
+    """The default S3 configuration given through the environment (SPEC §8.2.2).
+
+    When ``S3_BUCKET`` is set, start-up creates (or updates) the S3 configuration marked
+    ``isDefault`` from these values; the keys are then stored encrypted like any other.
+    """
 
     endpoint: str | None = None
     region: str | None = None
     bucket: str | None = None
     prefix: str = ""
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
 
     @property
     def configured(self) -> bool:
         """Whether a bucket was configured through the environment."""
         return bool(self.bucket)
+
+
+_COOKIE_SECURE = {"auto", "true", "false"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    """Sign-in, sessions, CORS and the audit trail."""
+
+    admin_email: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    cookie_secure: str = "auto"  # auto: secure unless the request is plain http on localhost
+    cors_origins: tuple[str, ...] = ()
+    audit_retention_days: int = 365
+    session_hours: int = 12
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        """Read ADMIN_EMAIL, ADMIN_PASSWORD, COOKIE_SECURE, CORS_ORIGINS, AUDIT_RETENTION_DAYS."""
+        secure = env.get("COOKIE_SECURE", "auto").strip().lower() or "auto"
+        if secure not in _COOKIE_SECURE:
+            raise ConfigurationError(f"COOKIE_SECURE must be one of {sorted(_COOKIE_SECURE)}")
+        email = env.get("ADMIN_EMAIL", "").strip() or None
+        password = env.get("ADMIN_PASSWORD") or None
+        if bool(email) != bool(password):
+            raise ConfigurationError("ADMIN_EMAIL and ADMIN_PASSWORD must be set together")
+        origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            admin_email=email,
+            admin_password=password,
+            cookie_secure=secure,
+            cors_origins=origins,
+            audit_retention_days=env_int(env, "AUDIT_RETENTION_DAYS", 365, minimum=1),
+            session_hours=env_int(env, "SESSION_HOURS", 12, minimum=1),
+        )
+
+
+def _cron_setting(env: Mapping[str, str], name: str, default: str) -> str:
+    """A cron expression from `env`, normalised; ConfigurationError saying what is wrong."""
+    try:
+        return validate_cron(env.get(name, "").strip() or default)
+    except ValidationError as exc:
+        raise ConfigurationError(f"{name}: {exc.message}") from exc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +99,13 @@ class Settings:
     min_free_disk_bytes: int = GIB
     s3: S3Settings = field(default_factory=S3Settings)
     static_dir: Path | None = None
+    retention_cleanup_interval: str = "0 3 * * *"
+    """Cron (in ``tz``) of the periodic retention cleanup (RETENTION_CLEANUP_INTERVAL)."""
+    schedule_retry_count: int = 2
+    """Retries of a failed scheduled backup when its schedule sets none (SCHEDULE_RETRY_COUNT)."""
+    schedule_retry_delay_seconds: int = 60
+    """First retry delay, doubled for each further retry (SCHEDULE_RETRY_DELAY_SECONDS)."""
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -93,6 +150,16 @@ class Settings:
                 region=env.get("S3_REGION") or None,
                 bucket=env.get("S3_BUCKET") or None,
                 prefix=env.get("S3_PATH_PREFIX", ""),
+                access_key_id=env.get("S3_ACCESS_KEY_ID") or None,
+                secret_access_key=env.get("S3_SECRET_ACCESS_KEY") or None,
             ),
             static_dir=Path(static).absolute() if static else None,
+            retention_cleanup_interval=_cron_setting(
+                env, "RETENTION_CLEANUP_INTERVAL", "0 3 * * *"
+            ),
+            schedule_retry_count=env_int(env, "SCHEDULE_RETRY_COUNT", 2),
+            schedule_retry_delay_seconds=env_int(
+                env, "SCHEDULE_RETRY_DELAY_SECONDS", 60, minimum=1
+            ),
+            auth=AuthSettings.from_env(env),
         )

@@ -9,8 +9,9 @@ Reply (SPEC §6.2 envelope)::
     {"success": true, "data": {"executionId": "...", "status": "pending"}}
     {"success": false, "error": {"code": "NOT_FOUND", "message": "..."}}
 
-The request is validated and handled exactly like ``POST /api/backups``. A ``token`` field is
-accepted and not yet checked (authentication comes with the auth feature).
+The request is validated and handled exactly like ``POST /api/backups``: ``token`` must be a valid
+API token whose role holds ``backup.execute`` (else ``UNAUTHORIZED`` / ``FORBIDDEN``). Each
+triggered backup is recorded in the audit trail under the token's name.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import logging
 
 import msgspec
 
+from lifeboat.api.auth.audit import record_audit
+from lifeboat.api.auth.service import token_principal
 from lifeboat.api.context import ApiContext
 from lifeboat.api.domain.backups.service import request_backup
 from lifeboat.core.errors import LifeboatError
@@ -45,6 +48,15 @@ async def handle_trigger(ctx: ApiContext, payload: bytes) -> bytes:
     if not request.database.strip():
         return _error("VALIDATION_ERROR", "database must not be empty")
     try:
+        principal = await token_principal(ctx, request.token) if request.token else None
+    except Exception:
+        log.exception("trigger token check failed")
+        return _error("INTERNAL_ERROR", "internal error")
+    if principal is None:
+        return _error("UNAUTHORIZED", "a valid API token is required in the token field")
+    if "backup.execute" not in principal.permissions:
+        return _error("FORBIDDEN", f"the {principal.role} role lacks the backup.execute permission")
+    try:
         backup = await request_backup(
             ctx,
             database_name=request.database,
@@ -56,6 +68,10 @@ async def handle_trigger(ctx: ApiContext, payload: bytes) -> bytes:
         log.exception("trigger for %r failed", request.database)
         return _error("INTERNAL_ERROR", "internal error")
     log.info("backup %s of %s triggered over NATS", backup.id, request.database)
+    async with ctx.db.write() as session:
+        await record_audit(
+            session, principal.actor, "backup.trigger", backup.id, {"database": request.database}
+        )
     return encode(
         TriggerReply(success=True, data={"executionId": backup.id, "status": backup.status})
     )

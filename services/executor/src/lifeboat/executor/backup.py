@@ -1,8 +1,16 @@
-"""Running one backup job: probe, dump, compress, store, manifest."""
+"""Running one backup job: probe, dump, compress, store (local file, S3 object, or both from
+the same stream), manifest beside each copy.
+
+With both copies the compressed stream goes through a :class:`~lifeboat.storage.tee.TeeSink`:
+a failed S3 upload (after the S3 sink's retries) is aborted (no orphan parts) and reported in
+``s3_ok``/``s3_error`` while the local copy completes; the backup is completed when at least
+one copy and its manifest were stored.
+"""
 
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from datetime import datetime
 
 from lifeboat.core.errors import BackupError, DatabaseError, LifeboatError
@@ -12,7 +20,11 @@ from lifeboat.engines.pipeline import dump_database
 from lifeboat.engines.probe import dump_tool, probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
+from lifeboat.executor.s3 import open_store
+from lifeboat.storage.local import LocalSink
 from lifeboat.storage.manifest import Manifest
+from lifeboat.storage.s3 import S3Sink, S3Store, backup_metadata
+from lifeboat.storage.tee import Copy, TeeSink
 from lifeboat.wire.messages import BackupFinished, BackupJob
 
 log = logging.getLogger(__name__)
@@ -32,6 +44,10 @@ def failed_backup(
         finished_at=now(),
         compression=job.compression,
         error_message=scrub(message),
+        local_ok=False if job.store_locally else None,
+        s3_ok=False if job.s3 is not None else None,
+        s3_bucket=job.s3.bucket if job.s3 is not None else None,
+        s3_key=job.s3.key if job.s3 is not None else None,
     )
 
 
@@ -90,7 +106,74 @@ async def _backup(
     )
     version = await tool_version(ctx.toolbox, dump_tool(conn.engine), base_env=ctx.base_env)
     await rep.log("info", f"Running {version}")
-    sink = ctx.storage.open_sink(job.relative_dir, job.file_name)
+    async with AsyncExitStack() as stack:
+        return await _dump_and_store(
+            ctx,
+            job,
+            rep,
+            conn,
+            stack,
+            started_at=started_at,
+            server_version=found.server_version,
+            database_size_bytes=found.database_size_bytes,
+            tool=version,
+        )
+
+
+async def _open_s3(
+    ctx: Context, job: BackupJob, rep: Reporter, stack: AsyncExitStack, *, started_at: datetime
+) -> tuple[S3Store, S3Sink] | str:
+    """The S3 store and sink of the job, or why they cannot be opened."""
+    target = job.s3
+    assert target is not None
+    try:
+        store = await stack.enter_async_context(open_store(ctx, target, bound_to=job.execution_id))
+        sink = store.open_sink(
+            target.key,
+            backup_metadata(
+                database=job.database_label, backup_type=job.backup_type, started_at=started_at
+            ),
+        )
+    except LifeboatError as exc:
+        return scrub(exc.message)
+    await rep.log("info", f"Streaming to s3://{target.bucket}/{target.key}")
+    return store, sink
+
+
+async def _dump_and_store(
+    ctx: Context,
+    job: BackupJob,
+    rep: Reporter,
+    conn: Connection,
+    stack: AsyncExitStack,
+    *,
+    started_at: datetime,
+    server_version: str | None,
+    database_size_bytes: int | None,
+    tool: str,
+) -> BackupFinished:
+    target = job.target
+    copies: list[Copy] = []
+    local: LocalSink | None = None
+    s3: tuple[S3Store, S3Sink] | None = None
+    s3_error: str | None = None
+    if job.s3 is not None:
+        opened = await _open_s3(ctx, job, rep, stack, started_at=started_at)
+        if isinstance(opened, str):
+            s3_error = opened
+            await rep.log("error", f"S3 copy unavailable: {opened}")
+            if not job.store_locally:
+                raise BackupError(f"cannot open the S3 upload: {opened}")
+        else:
+            s3 = opened
+            copies.append(Copy(name="s3", sink=opened[1]))
+    if job.store_locally:
+        local = ctx.storage.open_sink(job.relative_dir, job.file_name)
+        copies.append(Copy(name="local", sink=local))
+    if not copies:
+        raise BackupError("the job asks for no copy at all")
+    tee = TeeSink(copies) if len(copies) > 1 else None
+    sink = tee if tee is not None else copies[0].sink
     result = await dump_database(
         conn,
         sink=sink,
@@ -101,15 +184,14 @@ async def _backup(
         tmp_dir=ctx.settings.tmp_dir,
         on_progress=rep.progress,
     )
-    relative = sink.relative_path
     completed_at = now()
     manifest = Manifest(
         execution_id=job.execution_id,
         database_label=job.database_label,
         database_name=target.database,
         engine=target.engine,
-        server_version=found.server_version,
-        tool_version=version,
+        server_version=server_version,
+        tool_version=tool,
         format=FORMATS[target.engine],
         compression=job.compression,
         size_bytes=result.size_bytes,
@@ -120,19 +202,69 @@ async def _backup(
         started_at=started_at,
         completed_at=completed_at,
     )
-    try:
-        ctx.storage.write_manifest(relative, manifest)
-    except BaseException as exc:
-        # A backup without its manifest is not completed: remove the artifact too.
-        ctx.storage.delete(relative)
-        if isinstance(exc, OSError):
-            raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
-        raise
-    await rep.log(
-        "info",
-        f"Wrote {result.size_bytes} bytes, sha256 {result.sha256}",
-        {"relativePath": relative, "sizeBytes": result.size_bytes, "sha256": result.sha256},
-    )
+    local_ok: bool | None = None
+    relative: str | None = None
+    local_error: str | None = None
+    if local is not None:
+        local_ok = tee is None or tee.copy("local").ok
+        if local_ok:
+            relative = local.relative_path
+            try:
+                ctx.storage.write_manifest(relative, manifest)
+            except BaseException as exc:
+                # A copy without its manifest is not completed: remove the artifact too.
+                ctx.storage.delete(relative)
+                if tee is None:
+                    if isinstance(exc, OSError):
+                        raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
+                    raise
+                if not isinstance(exc, Exception):
+                    raise
+                local_ok, relative = False, None
+                local_error = f"cannot write the manifest: {exc}"
+        elif tee is not None:
+            local_error = tee.copy("local").error
+        if local_ok:
+            await rep.log(
+                "info",
+                f"Wrote {result.size_bytes} bytes, sha256 {result.sha256}",
+                {
+                    "relativePath": relative,
+                    "sizeBytes": result.size_bytes,
+                    "sha256": result.sha256,
+                },
+            )
+        else:
+            await rep.log("error", f"Local copy failed: {local_error}")
+    s3_ok: bool | None = None if job.s3 is None else False
+    if s3 is not None and job.s3 is not None:
+        store, s3_sink = s3
+        s3_ok = tee is None or tee.copy("s3").ok
+        if s3_ok:
+            try:
+                await store.put_manifest(job.s3.key, manifest)
+            except LifeboatError as exc:
+                s3_ok, s3_error = False, f"cannot write the manifest: {exc.message}"
+                try:
+                    await store.delete(job.s3.key)
+                except LifeboatError as cleanup:
+                    await rep.log("warn", f"Could not remove the S3 object: {cleanup.message}")
+        elif tee is not None:
+            s3_error = tee.copy("s3").error
+        for warning in s3_sink.warnings:
+            await rep.log("warn", f"S3: {warning}")
+        if s3_ok:
+            await rep.log(
+                "info",
+                f"Uploaded {result.size_bytes} bytes to s3://{job.s3.bucket}/{job.s3.key}"
+                f" ({store.retry_count} retried requests)",
+                {"s3Bucket": job.s3.bucket, "s3Key": job.s3.key},
+            )
+        else:
+            await rep.log("error", f"S3 copy failed: {s3_error}")
+    if not local_ok and not s3_ok:
+        reasons = "; ".join(r for r in (local_error, s3_error) if r)
+        raise BackupError(f"no copy of the backup could be stored: {reasons}")
     return BackupFinished(
         execution_id=job.execution_id,
         attempt=rep.attempt,
@@ -144,7 +276,12 @@ async def _backup(
         size_bytes=result.size_bytes,
         sha256=result.sha256,
         compression=job.compression,
-        server_version=found.server_version,
-        tool_version=version,
-        database_size_bytes=found.database_size_bytes,
+        server_version=server_version,
+        tool_version=tool,
+        database_size_bytes=database_size_bytes,
+        local_ok=local_ok,
+        s3_ok=s3_ok,
+        s3_bucket=job.s3.bucket if job.s3 is not None else None,
+        s3_key=job.s3.key if job.s3 is not None else None,
+        s3_error=scrub(s3_error) if s3_error else None,
     )

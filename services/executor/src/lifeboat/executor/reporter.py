@@ -17,6 +17,7 @@ from lifeboat.wire.messages import (
     ExecutionStarted,
     LogLevel,
     RestoreFinished,
+    S3UploadFinished,
 )
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Reporter:
                 "cannot publish %s event for %s: %s", type(event).__name__, self.execution_id, exc
             )
 
-    async def finished(self, event: BackupFinished | RestoreFinished) -> None:
+    async def finished(self, event: BackupFinished | RestoreFinished | S3UploadFinished) -> None:
         """Publish the result, retrying; raises if the server never confirmed it."""
         delay = 0.5
         for attempt in range(1, _FINISH_ATTEMPTS + 1):

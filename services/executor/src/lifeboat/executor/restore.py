@@ -1,17 +1,24 @@
-"""Running one restore job: verify the artifact, then load it into the target."""
+"""Running one restore job: verify the artifact, then load it into the target.
+
+An artifact in S3 is first downloaded into a private temporary directory and verified (see
+:mod:`lifeboat.executor.s3` for why), then restored like a local one and removed.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from pathlib import Path
 
 from lifeboat.core.errors import LifeboatError
 from lifeboat.core.logs import scrub
 from lifeboat.engines.common import Connection
+from lifeboat.engines.credentials import private_dir
 from lifeboat.engines.pipeline import RestorePlan, restore_database
 from lifeboat.engines.probe import restore_tool, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
+from lifeboat.executor.s3 import download_verified, open_store, temp_base
 from lifeboat.wire.messages import RestoreFinished, RestoreJob
 
 log = logging.getLogger(__name__)
@@ -65,13 +72,50 @@ async def _failed(
 async def _restore(
     ctx: Context, job: RestoreJob, rep: Reporter, conn: Connection, *, started_at: datetime
 ) -> RestoreFinished:
+    if job.s3 is None:
+        return await _restore_from(
+            ctx, job, rep, conn, ctx.storage.path_of(job.source_path), started_at=started_at
+        )
+    source = job.s3
+    with private_dir(temp_base(ctx)) as directory:
+        artifact = directory / "artifact"
+        async with open_store(ctx, source, bound_to=job.execution_id) as store:
+            await rep.log(
+                "info",
+                f"Downloading s3://{source.bucket}/{source.key} ({job.expected_size} bytes)"
+                " to verify it before restoring",
+            )
+            rep.bytes_total = job.expected_size
+            await download_verified(
+                store,
+                source.key,
+                artifact,
+                expected_sha256=job.expected_sha256,
+                expected_size=job.expected_size,
+                on_progress=rep.progress,
+            )
+        await rep.log("info", "Downloaded; checksum and size match the manifest")
+        return await _restore_from(ctx, job, rep, conn, artifact, started_at=started_at)
+
+
+async def _restore_from(
+    ctx: Context,
+    job: RestoreJob,
+    rep: Reporter,
+    conn: Connection,
+    artifact: Path,
+    *,
+    started_at: datetime,
+) -> RestoreFinished:
     target = job.target
+    where = job.source_path or (
+        f"s3://{job.s3.bucket}/{job.s3.key}" if job.s3 is not None else "the artifact"
+    )
     await rep.log(
         "info",
-        f"Starting restore of {job.source_path} into {target.engine} database"
+        f"Starting restore of {where} into {target.engine} database"
         f" {target.database} on {target.host}:{target.port}",
     )
-    artifact = ctx.storage.path_of(job.source_path)
     version = await tool_version(ctx.toolbox, restore_tool(conn.engine), base_env=ctx.base_env)
     await rep.log("info", f"Using {version}")
     rep.bytes_total = job.expected_size

@@ -22,13 +22,23 @@ from lifeboat.executor.context import Context
 from lifeboat.executor.probe import handle_probe
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore, run_restore
+from lifeboat.executor.s3 import failed_upload, run_upload
 from lifeboat.executor.settings import Settings
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus, Delivery
 from lifeboat.wire.codec import job_decoder
-from lifeboat.wire.messages import BackupFinished, BackupJob, Job, RestoreFinished
+from lifeboat.wire.messages import (
+    BackupFinished,
+    BackupJob,
+    Job,
+    RestoreFinished,
+    RestoreJob,
+    S3UploadFinished,
+)
 
 log = logging.getLogger(__name__)
+
+Finished = BackupFinished | RestoreFinished | S3UploadFinished
 
 SHUTDOWN_MESSAGE = "the executor shut down before the job finished"
 
@@ -40,7 +50,7 @@ class Executor:
         self.ctx = ctx
         self.bus = bus
         self.settings = ctx.settings
-        self._ops: dict[str, asyncio.Task[BackupFinished | RestoreFinished]] = {}
+        self._ops: dict[str, asyncio.Task[Finished]] = {}
         self._handlers: set[asyncio.Task[None]] = set()
 
     @property
@@ -145,7 +155,7 @@ class Executor:
             with contextlib.suppress(Exception):
                 await delivery.term()
             return
-        kind = "backup" if isinstance(job, BackupJob) else "restore"
+        kind = "restore" if isinstance(job, RestoreJob) else "backup"
         rep = Reporter(
             self.bus,
             execution_id=job.execution_id,
@@ -158,11 +168,13 @@ class Executor:
         try:
             await rep.started()
             if isinstance(job, BackupJob):
-                op: asyncio.Task[BackupFinished | RestoreFinished] = asyncio.ensure_future(
+                op: asyncio.Task[Finished] = asyncio.ensure_future(
                     run_backup(self.ctx, job, rep, started_at=started_at)
                 )
-            else:
+            elif isinstance(job, RestoreJob):
                 op = asyncio.ensure_future(run_restore(self.ctx, job, rep, started_at=started_at))
+            else:
+                op = asyncio.ensure_future(run_upload(self.ctx, job, rep, started_at=started_at))
             self._ops[job.execution_id] = op
             await asyncio.wait({op})
             finished = await self._outcome(job, op, rep, started_at)
@@ -186,10 +198,10 @@ class Executor:
     async def _outcome(
         self,
         job: Job,
-        op: asyncio.Task[BackupFinished | RestoreFinished],
+        op: asyncio.Task[Finished],
         rep: Reporter,
         started_at: datetime,
-    ) -> BackupFinished | RestoreFinished:
+    ) -> Finished:
         if op.cancelled():
             message = SHUTDOWN_MESSAGE
             await rep.log("error", f"Failed: {message}")
@@ -201,6 +213,8 @@ class Executor:
             message = f"internal error: {type(exc).__name__}"
         if isinstance(job, BackupJob):
             return failed_backup(job, attempt=rep.attempt, started_at=started_at, message=message)
+        if not isinstance(job, RestoreJob):
+            return failed_upload(job, attempt=rep.attempt, message=message)
         return failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
 
 

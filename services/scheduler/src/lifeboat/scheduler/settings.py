@@ -12,13 +12,21 @@ from lifeboat.core.config import env_int
 
 
 class SchedulerSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """What the scheduler needs: where NATS is and who it is."""
+    """What the scheduler needs: where NATS is, who it is, and how often it looks."""
 
     nats_url: str
     scheduler_id: str
     heartbeat_seconds: int
     timezone: str
     log_level: str
+    tick_ms: int = 250
+    """How often due slots are checked (SCHEDULER_TICK_MS)."""
+    rewatch_seconds: int = 60
+    """How often the schedules KV watch is re-established from scratch, as a safety net
+    (SCHEDULER_REWATCH_SECONDS)."""
+    clock_offset_seconds: int = 0
+    """Test hook: run the schedules this many seconds ahead of the real clock
+    (SCHEDULER_CLOCK_OFFSET_SECONDS; never set it in production)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SchedulerSettings:
@@ -29,4 +37,7 @@ class SchedulerSettings(msgspec.Struct, frozen=True, kw_only=True):
             heartbeat_seconds=env_int(env, "SCHEDULER_HEARTBEAT_SECONDS", 10, minimum=1),
             timezone=env.get("TZ", "UTC"),
             log_level=env.get("LOG_LEVEL", "info"),
+            tick_ms=env_int(env, "SCHEDULER_TICK_MS", 250, minimum=10),
+            rewatch_seconds=env_int(env, "SCHEDULER_REWATCH_SECONDS", 60, minimum=1),
+            clock_offset_seconds=env_int(env, "SCHEDULER_CLOCK_OFFSET_SECONDS", 0),
         )

@@ -26,11 +26,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-BACKUP_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-RESTORE_STATUSES = BACKUP_STATUSES
+RESTORE_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+# "skipped" (migration 0003): a schedule fired while a backup of the database was active.
+BACKUP_STATUSES = (*RESTORE_STATUSES, "skipped")
 ACTIVE_STATUSES = ("pending", "running")
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "manual")
+TERMINAL_STATUSES = ("completed", "failed", "cancelled", "skipped")
+BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "custom", "manual")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 
 
@@ -128,6 +129,11 @@ class RetentionPolicy(Base):
     keep_weekly: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     keep_monthly: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
     keep_yearly: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Migration 0003: the mode of SPEC §5.5.3 and its limits (lifeboat.policy.retention).
+    mode: Mapped[str] = mapped_column(String(16), default="count", server_default="count")
+    max_age_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    max_total_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
@@ -159,6 +165,14 @@ class BackupSchedule(Base):
     retention_policy_id: Mapped[str | None] = mapped_column(
         ForeignKey("retention_policies.id"), default=None
     )
+    # Migration 0003. Retries of failed scheduled backups: None = the API's default.
+    compression: Mapped[str] = mapped_column(String(16), default="zstd", server_default="zstd")
+    retry_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    retry_delay_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    # No slot at or before this instant fires (set on create, enable and timing changes).
+    active_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
@@ -183,6 +197,14 @@ class BackupExecution(Base):
             "s3_key",
             sqlite_where=text("s3_uploaded = 1"),
         ),
+        # One execution per schedule slot and retry (a late duplicate fire creates nothing).
+        Index(
+            "uq_backup_executions_schedule_slot",
+            "backup_schedule_id",
+            "scheduled_for",
+            "retry_number",
+            unique=True,
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -198,6 +220,14 @@ class BackupExecution(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     executor_id: Mapped[str | None] = mapped_column(String(255), default=None)
     progress_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Migration 0003: the schedule slot this run is for, which retry of it (0 = the first
+    # run), the failed run it retries, and the retention policy given with a manual backup.
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    retry_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retry_of: Mapped[str | None] = mapped_column(String(36), default=None)
+    retention_policy_id: Mapped[str | None] = mapped_column(
+        ForeignKey("retention_policies.id", ondelete="SET NULL"), default=None
+    )
 
     file_name: Mapped[str | None] = mapped_column(String(255), default=None)
     file_size_bytes: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -207,6 +237,13 @@ class BackupExecution(Base):
     s3_bucket: Mapped[str | None] = mapped_column(String(255), default=None)
     s3_key: Mapped[str | None] = mapped_column(Text, default=None)
     s3_upload_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Per-copy status (migration 0004): pending | completed | failed | deleted; NULL when that
+    # copy was not asked for. s3_error says why the S3 copy failed.
+    local_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    s3_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    s3_error: Mapped[str | None] = mapped_column(Text, default=None)
+    s3_config_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -303,6 +340,18 @@ class S3Config(Base):
     secret_access_key_encrypted: Mapped[str] = mapped_column(Text)
     endpoint: Mapped[str | None] = mapped_column(Text, default=None)
     path_prefix: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Upload tuning (migration 0004); see lifeboat.storage.s3.S3Settings.
+    addressing_style: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
+    part_size_bytes: Mapped[int] = mapped_column(
+        Integer, default=16 * 1024 * 1024, server_default=str(16 * 1024 * 1024)
+    )
+    concurrency: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    storage_class: Mapped[str | None] = mapped_column(String(32), default=None)
+    sse: Mapped[str | None] = mapped_column(String(16), default=None)
+    sse_kms_key_id: Mapped[str | None] = mapped_column(Text, default=None)
+    checksum_mode: Mapped[str] = mapped_column(
+        String(16), default="when_required", server_default="when_required"
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)

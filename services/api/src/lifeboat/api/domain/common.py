@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 
 EngineName = Literal["postgresql", "mysql"]
-ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
-BackupType = Literal["hourly", "daily", "weekly", "monthly", "manual"]
+ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
+BackupType = Literal["hourly", "daily", "weekly", "monthly", "custom", "manual"]
 LogLevelName = Literal["debug", "info", "warn", "error"]
 CompressionName = Literal["zstd", "gzip"]
 
@@ -19,6 +19,7 @@ PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_PAGE = 1_000_000  # beyond this an offset overflows SQLite's integers
 
 
 class Input(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):

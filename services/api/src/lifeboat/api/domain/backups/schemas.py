@@ -20,8 +20,19 @@ class BackupCreate(Input):
 
     database_id: Id
     upload_to_s3: bool = False
+    s3_config_id: Id | None = None
+    """The S3 configuration to upload to (default: the default one)."""
+    store_locally: bool = True
+    """Keep a local copy; false with uploadToS3 makes an S3-only backup."""
     retention_policy_id: Id | None = None
     compression: CompressionName = "zstd"
+
+
+class UploadToS3In(Input):
+    """Optional body of POST /api/backups/:id/upload-to-s3."""
+
+    s3_config_id: Id | None = None
+    """The S3 configuration to upload to (default: the default one)."""
 
 
 class BackupOut(Output):
@@ -54,9 +65,27 @@ class BackupOut(Output):
     server_version: str | None
     tool_version: str | None
     created_at: datetime
+    scheduled_for: datetime | None = None
+    """The schedule slot this run is for (scheduled backups)."""
+    retry_number: int = 0
+    """0 for a slot's first run, n for its n-th retry."""
+    retry_of: str | None = None
+    """The failed execution this one retries."""
+    retention_policy_id: str | None = None
+    """The policy given with a manual backup (scheduled ones follow their schedule's)."""
+    local_status: str | None = None
+    """The local copy: pending | completed | failed | deleted (None: not asked for)."""
+    s3_status: str | None = None
+    """The S3 copy: pending | completed | failed | deleted (None: not asked for)."""
+    s3_error: str | None = None
+    """Why the S3 copy failed."""
+    s3_config_id: str | None = None
+    """The S3 configuration the copy went to."""
+    imported_at: datetime | None = None
+    """When this record was rebuilt from a manifest (None: recorded by this install)."""
 
 
-class BackupDetailOut(BackupOut):
+class BackupDetailOut(BackupOut, kw_only=True):
     """A backup execution record with its log."""
 
     logs: list[LogOut]

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import cast
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from lifeboat.api.domain.databases.service import (
     load_by_name,
 )
 from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.domain.s3configs.service import resolve_config, target_for
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.api.timefmt import as_utc
 from lifeboat.core import naming
@@ -46,7 +47,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
-from lifeboat.wire.messages import BackupJob, Target
+from lifeboat.wire.messages import BackupJob, S3Target, Target
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,15 @@ def to_out(row: BackupExecution, database_name: str | None) -> BackupOut:
         server_version=row.server_version,
         tool_version=row.tool_version,
         created_at=row.created_at,
+        scheduled_for=row.scheduled_for,
+        retry_number=row.retry_number,
+        retry_of=row.retry_of,
+        retention_policy_id=row.retention_policy_id,
+        local_status=row.local_status,
+        s3_status=row.s3_status,
+        s3_error=row.s3_error,
+        s3_config_id=row.s3_config_id,
+        imported_at=row.imported_at,
     )
 
 
@@ -172,8 +182,13 @@ async def request_backup(
     backup_type: BackupType = "manual",
     compression: CompressionName = "zstd",
     upload_to_s3: bool = False,
+    s3_config_id: str | None = None,
+    store_locally: bool = True,
     retention_policy_id: str | None = None,
     schedule_id: str | None = None,
+    scheduled_for: datetime | None = None,
+    retry_number: int = 0,
+    retry_of: str | None = None,
 ) -> BackupOut:
     """Record a pending backup and queue its job for an executor of the database's queue.
 
@@ -181,9 +196,16 @@ async def request_backup(
     (ConflictError) while a backup of the same database is pending or running. When the job
     cannot be queued the record is kept as ``failed`` with the reason, and UnavailableError
     (503) is raised: nothing is silently lost.
+
+    With `upload_to_s3` the same compressed stream also goes to S3 (`s3_config_id`, else the
+    default configuration; ValidationError when none): one dump, two copies, each with its
+    own status. `store_locally` false makes an S3-only backup.
     """
-    if upload_to_s3 and not ctx.settings.s3.configured:
-        raise ValidationError("S3 is not configured", details={"uploadToS3": True})
+    if not upload_to_s3 and not store_locally:
+        raise ValidationError(
+            "a backup needs a copy: set storeLocally or uploadToS3",
+            details={"storeLocally": False, "uploadToS3": False},
+        )
     now = utcnow()
     execution_id = new_id()
     async with ctx.db.write() as session:
@@ -226,6 +248,20 @@ async def request_backup(
             engine=engine,
             compression=compression,
         )
+        s3_target: S3Target | None = None
+        if upload_to_s3:
+            s3_config = await resolve_config(session, s3_config_id)
+            s3_target = target_for(
+                ctx,
+                s3_config,
+                key=naming.s3_key(
+                    prefix=s3_config.path_prefix,
+                    database=config.name,
+                    started_at=now,
+                    file_name=file_name,
+                ),
+                bound_to=execution_id,
+            )
         job = BackupJob(
             execution_id=execution_id,
             target=Target(
@@ -245,16 +281,27 @@ async def request_backup(
             file_name=file_name,
             schedule_id=schedule_id,
             requested_at=now,
+            s3=s3_target,
+            store_locally=store_locally,
         )
         row = BackupExecution(
             id=execution_id,
             database_config_id=config.id,
             backup_schedule_id=schedule_id,
+            scheduled_for=scheduled_for,
+            retry_number=retry_number,
+            retry_of=retry_of,
+            retention_policy_id=retention_policy_id,
             backup_type=backup_type,
             status="pending",
             queue=config.queue,
             file_name=file_name,
             compression_used=compression,
+            local_status="pending" if store_locally else None,
+            s3_status="pending" if s3_target is not None else None,
+            s3_bucket=s3_target.bucket if s3_target is not None else None,
+            s3_key=s3_target.key if s3_target is not None else None,
+            s3_config_id=s3_target.config_id if s3_target is not None else None,
             started_at=now,
             created_at=now,
         )
@@ -333,10 +380,3 @@ async def download_path(ctx: ApiContext, backup_id: str) -> tuple[Path, str]:
             f"the file of backup {backup_id} is not in local storage", details={"id": backup_id}
         )
     return paths[0], row.file_name or paths[0].name
-
-
-async def upload_to_s3(ctx: ApiContext, backup_id: str) -> NoReturn:
-    """Upload a local backup to S3 (not available until S3 is configured)."""
-    async with ctx.db.read() as session:
-        await load_backup(session, backup_id)
-    raise ValidationError("S3 is not configured", details={"id": backup_id})

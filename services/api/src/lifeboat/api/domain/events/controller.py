@@ -21,7 +21,11 @@ class EventStreamController(Controller):
     path = "/api/events"
     tags = ["events"]
 
-    @get("/stream", summary="Live execution updates (Server-Sent Events)")
+    @get(
+        "/stream",
+        summary="Live execution updates (Server-Sent Events)",
+        opt={"permission": "backup.view"},
+    )
     async def stream(self, ctx: Ctx) -> ServerSentEvent:
         """Each update is an ``execution`` event whose data is an ExecutionUpdate JSON object."""
 

@@ -35,12 +35,12 @@ class HealthController(Controller):
     path = "/api/health"
     tags = ["health"]
 
-    @get("/live", summary="Liveness")
+    @get("/live", summary="Liveness", opt={"public": True})
     async def live(self) -> Envelope[HealthOut]:
         """200 while the process serves requests."""
         return ok(HealthOut(status="ok"))
 
-    @get("/ready", summary="Readiness")
+    @get("/ready", summary="Readiness", opt={"public": True})
     async def ready(self, ctx: Ctx) -> Envelope[HealthOut]:
         """200 when SQLite answers, NATS is connected and disk space suffices; else 503."""
         checks: dict[str, CheckOut] = {}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+import msgspec
+from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.common import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    MAX_PAGE,
     ExecutionStatus,
     LogLevelName,
     LogOut,
@@ -28,13 +31,13 @@ class RestoreController(Controller):
     path = "/api/restores"
     tags = ["restores"]
 
-    @get("/", summary="List restores")
+    @get("/", summary="List restores", opt={"permission": "restore.view"})
     async def list_restores(
         self,
         ctx: Ctx,
         database_id: Annotated[str | None, QueryParameter(name="databaseId")] = None,
         status: Annotated[ExecutionStatus | None, QueryParameter(name="status")] = None,
-        page: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+        page: Annotated[int, QueryParameter(name="page", ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> Envelope[list[RestoreOut]]:
         """Restores newest first, filtered and paginated."""
@@ -43,22 +46,37 @@ class RestoreController(Controller):
         )
         return paged(items, page=page, limit=limit, total=total)
 
-    @post("/", status_code=HTTP_202_ACCEPTED, summary="Start a restore")
-    async def create_restore(self, ctx: Ctx, data: JSONBody[RestoreCreate]) -> Envelope[RestoreOut]:
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Start a restore",
+        opt={"permission": "restore.execute"},
+    )
+    async def create_restore(
+        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[RestoreCreate]
+    ) -> Envelope[RestoreOut]:
         """Validate and queue a restore of a completed backup."""
-        return ok(await service.request_restore(ctx, data))
+        restore = await service.request_restore(ctx, data)
+        await audit(ctx, request, "restore.create", restore.id, msgspec.to_builtins(data))
+        return ok(restore)
 
-    @post("/upload", summary="Upload a file to restore")
+    @post("/upload", summary="Upload a file to restore", opt={"permission": "restore.execute"})
     async def upload(self) -> Envelope[RestoreOut]:
         """Restoring from an uploaded file is not supported yet."""
         raise ValidationError("restoring from an uploaded file is not supported yet")
 
-    @get("/{restore_id:str}", summary="Get a restore with its logs")
+    @get(
+        "/{restore_id:str}",
+        summary="Get a restore with its logs",
+        opt={"permission": "restore.view"},
+    )
     async def get_restore(self, ctx: Ctx, restore_id: FromPath[str]) -> Envelope[RestoreDetailOut]:
         """One restore and its log."""
         return ok(await service.get_restore(ctx, restore_id))
 
-    @get("/{restore_id:str}/logs", summary="Get a restore's logs")
+    @get(
+        "/{restore_id:str}/logs", summary="Get a restore's logs", opt={"permission": "restore.view"}
+    )
     async def logs(
         self,
         ctx: Ctx,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
 
@@ -26,6 +27,8 @@ class RestoreCreate(Input):
     database_id: Id
     backup_id: Id
     options: RestoreOptionsIn = msgspec.field(default_factory=RestoreOptionsIn)
+    source: Literal["auto", "local", "s3"] = "auto"
+    """Which copy to restore from: ``auto`` takes the local one when recorded, else S3."""
 
 
 class RestoreOptionsOut(Output):

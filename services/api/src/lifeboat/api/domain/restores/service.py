@@ -27,6 +27,7 @@ from lifeboat.api.domain.restores.schemas import (
     RestoreOptionsOut,
     RestoreOut,
 )
+from lifeboat.api.domain.restores.sources import s3_source_for
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import (
     ConflictError,
@@ -157,11 +158,12 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
                 f"backup {backup.id} is {backup.status}; only completed backups can be restored",
                 details={"backupId": backup.id, "status": backup.status},
             )
-        if not backup.local_path or not backup.checksum or backup.file_size_bytes is None:
+        if not backup.checksum or backup.file_size_bytes is None:
             raise ValidationError(
-                "the backup has no local artifact with a known checksum",
+                "the backup has no artifact with a known checksum",
                 details={"backupId": backup.id},
             )
+        s3_source = await s3_source_for(ctx, session, backup, restore_id, data.source)
         source = await load(session, backup.database_config_id)
         if source.type != target.type:
             raise ValidationError(
@@ -204,13 +206,14 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
                 username=target.username,
                 sealed_password=ctx.sealer.seal(decrypt_password(ctx, target), bound_to=restore_id),
             ),
-            source_path=backup.local_path,
+            source_path="" if s3_source is not None else (backup.local_path or ""),
             source_engine=engine_of(source),
             compression=compression,
             expected_sha256=backup.checksum,
             expected_size=backup.file_size_bytes,
             options=options,
             requested_at=now,
+            s3=s3_source,
         )
         row = RestoreExecution(
             id=restore_id,
@@ -218,8 +221,10 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
             backup_execution_id=backup.id,
             status="pending",
             queue=target.queue,
-            source_type="local",
-            source_path=backup.local_path,
+            source_type="s3" if s3_source is not None else "local",
+            source_path=None if s3_source is not None else backup.local_path,
+            s3_bucket=s3_source.bucket if s3_source is not None else None,
+            s3_key=s3_source.key if s3_source is not None else None,
             restore_options=msgspec.json.encode(
                 RestoreOptionsOut(
                     drop_and_recreate=opts.drop_and_recreate,

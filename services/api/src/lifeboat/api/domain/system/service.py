@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import BackupExecution, RestoreExecution, SystemSetting, utcnow
 from lifeboat.api.domain.databases.service import count_databases
+from lifeboat.api.domain.retention.cleanup import cleanup_all
 from lifeboat.api.domain.system.schemas import (
     DatabaseCountsOut,
     DatabaseFileOut,
@@ -139,6 +140,10 @@ def _decode_value(raw: str, value_type: str) -> Any:
     return raw
 
 
+INTERNAL_PREFIX = "internal."
+BOOLEAN_SETTINGS = frozenset({"allow_private_endpoints"})
+
+
 def _encode_value(value: Any) -> tuple[str, SettingType]:
     if isinstance(value, bool):
         return ("true" if value else "false"), "boolean"
@@ -163,7 +168,8 @@ async def get_settings(ctx: ApiContext) -> list[SettingOut]:
     """Every stored setting, by key."""
     async with ctx.db.read() as session:
         rows = (await session.scalars(select(SystemSetting).order_by(SystemSetting.key))).all()
-    return [_setting_out(row) for row in rows]
+    # internal.* rows (key check, key version) belong to the API itself.
+    return [_setting_out(row) for row in rows if not row.key.startswith(INTERNAL_PREFIX)]
 
 
 async def put_settings(ctx: ApiContext, values: dict[str, Any]) -> list[SettingOut]:
@@ -176,6 +182,16 @@ async def put_settings(ctx: ApiContext, values: dict[str, Any]) -> list[SettingO
         {"field": key, "message": "null is not a setting value"}
         for key, value in values.items()
         if value is None
+    ]
+    problems += [
+        {"field": key, "message": "this setting is managed by Lifeboat itself"}
+        for key in values
+        if key.startswith(INTERNAL_PREFIX)
+    ]
+    problems += [
+        {"field": key, "message": "must be true or false"}
+        for key, value in values.items()
+        if key in BOOLEAN_SETTINGS and not isinstance(value, bool)
     ]
     if problems:
         raise ValidationError("invalid settings", details=problems)
@@ -228,9 +244,11 @@ async def maintenance(ctx: ApiContext, task: MaintenanceTask) -> MaintenanceOut:
         await ctx.db.vacuum()
         return MaintenanceOut(task=task, message="database vacuumed", duration_ms=elapsed())
     if task == "cleanup":
+        report = await cleanup_all(ctx, trigger="maintenance")
         return MaintenanceOut(
             task=task,
-            message="no retention configured: nothing to clean up",
+            message=f"retention deleted {len(report.deleted)} backups"
+            + (f", {len(report.failed)} could not be deleted" if report.failed else ""),
             duration_ms=elapsed(),
         )
     async with ctx.db.read() as session:

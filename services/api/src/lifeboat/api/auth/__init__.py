@@ -1,0 +1,1 @@
+"""Authentication, authorization, sessions, API tokens and the audit trail."""

@@ -1,0 +1,219 @@
+"""The S3 copy of a backup, seen from the API: uploading a local-only backup later, streaming
+a download from S3, deleting the S3 copy.
+
+The API holds the S3 keys, so downloads stream straight from the bucket through the API
+(:meth:`S3Store.stream`, 1 MiB chunks, resumed on a dropped connection); uploads run on an
+executor of the database's queue (an ``UploadJob``), which reads the local file and verifies
+its sha256 on the way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import BackupExecution, DatabaseConfig, utcnow
+from lifeboat.api.domain.backups.schemas import BackupOut
+from lifeboat.api.domain.backups.service import load_backup, to_out
+from lifeboat.api.domain.s3configs.service import (
+    config_for_object,
+    resolve_config,
+    store_for,
+    target_for,
+)
+from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.core import naming
+from lifeboat.core.errors import (
+    ConflictError,
+    LifeboatError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+)
+from lifeboat.core.paths import contained
+from lifeboat.wire.messages import UploadJob
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Download:
+    """Where a download comes from: a local file, or an S3 byte stream of known size."""
+
+    file_name: str
+    path: Path | None = None
+    stream: AsyncIterator[bytes] | None = None
+    size: int | None = None
+
+
+def local_file(ctx: ApiContext, row: BackupExecution) -> Path | None:
+    """The local artifact of `row` if it is on this machine's storage."""
+    if not row.local_path or row.local_status in ("failed", "deleted"):
+        return None
+    try:
+        path = contained(ctx.settings.backup_storage_path, row.local_path)
+    except ValidationError:
+        return None
+    return path if path.is_file() else None
+
+
+async def open_download(ctx: ApiContext, backup_id: str) -> Download:
+    """The artifact of a completed backup: the local file if present, else the S3 object.
+
+    Raises:
+        ConflictError: not completed. NotFoundError: no copy is reachable.
+    """
+    async with ctx.db.read() as session:
+        row = await load_backup(session, backup_id)
+        if row.status != "completed":
+            raise ConflictError(
+                f"backup {backup_id} is {row.status}, not completed",
+                details={"id": backup_id, "status": row.status},
+            )
+        path = local_file(ctx, row)
+        name = row.file_name or (path.name if path else f"{backup_id}.bin")
+        if path is not None:
+            return Download(file_name=name, path=path)
+        if row.s3_status != "completed" or not row.s3_bucket or not row.s3_key:
+            raise NotFoundError(
+                f"backup {backup_id} has no local file and no S3 copy", details={"id": backup_id}
+            )
+        config = await config_for_object(session, config_id=row.s3_config_id, bucket=row.s3_bucket)
+        key = row.s3_key
+    store = store_for(ctx, config)
+    try:
+        info = await store.head(key)
+    except LifeboatError:
+        await store.aclose()
+        raise
+    if info is None:
+        await store.aclose()
+        raise NotFoundError(
+            f"the S3 copy of backup {backup_id} is missing", details={"id": backup_id, "key": key}
+        )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in store.stream(key):
+                yield chunk
+        finally:
+            await store.aclose()
+
+    return Download(file_name=name, stream=chunks(), size=info.size)
+
+
+async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | None) -> BackupOut:
+    """Queue the upload of a completed local-only backup to S3 (POST .../upload-to-s3).
+
+    Raises:
+        ConflictError: not completed, already in S3, or an upload is pending.
+        ValidationError: no local copy, or S3 is not configured.
+    """
+    async with ctx.db.write() as session:
+        row = await load_backup(session, backup_id)
+        if row.status != "completed":
+            raise ConflictError(
+                f"backup {backup_id} is {row.status}, not completed",
+                details={"id": backup_id, "status": row.status},
+            )
+        if row.s3_status == "completed":
+            raise ConflictError(
+                f"backup {backup_id} is already in S3",
+                details={"id": backup_id, "s3Bucket": row.s3_bucket, "s3Key": row.s3_key},
+            )
+        if row.s3_status == "pending":
+            raise ConflictError(
+                f"an upload of backup {backup_id} is already pending", details={"id": backup_id}
+            )
+        if (
+            not row.local_path
+            or row.local_status in ("failed", "deleted")
+            or not row.checksum
+            or row.file_size_bytes is None
+            or not row.file_name
+        ):
+            raise ValidationError(
+                f"backup {backup_id} has no local copy to upload", details={"id": backup_id}
+            )
+        config = await resolve_config(session, s3_config_id)
+        database = await session.get(DatabaseConfig, row.database_config_id)
+        assert database is not None
+        key = naming.s3_key(
+            prefix=config.path_prefix,
+            database=database.name,
+            started_at=row.started_at,
+            file_name=row.file_name,
+        )
+        job = UploadJob(
+            execution_id=row.id,
+            source_path=row.local_path,
+            expected_sha256=row.checksum,
+            expected_size=row.file_size_bytes,
+            s3=target_for(ctx, config, key=key, bound_to=row.id),
+            database_label=database.name,
+            backup_type=row.backup_type,
+            started_at=row.started_at,
+            requested_at=utcnow(),
+        )
+        previous = (row.s3_status, row.s3_error, row.s3_bucket, row.s3_key, row.s3_config_id)
+        row.s3_status, row.s3_error = "pending", None
+        row.s3_bucket, row.s3_key, row.s3_config_id = config.bucket, key, config.id
+        queue, name = database.queue, database.name
+        out = to_out(row, name)
+    try:
+        await ctx.nats.require().publish_job(queue, job)
+    except UnavailableError as exc:
+        async with ctx.db.write() as session:
+            again = await session.get(BackupExecution, backup_id)
+            if again is not None and again.s3_status == "pending":
+                (
+                    again.s3_status,
+                    again.s3_error,
+                    again.s3_bucket,
+                    again.s3_key,
+                    again.s3_config_id,
+                ) = previous
+        raise UnavailableError(
+            f"could not queue the upload job: {exc.message}", details={"id": backup_id}
+        ) from exc
+    ctx.hub.publish(
+        ExecutionUpdate(
+            execution_type="backup", execution_id=backup_id, event="log", message="S3 upload queued"
+        )
+    )
+    log.info("upload of backup %s to s3://%s/%s queued on %s", backup_id, config.bucket, key, queue)
+    return out
+
+
+async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> None:
+    """Remove the S3 object and its manifest of a backup (best effort: a failure is logged
+    and kept in ``s3_error``, the record stays deleted)."""
+    async with ctx.db.read() as session:
+        row = await session.get(BackupExecution, backup_id)
+        if row is None or row.s3_status != "completed" or not row.s3_bucket or not row.s3_key:
+            return
+        try:
+            config = await config_for_object(
+                session, config_id=row.s3_config_id, bucket=row.s3_bucket
+            )
+        except LifeboatError as exc:
+            log.warning("S3 copy of backup %s not deleted: %s", backup_id, exc.message)
+            return
+        key = row.s3_key
+    error: str | None = None
+    try:
+        async with store_for(ctx, config) as store:
+            await store.delete(key)
+    except LifeboatError as exc:
+        error = exc.message
+        log.warning("S3 copy of backup %s not deleted: %s", backup_id, exc.message)
+    async with ctx.db.write() as session:
+        again = await session.get(BackupExecution, backup_id)
+        if again is not None:
+            if error is None:
+                again.s3_status, again.s3_uploaded = "deleted", False
+            else:
+                again.s3_error = f"delete failed: {error}"

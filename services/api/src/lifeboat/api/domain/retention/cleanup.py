@@ -1,0 +1,183 @@
+"""Retention cleanup: apply a database's policy and delete what it does not keep.
+
+Which policy: a scheduled backup follows its schedule's ``retentionPolicyId``, a manual one
+the ``retentionPolicyId`` it was requested with. After a backup completes, that backup's policy
+is applied to every completed backup of its database (SPEC §5.5.2: "for each database").
+The periodic run (``RETENTION_CLEANUP_INTERVAL``, cron in ``TZ``, default ``0 3 * * *``) and the
+``cleanup`` maintenance task apply, per database, the policy of its newest completed backup that
+has one. A database none of whose backups has a policy is never cleaned up.
+
+Guarantees: only completed backups are ever deleted; the newest completed one is always kept
+(:func:`lifeboat.policy.retention.plan`); nothing runs after a failed backup. Each deletion goes
+through :func:`lifeboat.api.domain.backups.service.delete_backup` (the local file and its
+manifest, the S3 copy where that code path handles one, then the soft delete), and is
+recorded with its reasons in the backup's execution log and in the audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from lifeboat.api.auth.audit import record_audit
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import (
+    BackupExecution,
+    BackupSchedule,
+    ExecutionLog,
+    RetentionPolicy,
+    utcnow,
+)
+from lifeboat.api.domain.backups.service import delete_backup
+from lifeboat.api.domain.retention.service import completed_backups, infos_of, policy_of
+from lifeboat.core.errors import LifeboatError
+from lifeboat.policy import retention
+from lifeboat.policy.cron import next_runs, validate_timezone
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:retention"
+
+
+@dataclass
+class CleanupReport:
+    """What one cleanup deleted (backup id → reasons) and what it could not."""
+
+    deleted: dict[str, list[str]] = field(default_factory=dict[str, list[str]])
+    failed: dict[str, str] = field(default_factory=dict[str, str])
+
+    def merge(self, other: CleanupReport) -> None:
+        """Add `other`'s outcome to this one."""
+        self.deleted.update(other.deleted)
+        self.failed.update(other.failed)
+
+
+async def _effective_policy_id(ctx: ApiContext, row: BackupExecution) -> str | None:
+    if row.backup_schedule_id is not None:
+        async with ctx.db.read() as session:
+            schedule = await session.get(BackupSchedule, row.backup_schedule_id)
+        if schedule is not None:
+            return schedule.retention_policy_id
+    return row.retention_policy_id
+
+
+async def apply_policy(
+    ctx: ApiContext, database_id: str, policy_id: str, *, trigger: str
+) -> CleanupReport:
+    """Plan `policy_id` over the completed backups of `database_id` and delete the rest."""
+    report = CleanupReport()
+    async with ctx.db.read() as session:
+        policy_row = await session.get(RetentionPolicy, policy_id)
+        if policy_row is None:
+            return report
+        backups = await completed_backups(session, database_id)
+    policy = policy_of(policy_row)
+    result = retention.plan(infos_of(backups), policy, utcnow())
+    for decision in result.delete:
+        reasons = list(decision.reasons)
+        try:
+            await delete_backup(ctx, decision.id)
+        except LifeboatError as exc:  # deleted or busy meanwhile: leave it to the next run
+            report.failed[decision.id] = exc.message
+            log.warning("retention could not delete backup %s: %s", decision.id, exc.message)
+            continue
+        # TODO(s3): delete_backup is the one deletion path; the S3 copy goes with it once the
+        # S3 feature deletes objects there (nothing to call from here).
+        details = {
+            "policyId": policy_id,
+            "policyName": policy_row.name,
+            "databaseId": database_id,
+            "reasons": reasons,
+            "trigger": trigger,
+        }
+        async with ctx.db.write() as session:
+            session.add(
+                ExecutionLog(
+                    execution_id=decision.id,
+                    execution_type="backup",
+                    log_level="info",
+                    message=f"deleted by retention policy {policy_row.name!r}: "
+                    + "; ".join(reasons),
+                    metadata_json=json.dumps(details),
+                )
+            )
+            await record_audit(session, ACTOR, "backup.retention_delete", decision.id, details)
+        report.deleted[decision.id] = reasons
+    if report.deleted:
+        log.info(
+            "retention policy %s deleted %d backup(s) of database %s (%s)",
+            policy_row.name,
+            len(report.deleted),
+            database_id,
+            trigger,
+        )
+    return report
+
+
+async def after_backup_completed(ctx: ApiContext, execution_id: str) -> CleanupReport:
+    """Apply the policy of a backup that just completed (nothing unless it did complete)."""
+    async with ctx.db.read() as session:
+        row = await session.get(BackupExecution, execution_id)
+    if row is None or row.status != retention.COMPLETED or row.deleted_at is not None:
+        return CleanupReport()
+    policy_id = await _effective_policy_id(ctx, row)
+    if policy_id is None:
+        return CleanupReport()
+    return await apply_policy(ctx, row.database_config_id, policy_id, trigger=f"backup {row.id}")
+
+
+async def cleanup_all(ctx: ApiContext, *, trigger: str) -> CleanupReport:
+    """Apply, to each database, the policy of its newest completed backup that has one."""
+    async with ctx.db.read() as session:
+        rows = (
+            await session.execute(
+                select(
+                    BackupExecution.database_config_id,
+                    BackupExecution.retention_policy_id,
+                    BackupSchedule.retention_policy_id,
+                )
+                .outerjoin(BackupSchedule, BackupSchedule.id == BackupExecution.backup_schedule_id)
+                .where(
+                    BackupExecution.status == retention.COMPLETED,
+                    BackupExecution.deleted_at.is_(None),
+                )
+                .order_by(BackupExecution.started_at.desc())
+            )
+        ).all()
+    chosen: dict[str, str] = {}
+    for database_id, own_policy, schedule_policy in rows:
+        policy_id = schedule_policy or own_policy
+        if policy_id is not None and database_id not in chosen:
+            chosen[database_id] = policy_id
+    report = CleanupReport()
+    for database_id, policy_id in chosen.items():
+        report.merge(await apply_policy(ctx, database_id, policy_id, trigger=trigger))
+    return report
+
+
+async def run_periodic_cleanup(ctx: ApiContext) -> None:
+    """Run :func:`cleanup_all` at every fire time of ``RETENTION_CLEANUP_INTERVAL`` (forever)."""
+    cron, zone = ctx.settings.retention_cleanup_interval, ctx.settings.tz
+    try:
+        validate_timezone(zone)
+    except LifeboatError:
+        log.warning("TZ %r is not an IANA zone: retention cleanup runs on UTC", zone)
+        zone = "UTC"
+    while True:
+        now = utcnow()
+        upcoming = next_runs(cron, zone, now, 1)
+        if not upcoming:
+            return
+        await asyncio.sleep(max(0.0, (upcoming[0] - now).total_seconds()))
+        try:
+            report = await cleanup_all(ctx, trigger="interval")
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep the schedule alive; the next run tries again
+            log.exception("periodic retention cleanup failed")
+            continue
+        log.info("periodic retention cleanup deleted %d backup(s)", len(report.deleted))

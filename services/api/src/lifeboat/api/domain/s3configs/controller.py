@@ -1,0 +1,106 @@
+"""HTTP handlers of /api/s3-configs (SPEC §6.1.6) and of the manifest imports."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post, put
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from lifeboat.api.context import Ctx
+from lifeboat.api.domain.s3configs import importer, service
+from lifeboat.api.domain.s3configs.schemas import (
+    ImportOut,
+    S3BucketsOut,
+    S3ConfigCreate,
+    S3ConfigOut,
+    S3ConfigUpdate,
+    S3TestOut,
+)
+from lifeboat.api.envelope import Envelope, ok
+
+VIEW = {"permission": "s3.view"}
+MANAGE = {"permission": "s3.manage"}
+
+
+class S3ConfigController(Controller):
+    """S3 configurations; keys are write-only."""
+
+    path = "/api/s3-configs"
+    tags = ["s3-configs"]
+
+    @get("/", summary="List S3 configurations", opt=VIEW)
+    async def list_configs(self, ctx: Ctx) -> Envelope[list[S3ConfigOut]]:
+        """Every configuration (keys never included)."""
+        return ok(await service.list_configs(ctx))
+
+    @post("/", status_code=HTTP_201_CREATED, summary="Create an S3 configuration", opt=MANAGE)
+    async def create_config(
+        self, ctx: Ctx, data: JSONBody[S3ConfigCreate]
+    ) -> Envelope[S3ConfigOut]:
+        """Validate and store; the keys are encrypted at rest."""
+        return ok(await service.create_config(ctx, data))
+
+    @get("/{config_id:str}", summary="Get an S3 configuration", opt=VIEW)
+    async def get_config(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[S3ConfigOut]:
+        """One configuration."""
+        return ok(await service.get_config(ctx, config_id))
+
+    @put("/{config_id:str}", summary="Update an S3 configuration", opt=MANAGE)
+    async def update_config(
+        self, ctx: Ctx, config_id: FromPath[str], data: JSONBody[S3ConfigUpdate]
+    ) -> Envelope[S3ConfigOut]:
+        """Partial update; omitted keys are kept."""
+        return ok(await service.update_config(ctx, config_id, data))
+
+    @delete(
+        "/{config_id:str}",
+        status_code=HTTP_200_OK,
+        summary="Delete an S3 configuration",
+        opt=MANAGE,
+    )
+    async def delete_config(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[None]:
+        """Delete the configuration (objects in the bucket stay)."""
+        await service.delete_config(ctx, config_id)
+        return ok(None)
+
+    @post(
+        "/{config_id:str}/test",
+        status_code=HTTP_200_OK,
+        summary="Test S3 connectivity and permissions",
+        opt=MANAGE,
+    )
+    async def test_config(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[S3TestOut]:
+        """HeadBucket, then put and delete a probe object; reports which step failed."""
+        return ok(await service.test_config(ctx, config_id))
+
+    @get("/{config_id:str}/buckets", summary="List available buckets", opt=MANAGE)
+    async def buckets(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[S3BucketsOut]:
+        """Buckets the configured credentials can list."""
+        return ok(await service.list_buckets(ctx, config_id))
+
+    @post(
+        "/{config_id:str}/import",
+        status_code=HTTP_200_OK,
+        summary="Import backups from the bucket's manifests",
+        opt=MANAGE,
+    )
+    async def import_bucket(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[ImportOut]:
+        """Rebuild backup records from every manifest under the path prefix (idempotent)."""
+        return ok(await importer.import_from_s3(ctx, config_id))
+
+
+class LocalImportController(Controller):
+    """Importing the history of the local backup storage."""
+
+    path = "/api/system"
+    tags = ["system"]
+
+    @post(
+        "/import-local",
+        status_code=HTTP_200_OK,
+        summary="Import backups from local manifests",
+        opt=MANAGE,
+    )
+    async def import_local(self, ctx: Ctx) -> Envelope[ImportOut]:
+        """Rebuild backup records from every manifest under BACKUP_STORAGE_PATH (idempotent)."""
+        return ok(await importer.import_local(ctx))
