@@ -190,13 +190,16 @@ class Bus:
         )
 
     async def _pull(
-        self, subject: str, durable: str, config: ConsumerConfig, batch: int
+        self, subject: str, durable: str, config: ConsumerConfig
     ) -> AsyncIterator[Delivery]:
         sub = await self._js.pull_subscribe(subject, durable=durable, config=config)
         try:
             while True:
                 try:
-                    msgs = await sub.fetch(batch, timeout=1.0)
+                    # One message per fetch: nats-py's fetch of N, once its waiting request
+                    # got a first message, holds on for the other N-1 until the timeout, so
+                    # a lone event (a backup's result) would sit there for up to a second.
+                    msgs = await sub.fetch(1, timeout=1.0)
                 except (TimeoutError, nats.errors.TimeoutError):
                     continue
                 for msg in msgs:
@@ -215,9 +218,7 @@ class Bus:
             filter_subject=subjects.job_subject(queue),
             max_ack_pending=1000,
         )
-        return self._pull(
-            subjects.job_subject(queue), subjects.executor_consumer(queue), config, batch=1
-        )
+        return self._pull(subjects.job_subject(queue), subjects.executor_consumer(queue), config)
 
     def events(self) -> AsyncIterator[Delivery]:
         """Pull executor events in stream order with the API's durable consumer."""
@@ -228,7 +229,7 @@ class Bus:
             deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=256,
         )
-        return self._pull(subjects.EVENTS_SUBJECTS, subjects.EVENTS_CONSUMER, config, batch=64)
+        return self._pull(subjects.EVENTS_SUBJECTS, subjects.EVENTS_CONSUMER, config)
 
     async def publish_fired(self, fired: ScheduleFired) -> bool:
         """Store a "schedule fired" message under its de-duplication id.
@@ -261,7 +262,7 @@ class Bus:
             max_deliver=-1,
             max_ack_pending=256,
         )
-        return self._pull(subjects.FIRED_SUBJECTS, subjects.FIRED_CONSUMER, config, batch=16)
+        return self._pull(subjects.FIRED_SUBJECTS, subjects.FIRED_CONSUMER, config)
 
     async def ensure_kv(self, bucket: str) -> None:
         """Create the KV bucket `bucket` (latest value per key only) unless it exists."""
