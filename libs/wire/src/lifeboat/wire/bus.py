@@ -12,7 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
-import msgspec
 import nats
 import nats.errors
 import nats.js.errors
@@ -361,8 +360,3 @@ class Bus:
         """Drain subscriptions and close."""
         with contextlib.suppress(Exception):
             await self._nc.drain()
-
-
-def encode_struct(message: msgspec.Struct) -> bytes:
-    """Re-export of the codec encoder for callers that only hold a Bus."""
-    return encode(message)
