@@ -43,6 +43,7 @@ from botocore.exceptions import (  # pyright: ignore[reportMissingTypeStubs]
 from lifeboat.core.errors import S3Error, ValidationError
 from lifeboat.core.naming import manifest_name, s3_key
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
+from lifeboat.storage.part_body import PartBody
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -947,7 +948,7 @@ class S3Sink:
                     Key=self.key,
                     UploadId=upload_id,
                     PartNumber=number,
-                    Body=data,  # bytearray: sent as is, no copy
+                    Body=PartBody(data),
                     ContentLength=size,
                 )
 
@@ -1011,17 +1012,15 @@ class S3Sink:
         self._object_written = True
 
     async def _put_single(self, sha256: str) -> None:
-        data = bytes(self._buffer)
-        self._buffer = bytearray()
+        data, self._buffer = self._buffer, bytearray()
         params = {
             **self._create_params(),
-            "Body": data,
             "ContentLength": len(data),
             "Metadata": {**self._meta, "sha256": sha256},
         }
 
         async def put(client: Any) -> Any:
-            return await client.put_object(**params)
+            return await client.put_object(Body=PartBody(data), **params)
 
         response: Any = await self.store.call("PutObject", self.key, put)
         self._object_written = True
