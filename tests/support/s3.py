@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 from moto.server import ThreadedMotoServer
 
@@ -38,6 +38,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._budget: int | None = None
+        self._cutting: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -66,6 +68,22 @@ class TcpProxy:
             with contextlib.suppress(BaseException):
                 await task
 
+    def down_after(self, upstream_bytes: int) -> None:
+        """Go :meth:`down` by itself once `upstream_bytes` more bytes were sent to the target
+        (an outage in the middle of an upload, at a chosen point)."""
+        self._budget = upstream_bytes
+
+    def _spend(self, n: int) -> bool:
+        """Count `n` upstream bytes; False once the budget is used up (the proxy goes down)."""
+        if self._budget is None:
+            return True
+        self._budget -= n
+        if self._budget > 0:
+            return True
+        self._budget = None
+        self._cutting = asyncio.create_task(self.down())
+        return False
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
@@ -74,8 +92,8 @@ class TcpProxy:
             return
         self._writers.update((writer, up_writer))
         pumps = [
-            asyncio.create_task(self._pump(reader, up_writer)),
-            asyncio.create_task(self._pump(up_reader, writer)),
+            asyncio.create_task(self._pump(reader, up_writer, self._spend)),
+            asyncio.create_task(self._pump(up_reader, writer, None)),
         ]
         self._tasks.update(pumps)
         try:
@@ -87,9 +105,15 @@ class TcpProxy:
                 w.transport.abort()
 
     @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        spend: Callable[[int], bool] | None,
+    ) -> None:
         try:
             while data := await reader.read(1 << 16):
+                if spend is not None and not spend(len(data)):
+                    return
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

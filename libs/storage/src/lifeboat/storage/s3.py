@@ -925,6 +925,7 @@ class S3Sink:
             self._cond.notify_all()
 
     async def _create(self) -> None:
+        await self._abort_leftovers()
         params = {**self._create_params(), "Metadata": self._meta}
 
         async def create(client: Any) -> Any:
@@ -935,6 +936,27 @@ class S3Sink:
         if not upload_id:
             raise S3Error(f"S3 gave no upload id for {self.store.location(self.key)}")
         self._upload_id = str(upload_id)
+
+    async def _abort_leftovers(self) -> None:
+        # A key names one backup, so an unfinished upload of the same key is an earlier
+        # attempt whose abort could not reach S3 (an outage): its parts cost storage forever
+        # unless aborted, and retrying the copy is the first chance to do it.
+        try:
+            uploads = await self.store.list_multipart_uploads(self.key)
+        except S3Error as exc:
+            self.warnings.append(f"earlier unfinished uploads not checked: {exc.message}")
+            return
+        for key, upload_id in uploads:
+            if key != self.key:
+                continue
+            try:
+                await self._abort_upload(upload_id)
+            except S3Error as exc:
+                self.warnings.append(f"earlier unfinished upload not aborted: {exc.message}")
+            else:
+                self.warnings.append(
+                    f"aborted an earlier unfinished upload of this key ({upload_id})"
+                )
 
     async def _upload_part(self, number: int, data: bytearray) -> None:
         size = len(data)

@@ -160,9 +160,10 @@ async def upload_file(
     expected_sha256: str,
     expected_size: int,
     on_progress: ProgressFn | None = None,
-) -> None:
+) -> list[str]:
     """Stream local file `path` to `key`, verifying its sha256 while reading; the upload is
     completed only if size and checksum match (otherwise aborted: no object, no parts).
+    Returns what went wrong without failing the upload (the sink's warnings).
 
     Raises:
         IntegrityError: the local file is not the recorded artifact.
@@ -198,6 +199,7 @@ async def upload_file(
         os.close(fd)
         if not committed:
             await sink.abort()
+    return sink.warnings
 
 
 async def run_upload(
@@ -214,7 +216,7 @@ async def run_upload(
             )
             path = ctx.storage.path_of(job.source_path)
             manifest = ctx.storage.read_manifest(job.source_path)
-            await upload_file(
+            warnings = await upload_file(
                 store,
                 path,
                 target.key,
@@ -232,6 +234,8 @@ async def run_upload(
             except S3Error:
                 await store.delete(target.key)
                 raise
+            for warning in warnings:
+                await rep.log("warn", f"S3: {warning}")
             await rep.log(
                 "info",
                 f"Uploaded {job.expected_size} bytes to s3://{target.bucket}/{target.key}",

@@ -106,7 +106,8 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
 
 
 async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | None) -> BackupOut:
-    """Queue the upload of a completed local-only backup to S3 (POST .../upload-to-s3).
+    """Queue the upload of a completed local-only backup to S3 (POST .../upload-to-s3): to
+    `s3_config_id`, else the configuration of an earlier failed attempt, else the default one.
 
     Raises:
         ConflictError: not completed, already in S3, or an upload is pending.
@@ -138,7 +139,8 @@ async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | No
             raise ValidationError(
                 f"backup {backup_id} has no local copy to upload", details={"id": backup_id}
             )
-        config = await resolve_config(session, s3_config_id)
+        # A retry after a failed copy goes where the first attempt went unless told otherwise.
+        config = await resolve_config(session, s3_config_id or row.s3_config_id)
         database = await session.get(DatabaseConfig, row.database_config_id)
         assert database is not None
         key = naming.s3_key(
