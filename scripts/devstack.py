@@ -135,7 +135,9 @@ class Stack:
             )
             wait_for_port(port, 15)
         for name in self.services:
-            self._spawn(name, [sys.executable, "-m", f"lifeboat.{name}"])
+            # "scheduler#2": a second replica of the scheduler, with its own process and log.
+            module = name.partition("#")[0]
+            self._spawn(name, [sys.executable, "-m", f"lifeboat.{module}"])
         if "api" in self.services:
             self.wait_ready(ready_timeout)
 

@@ -7,14 +7,30 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from scripts.devstack import Stack, free_port
+from scripts.devstack import SERVICES, Stack, free_port
+from tests.support.s3 import run_moto
 
 ADMIN_EMAIL = "admin@lifeboat.test"
 ADMIN_PASSWORD = "admin-Pa55word-for-e2e"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack_services() -> tuple[str, ...]:
+    """The processes of a module's stack; a module overrides this to run more replicas."""
+    return SERVICES
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """A real S3 HTTP endpoint (moto server) for the module."""
+    with run_moto() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_services: tuple[str, ...]
+) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("stack")
     s = Stack(
         work / "data",
@@ -27,6 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "ADMIN_EMAIL": ADMIN_EMAIL,
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
         },
+        services=stack_services,
     )
     s.start()
     try:

@@ -10,7 +10,6 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,12 @@ from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_and_make_tok
 from tests.e2e.test_system_roundtrip import NatsTap, add_database, ok, wait_done
 from tests.support.dbs import PG_PASSWORD, PG_USER, pg_connect, scratch_pg
 from tests.support.richdb import build_rich_pg, pg_fingerprint
-from tests.support.s3 import TcpProxy, run_moto
+from tests.support.s3 import TcpProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECRET = f"S3Secret-{uuid.uuid4().hex}"
 ACCESS = "AKIDLIFEBOATE2E"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with run_moto() as url:
-        yield url
 
 
 def _settings(endpoint: str, bucket: str) -> S3Settings:

@@ -1,4 +1,6 @@
-"""A schedule fires on time through the real processes: scheduler → NATS → API → executor.
+"""A schedule fires on time through the real processes: scheduler → NATS → API → executor,
+with two scheduler replicas running; the backup lands locally and in S3 (moto server) from one
+dump, and restoring it from S3 gives back the source database exactly.
 
 Runs the whole stack (scripts.devstack, as `just up`) against the machine's PostgreSQL. The
 schedule runs every minute in the system's real time, so the test waits for the next minute
@@ -16,16 +18,17 @@ import httpx
 import pytest
 
 from scripts.devstack import Stack
-from tests.support.dbs import PG_PASSWORD, PG_USER, scratch_pg
+from tests.e2e.test_s3_roundtrip import add_s3_config, make_bucket, pg_db, s3_objects
+from tests.e2e.test_system_roundtrip import ok, wait_done
+from tests.support.dbs import scratch_pg
+from tests.support.richdb import build_rich_pg, pg_fingerprint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def ok(resp: httpx.Response, status: int = 200) -> Any:
-    body = resp.json()
-    assert resp.status_code == status, body
-    assert body["success"] is True, body
-    return body["data"]
+@pytest.fixture(scope="module")
+def stack_services() -> tuple[str, ...]:
+    return ("api", "scheduler", "scheduler#2", "executor")
 
 
 def scheduled_backups(api: httpx.Client, database_id: str) -> list[dict[str, Any]]:
@@ -33,23 +36,15 @@ def scheduled_backups(api: httpx.Client, database_id: str) -> list[dict[str, Any
     return [r for r in rows if r["backupScheduleId"]]
 
 
-def test_schedule_fires_on_time_and_the_backup_completes(api: httpx.Client, stack: Stack) -> None:
-    with scratch_pg("lbe_sched") as db:
-        database = ok(
-            api.post(
-                "/api/databases",
-                json={
-                    "name": f"sched-{db.name}",
-                    "type": "postgresql",
-                    "host": db.host,
-                    "port": db.port,
-                    "databaseName": db.name,
-                    "username": PG_USER,
-                    "password": PG_PASSWORD,
-                },
-            ),
-            201,
-        )
+def test_scheduled_backup_lands_locally_and_in_s3_and_restores_from_s3(
+    api: httpx.Client, stack: Stack, endpoint: str
+) -> None:
+    assert stack.procs["scheduler#2"].poll() is None  # two replicas are running
+    bucket = make_bucket(endpoint)
+    add_s3_config(api, endpoint, bucket, isDefault=True)
+    with scratch_pg("lbe_sched") as src, scratch_pg("lbe_sched_dst") as dst:
+        build_rich_pg(src.name)
+        database, target = pg_db(api, src), pg_db(api, dst)
         schedule = ok(
             api.post(
                 "/api/schedules",
@@ -58,6 +53,7 @@ def test_schedule_fires_on_time_and_the_backup_completes(api: httpx.Client, stac
                     "scheduleType": "custom",
                     "cronExpression": "* * * * *",
                     "timezone": "UTC",
+                    "s3UploadEnabled": True,
                 },
             ),
             201,
@@ -83,9 +79,39 @@ def test_schedule_fires_on_time_and_the_backup_completes(api: httpx.Client, stac
         # On time: the record was created within a few seconds of the slot.
         created = datetime.fromisoformat(backup["createdAt"])
         assert 0 <= (created - slot).total_seconds() < 5, (created, slot)
-        path = Path(stack.data_dir, "backups", backup["localPath"])
-        assert path.is_file() and Path(f"{path}.manifest.json").is_file()
         refreshed = ok(api.get(f"/api/schedules/{schedule['id']}"))
         assert datetime.fromisoformat(refreshed["lastFiredAt"]) == slot
-        # Disabled: no further fire.
+
+        # Both copies, from one dump.
+        assert backup["localStatus"] == "completed"
+        path = Path(stack.data_dir, "backups", backup["localPath"])
+        assert path.is_file() and Path(f"{path}.manifest.json").is_file()
+        assert backup["s3Status"] == "completed", backup.get("s3Error")
+        assert backup["s3Bucket"] == bucket
+        objects = s3_objects(endpoint, bucket)
+        assert set(objects) == {backup["s3Key"], f"{backup['s3Key']}.manifest.json"}
+        assert objects[backup["s3Key"]]["backup-type"] == "custom"
+
+        # Restored from the S3 copy (the local one removed), identical to the source.
+        path.unlink()
+        restore = ok(
+            api.post(
+                "/api/restores",
+                json={
+                    "databaseId": target["id"],
+                    "backupId": backup["id"],
+                    "source": "s3",
+                    "options": {"dropAndRecreate": True},
+                },
+            ),
+            202,
+        )
+        restore = wait_done(api, f"/api/restores/{restore['id']}")
+        assert restore["status"] == "completed", restore.get("errorMessage")
+        assert restore["sourceType"] == "s3"
+        assert pg_fingerprint(dst.name) == pg_fingerprint(src.name)
+
+        # Two schedulers, one slot: exactly one backup (a late duplicate would show by now).
         assert len(scheduled_backups(api, database["id"])) == 1
+        for name in ("scheduler", "scheduler#2"):
+            assert stack.procs[name].poll() is None, f"{name} died"
