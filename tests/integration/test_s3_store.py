@@ -16,7 +16,13 @@ import pytest
 from lifeboat.core.errors import S3Error
 from lifeboat.storage.manifest import Manifest
 from lifeboat.storage.s3 import MiB, S3Settings, S3Sink, S3Store, backup_metadata
-from tests.support.s3 import TEST_ACCESS_KEY, TEST_SECRET_KEY, TcpProxy, run_moto
+from tests.support.s3 import (
+    TEST_ACCESS_KEY,
+    TEST_SECRET_KEY,
+    TcpProxy,
+    complete_fails_with_200,
+    run_moto,
+)
 
 PART = 5 * MiB
 STARTED = datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC)
@@ -397,3 +403,34 @@ async def test_download_resumes_after_a_lost_connection(endpoint: str, bucket: s
             assert _sha(bytes(out)) == _sha(data)
     finally:
         await proxy.down()
+
+
+async def test_complete_answering_200_with_an_error_body_is_a_failure(
+    endpoint: str, bucket: str
+) -> None:
+    key = "c200/db.dump.zst"
+    data = os.urandom(2 * PART + 1)
+    async with (
+        complete_fails_with_200(endpoint) as front,
+        S3Store(_settings(front, bucket, max_attempts=2)) as store,
+    ):
+        sink = store.open_sink(key)
+        await _feed(sink, data)
+        assert sink.upload_id is not None  # a multipart upload, not a single put
+        with pytest.raises(S3Error) as info:
+            await sink.commit(size=len(data), sha256=_sha(data))
+        assert "CompleteMultipartUpload" in info.value.message
+        assert "InternalError" in info.value.message
+        assert sink.state == "failed"
+        await sink.abort()
+    async with S3Store(_settings(endpoint, bucket)) as direct:
+        assert await direct.head(key) is None
+        assert await direct.list_multipart_uploads("c200/") == []
+
+
+async def test_connection_pool_is_at_least_the_upload_concurrency(
+    endpoint: str, bucket: str
+) -> None:
+    async with S3Store(_settings(endpoint, bucket, concurrency=32)) as store:
+        client: Any = await store._client()  # pyright: ignore[reportPrivateUsage]
+        assert client.meta.config.max_pool_connections >= 32

@@ -1,12 +1,17 @@
-"""A real S3 HTTP endpoint for tests (moto in server mode) and a TCP proxy to cut it off."""
+"""A real S3 HTTP endpoint for tests (moto in server mode), a TCP proxy to cut it off, and an
+HTTP front that answers CompleteMultipartUpload the way a failing S3 can."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import cast
 
+import aiohttp
+from aiohttp import web
 from moto.server import ThreadedMotoServer
+from yarl import URL
 
 TEST_ACCESS_KEY = "AKIDLIFEBOATTEST"
 TEST_SECRET_KEY = "lifeboat-test-secret-0123456789abcdef"
@@ -121,3 +126,48 @@ class TcpProxy:
         finally:
             with contextlib.suppress(Exception):
                 writer.write_eof()
+
+
+COMPLETE_ERROR_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message>"
+    b"<RequestId>LIFEBOATTEST</RequestId><HostId>lifeboat</HostId></Error>"
+)
+
+
+@contextlib.asynccontextmanager
+async def complete_fails_with_200(target: str) -> AsyncGenerator[str]:
+    """An HTTP front of S3 endpoint `target` that answers every CompleteMultipartUpload with
+    ``200 OK`` and an ``<Error>`` body (a trap of real S3: the error comes after the status)
+    and forwards every other request; yields its URL."""
+    async with aiohttp.ClientSession(auto_decompress=False) as client:
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            if request.method == "POST" and "uploadId" in request.query:
+                return web.Response(
+                    status=200, content_type="application/xml", body=COMPLETE_ERROR_BODY
+                )
+            headers = {
+                k: v
+                for k, v in request.headers.items()
+                if k.lower() not in ("host", "transfer-encoding")
+            }
+            url = URL(f"{target}{request.raw_path}", encoded=True)
+            async with client.request(request.method, url, headers=headers, data=body) as up:
+                payload = await up.read()
+                hop = ("transfer-encoding", "content-length", "content-encoding", "connection")
+                kept = {k: v for k, v in up.headers.items() if k.lower() not in hop}
+                return web.Response(status=up.status, headers=kept, body=payload)
+
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        server = cast(asyncio.base_events.Server, site._server)  # pyright: ignore[reportPrivateUsage]
+        try:
+            yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        finally:
+            await runner.cleanup()
