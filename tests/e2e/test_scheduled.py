@@ -76,9 +76,9 @@ def test_scheduled_backup_lands_locally_and_in_s3_and_restores_from_s3(
         assert backup["backupType"] == "custom"
         slot = datetime.fromisoformat(backup["scheduledFor"])
         assert slot == expected.astimezone(UTC)
-        # On time: the record was created within a few seconds of the slot.
+        # On time: fired within a second; the record exists soon after (NATS → API → SQLite).
         created = datetime.fromisoformat(backup["createdAt"])
-        assert 0 <= (created - slot).total_seconds() < 5, (created, slot)
+        assert 0 <= (created - slot).total_seconds() < 2, (created, slot)
         refreshed = ok(api.get(f"/api/schedules/{schedule['id']}"))
         assert datetime.fromisoformat(refreshed["lastFiredAt"]) == slot
 
