@@ -96,11 +96,17 @@ class RestoreJob(msgspec.Struct, frozen=True, kw_only=True, tag="restore"):
     source_engine: Engine
     compression: Compression
     expected_sha256: str
+    """The sha256 a trusted manifest gives; "" when `unverified`."""
     expected_size: int
     options: RestoreOptions = RestoreOptions()
     requested_at: datetime
     s3: S3Target | None = None
     """Read the artifact from this object instead of `source_path` (which is then "")."""
+    unverified: bool = False
+    """No manifest vouches for the `s3` object and an admin confirmed restoring it anyway: only
+    its size is checked, the log says no checksum was verified, and its decompressed size is
+    capped. An executor that predates this field checks the empty `expected_sha256`, so it
+    fails such a job instead of restoring unverified bytes."""
 
 
 class UploadJob(msgspec.Struct, frozen=True, kw_only=True, tag="upload"):

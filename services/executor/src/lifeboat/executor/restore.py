@@ -2,23 +2,34 @@
 
 An artifact in S3 is first downloaded into a private temporary directory and verified (see
 :mod:`lifeboat.executor.s3` for why), then restored like a local one and removed.
+
+An ``unverified`` job (an S3 object no manifest vouches for, confirmed by an admin) has no
+checksum to verify: its size is checked, the log says so, and before the target is touched
+the download is decompressed once, through the same capped decompressor, to prove it stays
+under :func:`decompressed_cap` (a crafted file must not fill the target's disk).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
-from lifeboat.core.errors import LifeboatError
+from lifeboat.core.errors import IntegrityError, LifeboatError, RestoreError
 from lifeboat.core.logs import scrub
-from lifeboat.engines.common import Connection
+from lifeboat.engines.common import Connection, child_env, decompressor_argv
 from lifeboat.engines.credentials import private_dir
 from lifeboat.engines.pipeline import RestorePlan, restore_database
 from lifeboat.engines.probe import restore_tool, tool_version
+from lifeboat.engines.process import Child
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
-from lifeboat.executor.s3 import download_verified, open_store, temp_base
+from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base
+from lifeboat.storage.s3 import S3Store
 from lifeboat.wire.messages import RestoreFinished, RestoreJob
 
 log = logging.getLogger(__name__)
@@ -73,29 +84,165 @@ async def _restore(
     ctx: Context, job: RestoreJob, rep: Reporter, conn: Connection, *, started_at: datetime
 ) -> RestoreFinished:
     if job.s3 is None:
+        if job.unverified:  # the API never sends this: only S3 objects can be unverified
+            raise RestoreError("an unverified restore must come from S3")
         return await _restore_from(
-            ctx, job, rep, conn, ctx.storage.path_of(job.source_path), started_at=started_at
+            ctx,
+            job,
+            rep,
+            conn,
+            ctx.storage.path_of(job.source_path),
+            sha256=job.expected_sha256,
+            started_at=started_at,
         )
     source = job.s3
+    where = f"s3://{source.bucket}/{source.key}"
     with private_dir(temp_base(ctx)) as directory:
         artifact = directory / "artifact"
         async with open_store(ctx, source, bound_to=job.execution_id) as store:
-            await rep.log(
-                "info",
-                f"Downloading s3://{source.bucket}/{source.key} ({job.expected_size} bytes)"
-                " to verify it before restoring",
-            )
             rep.bytes_total = job.expected_size
-            await download_verified(
-                store,
-                source.key,
-                artifact,
-                expected_sha256=job.expected_sha256,
-                expected_size=job.expected_size,
-                on_progress=rep.progress,
+            if job.unverified:
+                await rep.log("info", f"Downloading {where} ({job.expected_size} bytes)")
+                sha256 = await _download_unverified(
+                    store, source.key, artifact, job.expected_size, rep
+                )
+            else:
+                await rep.log(
+                    "info",
+                    f"Downloading {where} ({job.expected_size} bytes)"
+                    " to verify it before restoring",
+                )
+                await download_verified(
+                    store,
+                    source.key,
+                    artifact,
+                    expected_sha256=job.expected_sha256,
+                    expected_size=job.expected_size,
+                    on_progress=rep.progress,
+                )
+                sha256 = job.expected_sha256
+        if job.unverified:
+            await rep.log(
+                "warn",
+                f"No checksum was verified: no Lifeboat manifest vouches for {where}, and an"
+                f" admin confirmed restoring it anyway (downloaded {job.expected_size} bytes,"
+                f" sha256 {sha256})",
+                {"unverified": True, "sha256": sha256},
             )
-        await rep.log("info", "Downloaded; checksum and size match the manifest")
-        return await _restore_from(ctx, job, rep, conn, artifact, started_at=started_at)
+            size = await _check_decompressed_size(ctx, job, artifact)
+            await rep.log("info", f"The artifact decompresses to {size} bytes, within the cap")
+        else:
+            await rep.log("info", "Downloaded; checksum and size match the manifest")
+        return await _restore_from(
+            ctx, job, rep, conn, artifact, sha256=sha256, started_at=started_at
+        )
+
+
+DECOMPRESSED_RATIO_CAP = 500
+"""An unverified artifact may decompress to at most this many times its size..."""
+DECOMPRESSED_FLOOR = 1 << 30
+"""...or to this many bytes (1 GiB), whichever is more."""
+
+
+def decompressed_cap(size: int) -> int:
+    """The most bytes an unverified artifact of `size` bytes may decompress to."""
+    return max(DECOMPRESSED_FLOOR, size * DECOMPRESSED_RATIO_CAP)
+
+
+async def _download_unverified(
+    store: S3Store, key: str, dest: Path, expected_size: int, rep: Reporter
+) -> str:
+    """Stream object `key` into a new 0600 file `dest`; check its size; return its sha256.
+
+    Raises:
+        S3Error: the object cannot be read.
+        IntegrityError: its size changed since the API looked (the file is removed).
+    """
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    digest = hashlib.sha256()
+    size = 0
+    last = 0.0
+    try:
+        try:
+            async for chunk in store.stream(key, chunk_size=CHUNK):
+                size += len(chunk)
+                if size > expected_size:
+                    raise IntegrityError(
+                        f"{store.location(key)} changed: it now holds more than"
+                        f" {expected_size} bytes"
+                    )
+                digest.update(chunk)
+                await asyncio.to_thread(_write_all, fd, chunk)
+                loop_now = asyncio.get_running_loop().time()
+                if loop_now - last >= 1.0:
+                    last = loop_now
+                    await rep.progress(size)
+            await asyncio.to_thread(os.fsync, fd)
+        finally:
+            os.close(fd)
+        if size != expected_size:
+            raise IntegrityError(
+                f"{store.location(key)} changed: it holds {size} bytes, not {expected_size}"
+            )
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(dest)
+        raise
+    return digest.hexdigest()
+
+
+def _write_all(fd: int, chunk: bytes) -> None:
+    view = memoryview(chunk)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+async def _check_decompressed_size(ctx: Context, job: RestoreJob, artifact: Path) -> int:
+    """Decompress `artifact` (window-capped like the restore) and count what comes out.
+
+    Raises:
+        RestoreError: it does not decompress, or to more than :func:`decompressed_cap`.
+    """
+    cap = decompressed_cap(job.expected_size)
+    argv = decompressor_argv(ctx.toolbox, job.compression)
+    fd = os.open(artifact, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        child = await Child.spawn(
+            argv,
+            name=Path(argv[0]).name,
+            env=child_env(ctx.base_env),
+            stdin=fd,
+            stdout=asyncio.subprocess.PIPE,
+        )
+    finally:
+        os.close(fd)
+    total = 0
+    try:
+        stdout = child.proc.stdout
+        assert stdout is not None
+        while chunk := await stdout.read(CHUNK):
+            total += len(chunk)
+            if total > cap:
+                raise RestoreError(
+                    f"the artifact decompresses to more than {cap} bytes, the cap for an"
+                    f" unverified artifact of {job.expected_size} bytes: refused"
+                )
+        code = await child.wait()
+        if code != 0:
+            raise RestoreError(f"cannot decompress the artifact: {child.failure(code)}")
+    finally:
+        await child.kill()
+    return total
+
+
+async def _log_step(job: RestoreJob, rep: Reporter, message: str) -> None:
+    if job.unverified:
+        # The pipeline compares the download with its own sha256: not a verification.
+        if message.startswith("Checksum verified"):
+            return
+        if message.startswith("Verifying checksum"):
+            message = "Checking that the download is intact (no manifest checksum to verify)"
+    await rep.log("info", message)
 
 
 async def _restore_from(
@@ -105,6 +252,7 @@ async def _restore_from(
     conn: Connection,
     artifact: Path,
     *,
+    sha256: str,
     started_at: datetime,
 ) -> RestoreFinished:
     target = job.target
@@ -125,7 +273,7 @@ async def _restore_from(
         artifact=artifact,
         source_engine=job.source_engine,
         compression=job.compression,
-        expected_sha256=job.expected_sha256,
+        expected_sha256=sha256,
         expected_size=job.expected_size,
         plan=RestorePlan(
             drop_and_recreate=opts.drop_and_recreate,
@@ -139,7 +287,7 @@ async def _restore_from(
         base_env=ctx.base_env,
         tmp_dir=ctx.settings.tmp_dir,
         on_progress=rep.progress,
-        on_log=lambda message: rep.log("info", message),
+        on_log=lambda message: _log_step(job, rep, message),
     )
     for warning in result.warnings:
         await rep.log("warn", f"Errors were ignored as requested: {warning}")

@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from lifeboat.api.auth.audit import audit
+from lifeboat.api.auth.guard import principal_of
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.common import (
     DEFAULT_LIMIT,
@@ -55,8 +56,10 @@ class RestoreController(Controller):
     async def create_restore(
         self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[RestoreCreate]
     ) -> Envelope[RestoreOut]:
-        """Validate and queue a restore of a completed backup."""
-        restore = await service.request_restore(ctx, data)
+        """Validate and queue a restore of a completed backup or of an object of a configured
+        bucket (``allowUnverified`` for an object without a manifest: admins only)."""
+        is_admin = principal_of(request).role == "admin"
+        restore = await service.request_restore(ctx, data, is_admin=is_admin)
         await audit(ctx, request, "restore.create", restore.id, msgspec.to_builtins(data))
         return ok(restore)
 

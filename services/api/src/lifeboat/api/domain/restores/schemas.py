@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-from lifeboat.api.domain.common import ExecutionStatus, Id, Input, LogOut, Output
+from lifeboat.api.domain.common import (
+    CompressionName,
+    EngineName,
+    ExecutionStatus,
+    Id,
+    Input,
+    LogOut,
+    Output,
+)
 
 
 class RestoreOptionsIn(Input):
@@ -21,14 +29,34 @@ class RestoreOptionsIn(Input):
     exit_on_error: bool = True
 
 
+class S3ObjectIn(Input):
+    """An object of a configured bucket to restore from, recorded as a backup or not.
+
+    ``engine`` and ``compression`` are only used for an object without a manifest (else the
+    manifest says, and they must agree with it); when omitted they are read from the key's
+    suffix (``.dump.zst``, ``.sql.gz``...).
+    """
+
+    s3_config_id: Id
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    engine: EngineName | None = None
+    compression: CompressionName | None = None
+
+
 class RestoreCreate(Input):
-    """Body of POST /api/restores: load backup `backupId` into database `databaseId`."""
+    """Body of POST /api/restores: load backup `backupId`, or the object `s3Object`, into
+    database `databaseId` (exactly one of the two)."""
 
     database_id: Id
-    backup_id: Id
+    backup_id: Id | None = None
+    s3_object: S3ObjectIn | None = None
     options: RestoreOptionsIn = msgspec.field(default_factory=RestoreOptionsIn)
     source: Literal["auto", "local", "s3"] = "auto"
-    """Which copy to restore from: ``auto`` takes the local one when recorded, else S3."""
+    """Which copy of a backup to restore from: ``auto`` takes the local one when recorded, else
+    S3. With `s3Object` only ``auto`` or ``s3``."""
+    allow_unverified: bool = False
+    """Admins only: restore an `s3Object` that has no Lifeboat manifest, so no checksum can
+    be verified (Lifeboat cannot know where it came from)."""
 
 
 class RestoreOptionsOut(Output):

@@ -1,4 +1,5 @@
-"""Restore executions: validating and queueing restores of recorded backups."""
+"""Restore executions: validating and queueing restores of recorded backups and of objects of
+configured buckets."""
 
 from __future__ import annotations
 
@@ -27,15 +28,15 @@ from lifeboat.api.domain.restores.schemas import (
     RestoreOptionsOut,
     RestoreOut,
 )
-from lifeboat.api.domain.restores.sources import s3_source_for
+from lifeboat.api.domain.restores.sources import Artifact, object_artifact, s3_source_for
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import (
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     UnavailableError,
     ValidationError,
 )
-from lifeboat.core.naming import Compression
 from lifeboat.wire.messages import RestoreJob, RestoreOptions, Target
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,7 @@ async def restore_logs(
         return await logs_of(session, restore_id, level=level)
 
 
-async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
-    """Validate, record a pending restore and queue its job for the target's executors."""
+def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:
     opts = data.options
     if opts.schema_only and opts.data_only:
         raise ValidationError(
@@ -144,31 +144,87 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
                 {"field": "options.dataOnly", "message": "conflicts with schemaOnly"},
             ],
         )
+    if (data.backup_id is None) == (data.s3_object is None):
+        raise ValidationError(
+            "give exactly one of backupId and s3Object",
+            details=[
+                {"field": "backupId", "message": "exactly one of backupId and s3Object"},
+                {"field": "s3Object", "message": "exactly one of backupId and s3Object"},
+            ],
+        )
+    if data.s3_object is None:
+        if data.allow_unverified:
+            raise ValidationError(
+                "allowUnverified only applies to s3Object",
+                details=[{"field": "allowUnverified", "message": "only with s3Object"}],
+            )
+        return
+    if data.source == "local":
+        raise ValidationError(
+            "an s3Object is read from S3, not from local storage",
+            details=[{"field": "source", "message": "must be auto or s3 with s3Object"}],
+        )
+    if data.allow_unverified and not is_admin:
+        raise ForbiddenError("only an admin may restore an object no manifest vouches for")
+
+
+async def _backup_artifact(
+    ctx: ApiContext, session: AsyncSession, data: RestoreCreate, restore_id: str
+) -> Artifact:
+    assert data.backup_id is not None
+    backup = await session.get(BackupExecution, data.backup_id)
+    if backup is None or backup.deleted_at is not None:
+        raise NotFoundError(
+            f"backup {data.backup_id} not found", details={"backupId": data.backup_id}
+        )
+    if backup.status != "completed":
+        raise ValidationError(
+            f"backup {backup.id} is {backup.status}; only completed backups can be restored",
+            details={"backupId": backup.id, "status": backup.status},
+        )
+    if not backup.checksum or backup.file_size_bytes is None:
+        raise ValidationError(
+            "the backup has no artifact with a known checksum",
+            details={"backupId": backup.id},
+        )
+    s3_source = await s3_source_for(ctx, session, backup, restore_id, data.source)
+    source = await load(session, backup.database_config_id)
+    return Artifact(
+        engine=engine_of(source),
+        compression="gzip" if backup.compression_used == "gzip" else "zstd",
+        sha256=backup.checksum,
+        size=backup.file_size_bytes,
+        backup_id=backup.id,
+        local_path=None if s3_source is not None else (backup.local_path or ""),
+        s3=s3_source,
+    )
+
+
+async def request_restore(ctx: ApiContext, data: RestoreCreate, *, is_admin: bool) -> RestoreOut:
+    """Validate, record a pending restore and queue its job for the target's executors.
+
+    The artifact is a recorded backup (`backupId`) or any object of a configured bucket
+    (`s3Object`), whose manifest gives the sha256 the executor verifies; an object without
+    one needs ``allowUnverified`` from an admin (`is_admin`).
+    """
+    _check_request(data, is_admin=is_admin)
+    opts = data.options
     now = utcnow()
     restore_id = new_id()
+    from_object: Artifact | None = None
+    if data.s3_object is not None:
+        async with ctx.db.read() as session:
+            await load(session, data.database_id)  # an unknown target fails before S3 calls
+        from_object = await object_artifact(
+            ctx, data.s3_object, allow_unverified=data.allow_unverified, restore_id=restore_id
+        )
     async with ctx.db.write() as session:
         target = await load(session, data.database_id)
-        backup = await session.get(BackupExecution, data.backup_id)
-        if backup is None or backup.deleted_at is not None:
-            raise NotFoundError(
-                f"backup {data.backup_id} not found", details={"backupId": data.backup_id}
-            )
-        if backup.status != "completed":
+        artifact = from_object or await _backup_artifact(ctx, session, data, restore_id)
+        if artifact.engine != engine_of(target):
             raise ValidationError(
-                f"backup {backup.id} is {backup.status}; only completed backups can be restored",
-                details={"backupId": backup.id, "status": backup.status},
-            )
-        if not backup.checksum or backup.file_size_bytes is None:
-            raise ValidationError(
-                "the backup has no artifact with a known checksum",
-                details={"backupId": backup.id},
-            )
-        s3_source = await s3_source_for(ctx, session, backup, restore_id, data.source)
-        source = await load(session, backup.database_config_id)
-        if source.type != target.type:
-            raise ValidationError(
-                f"a {source.type} backup cannot be restored into a {target.type} database",
-                details={"sourceType": source.type, "targetType": target.type},
+                f"a {artifact.engine} backup cannot be restored into a {target.type} database",
+                details={"sourceType": artifact.engine, "targetType": target.type},
             )
         if not target.enabled:
             raise ValidationError(
@@ -187,7 +243,6 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
                 f"a restore into {target.name!r} is already pending or running",
                 details={"executionId": active},
             )
-        compression: Compression = "gzip" if backup.compression_used == "gzip" else "zstd"
         options = RestoreOptions(
             drop_and_recreate=opts.drop_and_recreate,
             clean=opts.clean,
@@ -196,6 +251,7 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
             no_owner=opts.no_owner,
             exit_on_error=opts.exit_on_error,
         )
+        s3_source = artifact.s3
         job = RestoreJob(
             execution_id=restore_id,
             target=Target(
@@ -206,23 +262,24 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate) -> RestoreOut:
                 username=target.username,
                 sealed_password=ctx.sealer.seal(decrypt_password(ctx, target), bound_to=restore_id),
             ),
-            source_path="" if s3_source is not None else (backup.local_path or ""),
-            source_engine=engine_of(source),
-            compression=compression,
-            expected_sha256=backup.checksum,
-            expected_size=backup.file_size_bytes,
+            source_path=artifact.local_path or "",
+            source_engine=artifact.engine,
+            compression=artifact.compression,
+            expected_sha256=artifact.sha256 or "",
+            expected_size=artifact.size,
             options=options,
             requested_at=now,
             s3=s3_source,
+            unverified=artifact.sha256 is None,
         )
         row = RestoreExecution(
             id=restore_id,
             database_config_id=target.id,
-            backup_execution_id=backup.id,
+            backup_execution_id=artifact.backup_id,
             status="pending",
             queue=target.queue,
             source_type="s3" if s3_source is not None else "local",
-            source_path=None if s3_source is not None else backup.local_path,
+            source_path=artifact.local_path,
             s3_bucket=s3_source.bucket if s3_source is not None else None,
             s3_key=s3_source.key if s3_source is not None else None,
             restore_options=msgspec.json.encode(

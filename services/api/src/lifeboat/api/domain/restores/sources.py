@@ -1,15 +1,21 @@
-"""Choosing the copy a restore reads: the local artifact, or the S3 object (sealed target)."""
+"""Choosing the copy a restore reads: a backup's local artifact or S3 object (sealed target),
+or any object of a configured bucket (:func:`object_artifact`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import BackupExecution
+from lifeboat.api.domain.restores.schemas import S3ObjectIn
+from lifeboat.api.domain.s3configs.objects import check_key, inspect_object
 from lifeboat.api.domain.s3configs.service import config_for_object, target_for
+from lifeboat.api.domain.s3configs.service import load as load_config
 from lifeboat.core.errors import ValidationError
+from lifeboat.core.naming import COMPRESSION_SUFFIX, DUMP_SUFFIX, Compression, Engine
 from lifeboat.wire.messages import S3Target
 
 
@@ -54,3 +60,103 @@ async def s3_source_for(
         session, config_id=backup.s3_config_id, bucket=backup.s3_bucket
     )
     return target_for(ctx, config, key=backup.s3_key, bound_to=restore_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    """What a restore reads and what vouches for it."""
+
+    engine: Engine
+    compression: Compression
+    sha256: str | None
+    """From the backup record or a trusted manifest; None: nothing vouches for the bytes."""
+    size: int
+    backup_id: str | None = None
+    local_path: str | None = None
+    s3: S3Target | None = None
+
+
+_ENGINE_SUFFIXES: dict[str, Engine] = {suffix: engine for engine, suffix in DUMP_SUFFIX.items()}
+_COMPRESSION_SUFFIXES: dict[str, Compression] = {
+    **{suffix: c for c, suffix in COMPRESSION_SUFFIX.items()},
+    "zstd": "zstd",
+    "gzip": "gzip",
+}
+
+
+def guess_format(key: str) -> tuple[Engine | None, Compression | None]:
+    """Engine and compression read from a key's suffixes as Lifeboat names its artifacts
+    (``.dump.zst`` is PostgreSQL and zstd, ``.sql.gz`` MySQL and gzip); None where unknown."""
+    parts = key.rpartition("/")[2].lower().split(".")[1:]
+    compression = _COMPRESSION_SUFFIXES.get(parts[-1]) if parts else None
+    if compression is not None:
+        parts = parts[:-1]
+    engine = _ENGINE_SUFFIXES.get(parts[-1]) if parts else None
+    return engine, compression
+
+
+def _invalid(field: str, message: str) -> ValidationError:
+    return ValidationError(f"{field}: {message}", details=[{"field": field, "message": message}])
+
+
+async def object_artifact(
+    ctx: ApiContext, obj: S3ObjectIn, *, allow_unverified: bool, restore_id: str
+) -> Artifact:
+    """The object `obj` of a configured bucket, described by the manifest beside it.
+
+    Without a trusted manifest only `allow_unverified` (checked to come from an admin by the
+    caller) lets it through, with engine and compression from `obj` or the key's suffixes.
+    Talks to S3: call it outside any database transaction.
+
+    Raises:
+        NotFoundError: unknown configuration or object.
+        ValidationError: a bad key, a disabled configuration, an object that does not match its
+            manifest, or an unverifiable object without `allow_unverified`.
+        S3Error: S3 refused or could not be reached.
+    """
+    check_key(obj.key, field="s3Object.key")
+    async with ctx.db.read() as session:
+        config = await load_config(session, obj.s3_config_id)
+    if not config.enabled:
+        raise _invalid("s3Object.s3ConfigId", f"S3 configuration {config.name!r} is disabled")
+    facts = await inspect_object(ctx, config, obj.key)
+    where = f"s3://{config.bucket}/{obj.key}"
+    if facts.size == 0:
+        raise _invalid("s3Object.key", f"{where} is empty")
+    manifest = facts.manifest
+    if manifest is not None:
+        if manifest.size_bytes != facts.size:
+            raise _invalid(
+                "s3Object.key",
+                f"{where} holds {facts.size} bytes but its manifest says {manifest.size_bytes}:"
+                " it is not the backup the manifest describes",
+            )
+        for field, hint, actual in (
+            ("engine", obj.engine, manifest.engine),
+            ("compression", obj.compression, manifest.compression),
+        ):
+            if hint is not None and hint != actual:
+                raise _invalid(f"s3Object.{field}", f"the object's manifest says {actual}")
+        engine, compression, sha256 = manifest.engine, manifest.compression, manifest.sha256
+    else:
+        if not allow_unverified:
+            raise _invalid(
+                "allowUnverified",
+                f"{where} cannot be verified because {facts.untrusted_because}; an admin may"
+                " restore it anyway with allowUnverified",
+            )
+        guessed_engine, guessed_compression = guess_format(obj.key)
+        engine = obj.engine or guessed_engine
+        compression = obj.compression or guessed_compression
+        if engine is None:
+            raise _invalid("s3Object.engine", "cannot tell from the key; name the engine")
+        if compression is None:
+            raise _invalid("s3Object.compression", "cannot tell from the key; name it")
+        sha256 = None
+    return Artifact(
+        engine=engine,
+        compression=compression,
+        sha256=sha256,
+        size=facts.size,
+        s3=target_for(ctx, config, key=obj.key, bound_to=restore_id),
+    )

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, delete, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from lifeboat.api.context import Ctx
-from lifeboat.api.domain.s3configs import importer, service
+from lifeboat.api.domain.s3configs import importer, objects, service
 from lifeboat.api.domain.s3configs.schemas import (
     ImportOut,
     S3BucketsOut,
     S3ConfigCreate,
     S3ConfigOut,
     S3ConfigUpdate,
+    S3ObjectsOut,
     S3TestOut,
 )
 from lifeboat.api.envelope import Envelope, ok
@@ -77,6 +80,29 @@ class S3ConfigController(Controller):
     async def buckets(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[S3BucketsOut]:
         """Buckets the configured credentials can list."""
         return ok(await service.list_buckets(ctx, config_id))
+
+    @get("/{config_id:str}/objects", summary="List objects of the bucket", opt=VIEW)
+    async def list_objects(
+        self,
+        ctx: Ctx,
+        config_id: FromPath[str],
+        prefix: Annotated[
+            str | None, QueryParameter(name="prefix", max_length=objects.MAX_KEY_BYTES)
+        ] = None,
+        start_after: Annotated[
+            str | None, QueryParameter(name="startAfter", max_length=objects.MAX_KEY_BYTES)
+        ] = None,
+        limit: Annotated[
+            int, QueryParameter(name="limit", ge=1, le=objects.MAX_LIST_LIMIT)
+        ] = objects.DEFAULT_LIST_LIMIT,
+    ) -> Envelope[S3ObjectsOut]:
+        """Objects under `prefix` (default: the path prefix) in key order, each flagged with
+        whether a Lifeboat manifest sits beside it; page on with ``startAfter``."""
+        return ok(
+            await objects.list_objects(
+                ctx, config_id, prefix=prefix, start_after=start_after, limit=limit
+            )
+        )
 
     @post(
         "/{config_id:str}/import",

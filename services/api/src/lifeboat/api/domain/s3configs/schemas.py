@@ -119,6 +119,33 @@ class S3BucketsOut(Output):
     buckets: list[str]
 
 
+class S3ObjectOut(Output):
+    """One object of a bucket, as listed for a restore.
+
+    ``hasManifest``: a Lifeboat ``<key>.manifest.json`` sits beside it, so a restore can verify
+    its sha256; an object without one can only be restored with an admin's confirmation.
+    """
+
+    key: str
+    size: int
+    last_modified: datetime | None
+    storage_class: str | None
+    has_manifest: bool
+
+
+class S3ObjectsOut(Output):
+    """Outcome of GET /api/s3-configs/:id/objects: one page in key order.
+
+    When ``truncated``, pass ``nextStartAfter`` as ``startAfter`` for the next page.
+    """
+
+    bucket: str
+    prefix: str
+    objects: list[S3ObjectOut]
+    truncated: bool
+    next_start_after: str | None
+
+
 class ImportProblem(Output):
     """A manifest that could not be imported, and why."""
 
