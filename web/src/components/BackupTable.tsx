@@ -1,5 +1,7 @@
 import { api } from "../lib/api.ts";
+import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
+import { Link } from "../lib/router.tsx";
 import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 
@@ -7,6 +9,8 @@ const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide te
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
 export function BackupTable({ backups, compact = false }: { backups: Backup[]; compact?: boolean }) {
+  const me = useMe();
+  const canRestore = can(me.data?.data, "restore.execute");
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
@@ -41,6 +45,15 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
               <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
               {!compact && (
                 <td className={`${TD} text-right`}>
+                  {backup.status === "completed" && canRestore && (
+                    <Link
+                      to={`/restore/new?backupId=${encodeURIComponent(backup.id)}`}
+                      className="mr-3 font-medium text-orange-700 hover:underline dark:text-orange-400"
+                      aria-label={`Restore backup of ${backup.databaseName ?? backup.id}`}
+                    >
+                      Restore
+                    </Link>
+                  )}
                   {backup.status === "completed" ? (
                     <a
                       href={api.downloadUrl(backup.id)}

@@ -1,16 +1,19 @@
 import { navigate } from "./router.tsx";
-import type { Backup, DatabaseConfig, Envelope, Meta, SystemStats } from "./types.ts";
+import type { Backup, ConnectionTest, DatabaseConfig, Envelope, Meta, SystemStats } from "./types.ts";
 
 /** An API failure: the envelope's error, or a transport problem. */
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  /** The envelope's `error.details` (often `[{field, message}]` for VALIDATION_ERROR). */
+  readonly details: unknown;
 
-  constructor(message: string, code: string, status: number) {
+  constructor(message: string, code: string, status: number, details?: unknown) {
     super(message);
     this.name = "ApiError";
     this.code = code;
     this.status = status;
+    this.details = details;
   }
 }
 
@@ -64,7 +67,7 @@ export async function request<T>(path: string, init?: RequestInit): Promise<Page
   if (response.status === 401) redirectForAuth(body?.error?.code ?? "UNAUTHORIZED");
   if (!response.ok || body === null || !body.success) {
     const message = body?.error?.message ?? `Request failed (HTTP ${response.status}).`;
-    throw new ApiError(message, body?.error?.code ?? "HTTP_ERROR", response.status);
+    throw new ApiError(message, body?.error?.code ?? "HTTP_ERROR", response.status, body?.error?.details);
   }
   return { data: body.data as T, meta: body.meta ?? {} };
 }
@@ -92,5 +95,7 @@ export const api = {
     request<Backup[]>(`/api/backups${query({ ...filters })}`),
   startBackup: (databaseId: string) =>
     request<Backup>("/api/backups", { method: "POST", body: JSON.stringify({ databaseId }) }),
+  testConnection: (databaseId: string) =>
+    request<ConnectionTest>(`/api/databases/${encodeURIComponent(databaseId)}/test-connection`, { method: "POST" }),
   downloadUrl: (backupId: string) => `/api/backups/${encodeURIComponent(backupId)}/download`,
 };

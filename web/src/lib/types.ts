@@ -56,6 +56,15 @@ export interface Backup {
   durationSeconds: number | null;
   errorMessage: string | null;
   checksum: string | null;
+  fileName?: string | null;
+  compressionUsed?: string | null;
+  s3Uploaded?: boolean;
+  s3Bucket?: string | null;
+  s3Key?: string | null;
+  /** The local copy: pending | completed | failed | deleted (null: not asked for). */
+  localStatus?: string | null;
+  /** The S3 copy: pending | completed | failed | deleted (null: not asked for). */
+  s3Status?: string | null;
 }
 
 /** `GET /api/system/stats`. */
@@ -66,4 +75,14 @@ export interface SystemStats {
   databases: { total: number; enabled: number; postgresql: number; mysql: number };
   last24h: { total: number; completed: number; failed: number };
   totalRestores: number;
+}
+
+/** `POST /api/databases/:id/test-connection`. */
+export interface ConnectionTest {
+  connected: boolean;
+  serverVersion: string | null;
+  databaseSizeBytes: number | null;
+  latencyMs: number;
+  error: string | null;
+  executorId?: string | null;
 }

@@ -2,13 +2,20 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { Empty, ErrorState, Loading, PageHeader } from "../components/States.tsx";
 import { api } from "../lib/api.ts";
+import { can, useMe } from "../lib/auth.ts";
+import { formatBytes } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
+import { BUTTON, SECONDARY } from "./SignIn.tsx";
 import type { DatabaseConfig } from "../lib/types.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
 
 function DatabaseCard({ database }: { database: DatabaseConfig }) {
   const queryClient = useQueryClient();
+  const me = useMe();
+  const canBackup = can(me.data?.data, "backup.execute");
+  const canManage = can(me.data?.data, "database.manage");
+  const test = useMutation({ mutationFn: () => api.testConnection(database.id) });
   const backup = useMutation({
     mutationFn: () => api.startBackup(database.id),
     onSuccess: () => {
@@ -42,24 +49,49 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
         {!database.enabled && <span>Disabled</span>}
       </p>
       <div className="mt-4 flex flex-wrap items-center gap-2">
-        <button
-          type="button"
-          onClick={() => backup.mutate()}
-          disabled={backup.isPending}
-          className="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-orange-700 disabled:cursor-not-allowed disabled:opacity-50"
-        >
-          {backup.isPending ? "Starting…" : "Backup now"}
-        </button>
+        {canBackup && (
+          <button
+            type="button"
+            onClick={() => backup.mutate()}
+            disabled={backup.isPending}
+            className="rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-orange-700 disabled:cursor-not-allowed disabled:opacity-50"
+          >
+            {backup.isPending ? "Starting…" : "Backup now"}
+          </button>
+        )}
         <Link
           to={`/backups?databaseId=${encodeURIComponent(database.id)}`}
           className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800"
         >
           View backups
         </Link>
+        {canManage && (
+          <>
+            <button type="button" className={SECONDARY} disabled={test.isPending} onClick={() => test.mutate()} aria-label={`Test the connection to ${database.name}`}>
+              {test.isPending ? "Testing…" : "Test"}
+            </button>
+            <Link to={`/databases/${encodeURIComponent(database.id)}/edit`} className={SECONDARY} aria-label={`Edit ${database.name}`}>
+              Edit
+            </Link>
+          </>
+        )}
       </div>
-      <div aria-live="polite" className="mt-2 text-sm">
-        {backup.isSuccess && <span className="text-emerald-700 dark:text-emerald-400">Backup started.</span>}
-        {backup.isError && <span className="text-red-700 dark:text-red-400">{backup.error.message}</span>}
+      <div aria-live="polite" className="mt-2 space-y-1 text-sm">
+        {backup.isSuccess && <p className="text-emerald-700 dark:text-emerald-400">Backup started.</p>}
+        {backup.isError && <p className="text-red-700 dark:text-red-400">{backup.error.message}</p>}
+        {test.isError && <p className="text-red-700 dark:text-red-400">{test.error.message}</p>}
+        {test.data &&
+          (test.data.data.connected ? (
+            <p className="text-emerald-700 dark:text-emerald-400" data-testid="connection-ok">
+              Connected in {test.data.data.latencyMs} ms
+              {test.data.data.serverVersion && ` · ${test.data.data.serverVersion}`}
+              {test.data.data.databaseSizeBytes !== null && ` · ${formatBytes(test.data.data.databaseSizeBytes)}`}
+            </p>
+          ) : (
+            <p className="text-red-700 dark:text-red-400" data-testid="connection-failed">
+              Cannot connect: {test.data.data.error ?? "unknown error"}
+            </p>
+          ))}
       </div>
     </li>
   );
@@ -67,16 +99,34 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
 
 export function Databases() {
   const databases = useQuery({ queryKey: ["databases"], queryFn: api.databases });
+  const me = useMe();
+  const canManage = can(me.data?.data, "database.manage");
 
   return (
     <>
-      <PageHeader title="Databases" />
+      <PageHeader
+        title="Databases"
+        actions={
+          canManage ? (
+            <Link to="/databases/new" className={BUTTON}>
+              Add database
+            </Link>
+          ) : null
+        }
+      />
       {databases.isPending ? (
         <Loading label="Loading databases…" />
       ) : databases.isError ? (
         <ErrorState error={databases.error} onRetry={() => void databases.refetch()} />
       ) : databases.data.data.length === 0 ? (
-        <Empty>No databases configured yet.</Empty>
+        <Empty>
+          No databases configured yet.{" "}
+          {canManage && (
+            <Link to="/databases/new" className="font-medium text-orange-700 hover:underline dark:text-orange-400">
+              Add the first one
+            </Link>
+          )}
+        </Empty>
       ) : (
         <ul className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
           {databases.data.data.map((database) => (
