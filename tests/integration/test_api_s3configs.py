@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +177,70 @@ async def test_access_test_ok_and_bucket_list(api: RunningApi, endpoint: str) ->
     assert bucket in listed["buckets"]
 
 
-async def test_unreachable_endpoint_is_an_s3_error(api: RunningApi) -> None:
-    cfg = data_of(
-        await api.client.post(
-            "/api/s3-configs", json=body("http://127.0.0.1:9", "bucket-y", name="unreachable")
-        ),
-        201,
+@contextlib.asynccontextmanager
+async def private_endpoints_allowed(api: RunningApi) -> AsyncGenerator[None]:
+    """The admin setting that lets S3 endpoints resolve to private addresses, on for a while."""
+    setting = "/api/system/settings"
+    data_of(await api.client.put(setting, json={"allow_private_endpoints": True}))
+    try:
+        yield
+    finally:
+        data_of(await api.client.put(setting, json={"allow_private_endpoints": False}))
+
+
+async def test_private_endpoints_need_the_admin_setting(api: RunningApi, endpoint: str) -> None:
+    bucket = await make_bucket(endpoint)
+    # The same moto server under another name than the trusted S3_ENDPOINT of the environment.
+    other = endpoint.replace("127.0.0.1", "localhost")
+    for url in (other, "http://169.254.169.254/latest/meta-data", "http://10.1.2.3:9000"):
+        refused = error_of(
+            await api.client.post("/api/s3-configs", json=body(url, bucket)),
+            400,
+            "VALIDATION_ERROR",
+        )
+        assert "allow_private_endpoints" in refused["message"], refused
+        assert refused["details"][0]["field"] == "endpoint"
+    async with private_endpoints_allowed(api):
+        cfg = data_of(await api.client.post("/api/s3-configs", json=body(other, bucket)), 201)
+        assert data_of(await api.client.post(f"/api/s3-configs/{cfg['id']}/test"))["ok"] is True
+    # Switched off again: the API does not call the endpoint any more, whatever is stored.
+    for method, path in (
+        ("POST", f"/api/s3-configs/{cfg['id']}/test"),
+        ("GET", f"/api/s3-configs/{cfg['id']}/buckets"),
+        ("GET", f"/api/s3-configs/{cfg['id']}/objects"),
+        ("POST", f"/api/s3-configs/{cfg['id']}/import"),
+    ):
+        again = error_of(await api.client.request(method, path), 400, "VALIDATION_ERROR")
+        assert "allow_private_endpoints" in again["message"], (path, again)
+    changed = error_of(
+        await api.client.put(f"/api/s3-configs/{cfg['id']}", json={"region": "eu-west-1"}),
+        400,
+        "VALIDATION_ERROR",
     )
-    response = await api.client.get(f"/api/s3-configs/{cfg['id']}/buckets")
+    assert changed["details"][0]["field"] == "endpoint"
+
+
+async def test_changes_are_audited_without_keys(api: RunningApi, endpoint: str) -> None:
+    bucket = await make_bucket(endpoint)
+    cfg = data_of(await api.client.post("/api/s3-configs", json=body(endpoint, bucket)), 201)
+    data_of(await api.client.put(f"/api/s3-configs/{cfg['id']}", json={"secretAccessKey": SECRET}))
+    data_of(await api.client.post(f"/api/s3-configs/{cfg['id']}/import"))
+    data_of(await api.client.delete(f"/api/s3-configs/{cfg['id']}"))
+    events = data_of(await api.client.get("/api/audit", params={"limit": 200}))
+    mine = {e["action"] for e in events if e["target"] == cfg["id"]}
+    assert {"s3_config.create", "s3_config.update", "s3_config.delete", "backups.import"} <= mine
+    no_secret((await api.client.get("/api/audit", params={"limit": 200})).text)
+
+
+async def test_unreachable_endpoint_is_an_s3_error(api: RunningApi) -> None:
+    async with private_endpoints_allowed(api):
+        cfg = data_of(
+            await api.client.post(
+                "/api/s3-configs", json=body("http://127.0.0.1:9", "bucket-y", name="unreachable")
+            ),
+            201,
+        )
+        response = await api.client.get(f"/api/s3-configs/{cfg['id']}/buckets")
     assert response.status_code >= 500
     assert response.json()["error"]["code"] == "S3_ERROR"
     no_secret(response.text)

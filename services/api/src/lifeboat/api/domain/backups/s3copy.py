@@ -83,7 +83,7 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
             )
         config = await config_for_object(session, config_id=row.s3_config_id, bucket=row.s3_bucket)
         key = row.s3_key
-    store = store_for(ctx, config)
+    store = await store_for(ctx, config)
     try:
         info = await store.head(key)
     except LifeboatError:
@@ -207,7 +207,7 @@ async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> None:
         key = row.s3_key
     error: str | None = None
     try:
-        async with store_for(ctx, config) as store:
+        async with await store_for(ctx, config) as store:
             await store.delete(key)
     except LifeboatError as exc:
         error = exc.message

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+import msgspec
+from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.s3configs import importer, objects, service
 from lifeboat.api.domain.s3configs.schemas import (
@@ -25,6 +27,14 @@ VIEW = {"permission": "s3.view"}
 MANAGE = {"permission": "s3.manage"}
 
 
+def _described(data: S3ConfigCreate | S3ConfigUpdate) -> dict[str, Any]:
+    """The request body for the audit trail, without the keys (not even masked)."""
+    body: dict[str, Any] = msgspec.to_builtins(data)
+    body.pop("accessKeyId", None)
+    body.pop("secretAccessKey", None)
+    return body
+
+
 class S3ConfigController(Controller):
     """S3 configurations; keys are write-only."""
 
@@ -38,10 +48,12 @@ class S3ConfigController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, summary="Create an S3 configuration", opt=MANAGE)
     async def create_config(
-        self, ctx: Ctx, data: JSONBody[S3ConfigCreate]
+        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[S3ConfigCreate]
     ) -> Envelope[S3ConfigOut]:
         """Validate and store; the keys are encrypted at rest."""
-        return ok(await service.create_config(ctx, data))
+        created = await service.create_config(ctx, data)
+        await audit(ctx, request, "s3_config.create", created.id, _described(data))
+        return ok(created)
 
     @get("/{config_id:str}", summary="Get an S3 configuration", opt=VIEW)
     async def get_config(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[S3ConfigOut]:
@@ -50,10 +62,16 @@ class S3ConfigController(Controller):
 
     @put("/{config_id:str}", summary="Update an S3 configuration", opt=MANAGE)
     async def update_config(
-        self, ctx: Ctx, config_id: FromPath[str], data: JSONBody[S3ConfigUpdate]
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        config_id: FromPath[str],
+        data: JSONBody[S3ConfigUpdate],
     ) -> Envelope[S3ConfigOut]:
         """Partial update; omitted keys are kept."""
-        return ok(await service.update_config(ctx, config_id, data))
+        updated = await service.update_config(ctx, config_id, data)
+        await audit(ctx, request, "s3_config.update", config_id, _described(data))
+        return ok(updated)
 
     @delete(
         "/{config_id:str}",
@@ -61,9 +79,12 @@ class S3ConfigController(Controller):
         summary="Delete an S3 configuration",
         opt=MANAGE,
     )
-    async def delete_config(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[None]:
+    async def delete_config(
+        self, ctx: Ctx, request: Request[Any, Any, Any], config_id: FromPath[str]
+    ) -> Envelope[None]:
         """Delete the configuration (objects in the bucket stay)."""
         await service.delete_config(ctx, config_id)
+        await audit(ctx, request, "s3_config.delete", config_id)
         return ok(None)
 
     @post(
@@ -110,9 +131,13 @@ class S3ConfigController(Controller):
         summary="Import backups from the bucket's manifests",
         opt=MANAGE,
     )
-    async def import_bucket(self, ctx: Ctx, config_id: FromPath[str]) -> Envelope[ImportOut]:
+    async def import_bucket(
+        self, ctx: Ctx, request: Request[Any, Any, Any], config_id: FromPath[str]
+    ) -> Envelope[ImportOut]:
         """Rebuild backup records from every manifest under the path prefix (idempotent)."""
-        return ok(await importer.import_from_s3(ctx, config_id))
+        result = await importer.import_from_s3(ctx, config_id)
+        await audit(ctx, request, "backups.import", config_id, msgspec.to_builtins(result))
+        return ok(result)
 
 
 class LocalImportController(Controller):
@@ -127,6 +152,8 @@ class LocalImportController(Controller):
         summary="Import backups from local manifests",
         opt=MANAGE,
     )
-    async def import_local(self, ctx: Ctx) -> Envelope[ImportOut]:
+    async def import_local(self, ctx: Ctx, request: Request[Any, Any, Any]) -> Envelope[ImportOut]:
         """Rebuild backup records from every manifest under BACKUP_STORAGE_PATH (idempotent)."""
-        return ok(await importer.import_local(ctx))
+        result = await importer.import_local(ctx)
+        await audit(ctx, request, "backups.import", None, msgspec.to_builtins(result))
+        return ok(result)

@@ -172,7 +172,7 @@ async def import_from_s3(ctx: ApiContext, config_id: str) -> ImportOut:
         config = await load(session, config_id)
     tally = Tally()
     found: list[Found] = []
-    async with store_for(ctx, config) as store:
+    async with await store_for(ctx, config) as store:
         keys = await store.list_manifests()
         tally.found = len(keys)
         for mkey in keys:
@@ -180,7 +180,6 @@ async def import_from_s3(ctx: ApiContext, config_id: str) -> ImportOut:
             if item is not None:
                 found.append(item)
     await _store_all(ctx, found, tally)
-    # TODO(auth): record_audit(...) for backups.import once the audit trail exists.
     log.info(
         "import from s3://%s: %d manifests, %d imported, %d merged",
         config.bucket,
@@ -260,5 +259,4 @@ async def import_local(ctx: ApiContext) -> ImportOut:
     tally = Tally()
     found = await asyncio.to_thread(_scan_local, root, tally) if root.is_dir() else []
     await _store_all(ctx, found, tally)
-    # TODO(auth): record_audit(...) for backups.import once the audit trail exists.
     return tally.out(str(root))

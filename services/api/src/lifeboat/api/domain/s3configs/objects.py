@@ -144,7 +144,7 @@ async def list_objects(
     after = start_after or None  # the last key this page accounts for
     scanned = after or ""  # the last key S3 returned
     overflow = more = False
-    async with store_for(ctx, config) as store:
+    async with await store_for(ctx, config) as store:
         for _ in range(_MAX_LIST_CALLS):
             listed, more = await _list_once(
                 store,
@@ -212,7 +212,7 @@ async def inspect_object(ctx: ApiContext, config: S3Config, key: str) -> ObjectF
         NotFoundError: the object does not exist.
         S3Error: S3 refused or could not be reached.
     """
-    async with store_for(ctx, config) as store:
+    async with await store_for(ctx, config) as store:
         info = await store.head(key)
         if info is None:
             raise NotFoundError(

@@ -9,6 +9,7 @@ one execution (:func:`target_for`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -27,7 +28,9 @@ from lifeboat.api.domain.s3configs.schemas import (
     S3ConfigUpdate,
     S3TestOut,
 )
+from lifeboat.api.security import allow_private_endpoints
 from lifeboat.core.errors import ConflictError, NotFoundError, S3Error, ValidationError
+from lifeboat.core.netguard import check_outbound_url
 from lifeboat.storage.s3 import S3Settings, S3Store
 from lifeboat.wire.messages import S3Target
 
@@ -114,14 +117,28 @@ def _values(row: S3Config) -> dict[str, Any]:
     return {f: getattr(row, f) for f in _PLAIN}
 
 
-def check_endpoint(ctx: ApiContext, endpoint: str | None) -> None:
-    """Refuse endpoints the server must not call (SSRF guard).
+async def check_endpoint(ctx: ApiContext, endpoint: str | None) -> None:
+    """Refuse endpoints the API must not call (SSRF guard): unless the admin setting
+    ``allow_private_endpoints`` is on, the host must resolve to public addresses only.
 
-    TODO(auth): call ``lifeboat.core`` ``check_outbound_url(endpoint, allow_private)`` with
-    the ``allow_private_endpoints`` system setting once the auth work provides it; until then
-    only the http(s) scheme is enforced (schema pattern and S3Settings validation).
+    No endpoint (AWS itself) and the ``S3_ENDPOINT`` of the environment (set by whoever
+    deployed Lifeboat, often a MinIO beside it) are trusted. Checked when a configuration is
+    saved and before every call the API makes itself; executors, which may sit in another
+    network, get configurations that passed the check when they were saved.
+
+    Raises:
+        ValidationError: the endpoint is refused (``details`` names the ``endpoint`` field).
     """
-    del ctx, endpoint
+    if endpoint is None or endpoint == ctx.settings.s3.endpoint:
+        return
+    allow_private = await allow_private_endpoints(ctx)
+    try:
+        await asyncio.to_thread(check_outbound_url, endpoint, allow_private)
+    except ValidationError as exc:
+        raise ValidationError(
+            f"endpoint refused: {exc.message}",
+            details=[{"field": "endpoint", "message": exc.message}],
+        ) from None
 
 
 def settings_of(ctx: ApiContext, row: S3Config) -> S3Settings:
@@ -130,15 +147,19 @@ def settings_of(ctx: ApiContext, row: S3Config) -> S3Settings:
     return _settings(_values(row), access, secret)
 
 
-def store_for(ctx: ApiContext, row: S3Config) -> S3Store:
-    """An (unopened) store for the API's own calls; use as ``async with``."""
-    check_endpoint(ctx, row.endpoint)
+async def store_for(ctx: ApiContext, row: S3Config) -> S3Store:
+    """An (unopened) store for the API's own calls, its endpoint checked; use as
+    ``async with await store_for(...)``.
+
+    Raises:
+        ValidationError: the endpoint is refused (:func:`check_endpoint`).
+    """
+    await check_endpoint(ctx, row.endpoint)
     return S3Store(settings_of(ctx, row))
 
 
 def target_for(ctx: ApiContext, row: S3Config, *, key: str, bound_to: str) -> S3Target:
     """The job-message form of `row` for object `key`, keys sealed for execution `bound_to`."""
-    check_endpoint(ctx, row.endpoint)
     access, secret = keys_of(ctx, row)
     settings = _settings(_values(row), access, secret)
     return S3Target(
@@ -246,7 +267,7 @@ async def create_config(ctx: ApiContext, data: S3ConfigCreate) -> S3ConfigOut:
     values = {f: getattr(data, f) for f in _PLAIN}
     values["name"] = data.name.strip()
     _settings(values, data.access_key_id, data.secret_access_key)  # validates
-    check_endpoint(ctx, data.endpoint)
+    await check_endpoint(ctx, data.endpoint)
     config_id = new_id()
     row = S3Config(
         id=config_id,
@@ -268,7 +289,6 @@ async def create_config(ctx: ApiContext, data: S3ConfigCreate) -> S3ConfigOut:
         session.add(row)
         await session.flush()
         await session.refresh(row)
-    # TODO(auth): record_audit(...) for s3_config.create once the audit trail exists.
     return to_out(row)
 
 
@@ -289,7 +309,7 @@ async def update_config(ctx: ApiContext, config_id: str, data: S3ConfigUpdate) -
         if not isinstance(data.secret_access_key, msgspec.UnsetType):
             secret = data.secret_access_key
         _settings(values, access, secret)  # validates the result as a whole
-        check_endpoint(ctx, values["endpoint"])
+        await check_endpoint(ctx, values["endpoint"])
         if values["name"] != row.name:
             await _check_name_free(session, values["name"], except_id=config_id)
         for f, value in values.items():
@@ -308,7 +328,6 @@ async def update_config(ctx: ApiContext, config_id: str, data: S3ConfigUpdate) -
                 await _make_default(session, config_id)
         await session.flush()
         await session.refresh(row)
-    # TODO(auth): record_audit(...) for s3_config.update once the audit trail exists.
     return to_out(row)
 
 
@@ -318,7 +337,6 @@ async def delete_config(ctx: ApiContext, config_id: str) -> None:
     async with ctx.db.write() as session:
         row = await load(session, config_id)
         await session.delete(row)
-    # TODO(auth): record_audit(...) for s3_config.delete once the audit trail exists.
 
 
 async def test_config(ctx: ApiContext, config_id: str) -> S3TestOut:
@@ -326,7 +344,7 @@ async def test_config(ctx: ApiContext, config_id: str) -> S3TestOut:
     async with ctx.db.read() as session:
         row = await load(session, config_id)
     started = time.monotonic()
-    async with store_for(ctx, row) as store:
+    async with await store_for(ctx, row) as store:
         report = await store.test_access()
     latency = int((time.monotonic() - started) * 1000)
     checks = [
@@ -349,7 +367,7 @@ async def list_buckets(ctx: ApiContext, config_id: str) -> S3BucketsOut:
     """
     async with ctx.db.read() as session:
         row = await load(session, config_id)
-    async with store_for(ctx, row) as store:
+    async with await store_for(ctx, row) as store:
         return S3BucketsOut(buckets=sorted(await store.list_buckets()))
 
 
