@@ -515,6 +515,7 @@ async def test_restore_flow(api: RunningApi, bus: Bus) -> None:
     restore = data_of(await api.client.post("/api/restores", json=body), 202)
     assert restore["status"] == "pending"
     assert restore["backupExecutionId"] == backup["id"]
+    assert restore["initiatedBy"].startswith("token:")  # who started it
     assert restore["restoreOptions"]["clean"] is True
     assert restore["restoreOptions"]["exitOnError"] is True
     rjob, raw = await next_job(bus, queue)

@@ -58,8 +58,10 @@ class RestoreController(Controller):
     ) -> Envelope[RestoreOut]:
         """Validate and queue a restore of a completed backup or of an object of a configured
         bucket (``allowUnverified`` for an object without a manifest: admins only)."""
-        is_admin = principal_of(request).role == "admin"
-        restore = await service.request_restore(ctx, data, is_admin=is_admin)
+        principal = principal_of(request)
+        restore = await service.request_restore(
+            ctx, data, is_admin=principal.role == "admin", initiated_by=principal.actor
+        )
         await audit(ctx, request, "restore.create", restore.id, msgspec.to_builtins(data))
         return ok(restore)
 

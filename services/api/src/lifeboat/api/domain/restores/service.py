@@ -200,7 +200,9 @@ async def _backup_artifact(
     )
 
 
-async def request_restore(ctx: ApiContext, data: RestoreCreate, *, is_admin: bool) -> RestoreOut:
+async def request_restore(
+    ctx: ApiContext, data: RestoreCreate, *, is_admin: bool, initiated_by: str | None = None
+) -> RestoreOut:
     """Validate, record a pending restore and queue its job for the target's executors.
 
     The artifact is a recorded backup (`backupId`) or any object of a configured bucket
@@ -276,6 +278,7 @@ async def request_restore(ctx: ApiContext, data: RestoreCreate, *, is_admin: boo
             id=restore_id,
             database_config_id=target.id,
             backup_execution_id=artifact.backup_id,
+            initiated_by=initiated_by,
             status="pending",
             queue=target.queue,
             source_type="s3" if s3_source is not None else "local",
