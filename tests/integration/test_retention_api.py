@@ -122,6 +122,9 @@ async def test_crud(api: RunningApi) -> None:
         ({"keepDaily": -1}, "keepDaily"),
         ({"maxAgeDays": 0}, "maxAgeDays"),
         ({"timezone": "Atlantis/Capital"}, "unknown time zone"),
+        # MAX_BACKUP_RETENTION_DAYS (365 by default) caps maxAgeDays, in every mode.
+        ({"mode": "age", "maxAgeDays": 366}, "maxAgeDays must be at most 365"),
+        ({"mode": "count", "maxAgeDays": 1000}, "MAX_BACKUP_RETENTION_DAYS"),
     ],
 )
 async def test_validation(api: RunningApi, fields: dict[str, Any], needle: str) -> None:
@@ -143,6 +146,21 @@ async def test_update_must_stay_valid(api: RunningApi) -> None:
     assert data_of(await api.client.get(f"/api/retention-policies/{policy['id']}"))["mode"] == (
         "count"
     )
+    error = error_of(
+        await api.client.put(
+            f"/api/retention-policies/{policy['id']}", json={"mode": "age", "maxAgeDays": 400}
+        ),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert error["details"] == [
+        {"field": "maxAgeDays", "message": "must be at most 365 (MAX_BACKUP_RETENTION_DAYS)"}
+    ]
+    at_limit = {"mode": "hybrid", "maxAgeDays": 365}
+    updated = data_of(
+        await api.client.put(f"/api/retention-policies/{policy['id']}", json=at_limit)
+    )
+    assert updated["maxAgeDays"] == 365
 
 
 async def test_delete_refused_while_a_schedule_uses_it(api: RunningApi) -> None:
@@ -274,3 +292,41 @@ async def test_maintenance_cleanup_applies_policies(api: RunningApi, bus: Bus) -
     await eventually(old_gone)
     result = data_of(await api.client.post("/api/system/maintenance", json={"task": "cleanup"}))
     assert "retention deleted 0 backups" in result["message"]
+
+
+async def test_hard_limit_overrides_the_tiers(api: RunningApi, bus: Bus) -> None:
+    """MAX_BACKUP_RETENTION_DAYS (365): a yearly tier does not keep a backup past it."""
+    db = await new_database(api)
+    policy = await new_policy(api, keepYearly=5)
+    ancient = await backup(api, bus, db, days_ago=800)
+    old = await backup(api, bus, db, days_ago=400)
+    recent = await backup(api, bus, db, days_ago=200)
+    preview = data_of(
+        await api.client.post(
+            f"/api/retention-policies/{policy['id']}/preview", json={"databaseId": db["id"]}
+        )
+    )
+    reason = "older than MAX_BACKUP_RETENTION_DAYS (365 d)"
+    assert {d["backupId"]: d["reasons"] for d in preview["delete"]} == {
+        old["id"]: [reason],
+        ancient["id"]: [reason],
+    }
+    assert [k["backupId"] for k in preview["keep"]] == [recent["id"]]
+
+    latest = await backup(api, bus, db, days_ago=0, policy_id=policy["id"])
+
+    async def capped() -> bool:
+        return not artifact(api, old).exists() and not artifact(api, ancient).exists()
+
+    await eventually(capped)
+    assert artifact(api, recent).is_file() and artifact(api, latest).is_file()
+    async with api.ctx.db.read() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "backup.retention_delete",
+                    AuditEvent.target.in_([old["id"], ancient["id"]]),
+                )
+            )
+        ).all()
+    assert len(events) == 2 and all(reason in (e.details or "") for e in events)

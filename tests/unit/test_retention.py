@@ -304,6 +304,41 @@ def test_count_mode_ignores_limits() -> None:
     assert plan(backups, limited, NOW) == plan(backups, RetentionPolicy(), NOW)
 
 
+def test_hard_limit_deletes_what_tiers_would_keep() -> None:
+    backups = [
+        backup("new", NOW - timedelta(days=1)),
+        backup("edge", NOW - timedelta(days=365)),  # monthly 2024-11, yearly 2024
+        backup("old", NOW - timedelta(days=400)),  # monthly 2024-10
+        backup("older", NOW - timedelta(days=800)),  # monthly 2023-09, yearly 2023
+    ]
+    tiers = only(monthly=24, yearly=5)
+    everything = {"new", "edge", "old", "older"}
+    assert plan(backups, tiers, NOW).keep_ids == everything
+    capped = plan(backups, tiers, NOW, max_retention_days=365)
+    assert capped.keep == [
+        Decision("new", ("newest", "monthly 2025-11", "yearly 2025")),
+        Decision("edge", ("monthly 2024-11", "yearly 2024")),
+    ]
+    assert capped.delete == [
+        Decision("old", ("older than MAX_BACKUP_RETENTION_DAYS (365 d)",)),
+        Decision("older", ("older than MAX_BACKUP_RETENTION_DAYS (365 d)",)),
+    ]
+    # Every mode obeys it: age, size and hybrid too.
+    for policy in (
+        RetentionPolicy(mode="age", max_age_days=1000),
+        RetentionPolicy(mode="size", max_total_bytes=10_000),
+        only(monthly=24, yearly=5, mode="hybrid", max_age_days=1000, max_total_bytes=10_000),
+    ):
+        assert plan(backups, policy, NOW).keep_ids == everything
+        assert plan(backups, policy, NOW, max_retention_days=365).keep_ids == {"new", "edge"}
+    # The newest is kept even when it is over the limit, with nothing else.
+    late = plan(backups, tiers, NOW + timedelta(days=5000), max_retention_days=30)
+    assert late.keep == [Decision("new", ("newest", "monthly 2025-11", "yearly 2025"))]
+    assert {d.reasons for d in late.delete} == {("older than MAX_BACKUP_RETENTION_DAYS (30 d)",)}
+    with pytest.raises(ValueError, match="max_retention_days"):
+        plan(backups, tiers, NOW, max_retention_days=0)
+
+
 def test_ties_are_broken_by_id() -> None:
     same = datetime(2025, 11, 16, 10, tzinfo=UTC)
     backups = [backup("x", same), backup("y", same), backup("z", same - timedelta(hours=1))]
@@ -403,6 +438,7 @@ def policies(draw: st.DrawFn) -> RetentionPolicy:
     )
 
 
+hard_limits = st.none() | st.integers(1, 800)
 nows = st.datetimes(
     min_value=datetime(2023, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC)
 )
@@ -421,9 +457,11 @@ def newest_completed(backups: Sequence[BackupInfo]) -> BackupInfo | None:
 
 
 @PROPERTY_SETTINGS
-@given(backup_lists(), policies(), nows)
-def test_plan_invariants(backups: list[BackupInfo], policy: RetentionPolicy, now: datetime) -> None:
-    result = plan(backups, policy, now)
+@given(backup_lists(), policies(), nows, hard_limits)
+def test_plan_invariants(
+    backups: list[BackupInfo], policy: RetentionPolicy, now: datetime, limit: int | None
+) -> None:
+    result = plan(backups, policy, now, max_retention_days=limit)
     keep, delete = result.keep_ids, result.delete_ids
     # keep and delete partition the completed backups.
     assert keep | delete == completed_ids(backups)
@@ -446,23 +484,33 @@ def test_plan_invariants(backups: list[BackupInfo], policy: RetentionPolicy, now
         assert all(b.started_at >= cutoff for b in others)
     if policy.mode in ("size", "hybrid") and policy.max_total_bytes is not None and others:
         assert sum(by_id[i].size_bytes for i in keep) <= policy.max_total_bytes
+    if limit is not None:
+        assert all(b.started_at >= now - timedelta(days=limit) for b in others)
+        # The hard limit only ever takes away from what the policy alone keeps.
+        assert keep <= plan(backups, policy, now).keep_ids
     if policy.mode == "hybrid":
-        count_only = plan(backups, msgspec.structs.replace(policy, mode="count"), now)
+        count_only = plan(
+            backups, msgspec.structs.replace(policy, mode="count"), now, max_retention_days=limit
+        )
         assert keep <= count_only.keep_ids
 
 
 @PROPERTY_SETTINGS
-@given(backup_lists(), policies(), nows, st.randoms(use_true_random=False))
+@given(backup_lists(), policies(), nows, hard_limits, st.randoms(use_true_random=False))
 def test_plan_is_deterministic_and_stable(
-    backups: list[BackupInfo], policy: RetentionPolicy, now: datetime, random: Random
+    backups: list[BackupInfo],
+    policy: RetentionPolicy,
+    now: datetime,
+    limit: int | None,
+    random: Random,
 ) -> None:
-    result = plan(backups, policy, now)
+    result = plan(backups, policy, now, max_retention_days=limit)
     shuffled = list(backups)
     random.shuffle(shuffled)
-    assert plan(shuffled, policy, now) == result
+    assert plan(shuffled, policy, now, max_retention_days=limit) == result
     # Planning again over what was kept deletes nothing and keeps the same, for the same reasons.
     by_id = {b.id: b for b in backups}
-    again = plan([by_id[d.id] for d in result.keep], policy, now)
+    again = plan([by_id[d.id] for d in result.keep], policy, now, max_retention_days=limit)
     assert again.delete == []
     assert again.keep == result.keep
 
@@ -481,12 +529,14 @@ def test_plan_is_deterministic_and_stable(
         min_size=1,
         max_size=5,
     ),
+    hard_limits,
 )
 def test_unfinished_runs_never_cause_deletions(
     backups: list[BackupInfo],
     policy: RetentionPolicy,
     now: datetime,
     extra: list[tuple[str, int, int]],
+    limit: int | None,
 ) -> None:
     unfinished = [
         BackupInfo(
@@ -497,7 +547,7 @@ def test_unfinished_runs_never_cause_deletions(
         )
         for index, (status, minutes, size) in enumerate(extra)
     ]
-    result = plan(backups, policy, now)
-    with_unfinished = plan([*backups, *unfinished], policy, now)
+    result = plan(backups, policy, now, max_retention_days=limit)
+    with_unfinished = plan([*backups, *unfinished], policy, now, max_retention_days=limit)
     assert with_unfinished == result
     assert not {b.id for b in unfinished} & (with_unfinished.keep_ids | with_unfinished.delete_ids)

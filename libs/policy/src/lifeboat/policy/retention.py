@@ -29,6 +29,12 @@ Rules
       backups carry their tier reasons (and ``"newest"``).
     * ``count`` ignores the age and size limits, ``age`` ignores tiers and size, ``size``
       ignores tiers and age.
+    * The hard limit (``max_retention_days``, the API's ``MAX_BACKUP_RETENTION_DAYS``) is not
+      part of a policy: it applies in every mode, on top of the policy. A backup that started
+      more than that many days before ``now`` is deleted (reason ``"older than
+      MAX_BACKUP_RETENTION_DAYS (365 d)"``) whatever the tiers say, so a yearly (or a long
+      monthly) tier never keeps a backup past it. The newest completed backup is still kept.
+      Backups it deletes do not use up the size budget.
 
 The plan is deterministic (input order does not matter: backups are ordered by start time,
 then id) and stable: planning again over the kept backups with the same ``now`` deletes nothing.
@@ -54,6 +60,11 @@ COMPLETED: Final = "completed"
 TIERS: Final[tuple[Tier, ...]] = ("hourly", "daily", "weekly", "monthly", "yearly")
 NEWEST: Final = "newest"
 NOT_IN_TIER: Final = "not kept by any tier"
+
+
+def over_hard_limit(days: int) -> str:
+    """The reason given to a backup deleted by the hard retention limit of `days` days."""
+    return f"older than MAX_BACKUP_RETENTION_DAYS ({days} d)"
 
 
 class BackupInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -175,13 +186,22 @@ def _require_aware(name: str, value: datetime) -> None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
 
 
-def plan(backups: Sequence[BackupInfo], policy: RetentionPolicy, now: datetime) -> Plan:
+def plan(
+    backups: Sequence[BackupInfo],
+    policy: RetentionPolicy,
+    now: datetime,
+    *,
+    max_retention_days: int | None = None,
+) -> Plan:
     """Decide which completed backups of one database to keep and which to delete.
 
-    See the module docstring for the rules. Raises ValueError when ``now`` or a completed
-    backup's ``started_at`` is naive, or when two backups share an id.
+    See the module docstring for the rules; ``max_retention_days`` is the hard limit (None: no
+    limit). Raises ValueError when ``now`` or a completed backup's ``started_at`` is naive,
+    when two backups share an id, or when ``max_retention_days`` is below 1.
     """
     _require_aware("now", now)
+    if max_retention_days is not None and max_retention_days < 1:
+        raise ValueError(f"max_retention_days must be at least 1, got {max_retention_days}")
     ids: set[str] = set()
     for backup in backups:
         if backup.id in ids:
@@ -215,6 +235,11 @@ def plan(backups: Sequence[BackupInfo], policy: RetentionPolicy, now: datetime) 
 
     now = now.astimezone(UTC)
     cutoff = now - timedelta(days=max_age) if max_age is not None else None
+    hard_cutoff: datetime | None = None
+    hard_reason = ""
+    if max_retention_days is not None:
+        hard_cutoff = now - timedelta(days=max_retention_days)
+        hard_reason = over_hard_limit(max_retention_days)
     keep: list[Decision] = []
     delete: list[Decision] = []
     total = 0
@@ -232,6 +257,8 @@ def plan(backups: Sequence[BackupInfo], policy: RetentionPolicy, now: datetime) 
                 refused.append(f"older than {max_age} days")
             elif not use_tiers:
                 kept_for.append(f"within {max_age} days")
+        if hard_cutoff is not None and backup.started_at.astimezone(UTC) < hard_cutoff:
+            refused.append(hard_reason)
         if max_bytes is not None and (newest or not refused):
             if not budget_spent and total + backup.size_bytes <= max_bytes:
                 if not use_tiers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,9 @@ class ApiContext:
     auth: AuthRuntime = field(default_factory=AuthRuntime)
     started_at: datetime = field(default_factory=utcnow)
     started_monotonic: float = field(default_factory=time.monotonic)
+    clock: Callable[[], datetime] = utcnow
+    """The current time (aware, UTC) as retention sees it ("now" of its plans and previews);
+    tests replace it with a fake clock."""
 
     @classmethod
     def build(cls, settings: Settings) -> ApiContext:

@@ -101,6 +101,9 @@ class Settings:
     static_dir: Path | None = None
     retention_cleanup_interval: str = "0 3 * * *"
     """Cron (in ``tz``) of the periodic retention cleanup (RETENTION_CLEANUP_INTERVAL)."""
+    max_backup_retention_days: int = 365
+    """Hard retention limit (MAX_BACKUP_RETENTION_DAYS): no policy may set ``maxAgeDays`` above
+    it, and cleanup deletes older backups whatever the tiers keep (never a database's newest)."""
     schedule_retry_count: int = 2
     """Retries of a failed scheduled backup when its schedule sets none (SCHEDULE_RETRY_COUNT)."""
     schedule_retry_delay_seconds: int = 60
@@ -157,6 +160,7 @@ class Settings:
             retention_cleanup_interval=_cron_setting(
                 env, "RETENTION_CLEANUP_INTERVAL", "0 3 * * *"
             ),
+            max_backup_retention_days=env_int(env, "MAX_BACKUP_RETENTION_DAYS", 365, minimum=1),
             schedule_retry_count=env_int(env, "SCHEDULE_RETRY_COUNT", 2),
             schedule_retry_delay_seconds=env_int(
                 env, "SCHEDULE_RETRY_DELAY_SECONDS", 60, minimum=1

@@ -7,6 +7,13 @@ The periodic run (``RETENTION_CLEANUP_INTERVAL``, cron in ``TZ``, default ``0 3 
 ``cleanup`` maintenance task apply, per database, the policy of its newest completed backup that
 has one. A database none of whose backups has a policy is never cleaned up.
 
+"Now" is ``ctx.clock()`` (the wall clock in production, a fake one in tests). On top of the
+policy, the hard limit ``MAX_BACKUP_RETENTION_DAYS`` applies: a backup older than that many days
+is deleted whatever the policy's tiers keep (a yearly tier, or 12 monthly ones, would otherwise
+keep backups past it), with the reason ``"older than MAX_BACKUP_RETENTION_DAYS (365 d)"``; the
+newest completed backup is kept even then. Policies cannot set ``maxAgeDays`` above the limit
+(see :mod:`lifeboat.api.domain.retention.service`).
+
 Guarantees: only completed backups are ever deleted; the newest completed one is always kept
 (:func:`lifeboat.policy.retention.plan`); nothing runs after a failed backup. Each deletion goes
 through :func:`lifeboat.api.domain.backups.service.delete_backup` (the local file and its
@@ -76,7 +83,12 @@ async def apply_policy(
             return report
         backups = await completed_backups(session, database_id)
     policy = policy_of(policy_row)
-    result = retention.plan(infos_of(backups), policy, utcnow())
+    result = retention.plan(
+        infos_of(backups),
+        policy,
+        ctx.clock(),
+        max_retention_days=ctx.settings.max_backup_retention_days,
+    )
     for decision in result.delete:
         reasons = list(decision.reasons)
         try:

@@ -1,4 +1,11 @@
-"""Retention policies: CRUD, validation (through lifeboat.policy.retention) and previews."""
+"""Retention policies: CRUD, validation (through lifeboat.policy.retention) and previews.
+
+Besides what :class:`lifeboat.policy.retention.RetentionPolicy` checks, a policy saved through
+the API may not set ``maxAgeDays`` above ``MAX_BACKUP_RETENTION_DAYS`` (in any mode, so that
+switching modes later cannot exceed it either): 400 VALIDATION_ERROR naming ``maxAgeDays``.
+Count tiers are not refused (a yearly tier necessarily reaches past a year): the cleanup, and
+the preview, delete backups older than the limit whatever the tiers keep.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +59,16 @@ def policy_of(row: RetentionPolicy) -> retention.RetentionPolicy:
         ]
         summary = "; ".join(f"{d['field']} {d.get('message', '')}" for d in details)
         raise ValidationError(f"invalid retention policy: {summary}", details=details) from None
+
+
+def check_hard_limit(row: RetentionPolicy, max_days: int) -> None:
+    """Refuse a ``maxAgeDays`` above the hard limit (MAX_BACKUP_RETENTION_DAYS) of `max_days`."""
+    if row.max_age_days is not None and row.max_age_days > max_days:
+        message = f"must be at most {max_days} (MAX_BACKUP_RETENTION_DAYS)"
+        raise ValidationError(
+            f"invalid retention policy: maxAgeDays {message}",
+            details=[{"field": "maxAgeDays", "message": message}],
+        )
 
 
 def to_out(row: RetentionPolicy, schedule_count: int) -> RetentionPolicyOut:
@@ -141,6 +158,7 @@ async def create_policy(ctx: ApiContext, data: RetentionPolicyCreate) -> Retenti
         updated_at=now,
     )
     policy_of(row)
+    check_hard_limit(row, ctx.settings.max_backup_retention_days)
     async with ctx.db.write() as session:
         session.add(row)
     return to_out(row, 0)
@@ -158,6 +176,7 @@ async def update_policy(
                 continue
             setattr(row, field, value.strip() if field == "name" else value)
         policy_of(row)  # raises before the commit when the result cannot apply
+        check_hard_limit(row, ctx.settings.max_backup_retention_days)
         row.updated_at = utcnow()
         return to_out(row, await _schedule_count(session, policy_id))
 
@@ -231,7 +250,12 @@ async def preview(ctx: ApiContext, policy_id: str, database_id: str) -> PreviewO
                 details=[{"field": "databaseId", "message": "unknown database"}],
             ) from None
         backups = await completed_backups(session, database_id)
-    result = retention.plan(infos_of(backups), policy_of(row), utcnow())
+    result = retention.plan(
+        infos_of(backups),
+        policy_of(row),
+        ctx.clock(),
+        max_retention_days=ctx.settings.max_backup_retention_days,
+    )
     by_id = {b.id: b for b in backups}
     return PreviewOut(
         policy_id=policy_id,
