@@ -373,3 +373,53 @@ def test_import_local_is_idempotent(api: httpx.Client, stack: Stack) -> None:
     assert first["manifestsFound"] == first["alreadyKnown"] + first["merged"] + len(
         first["problems"]
     )
+
+
+def test_retention_removes_the_s3_copy_too(api: httpx.Client, stack: Stack, endpoint: str) -> None:
+    bucket = make_bucket(endpoint)
+    config = add_s3_config(api, endpoint, bucket)
+    policy = ok(
+        api.post(
+            "/api/retention-policies",
+            json={"name": f"tiny-{uuid.uuid4().hex[:6]}", "mode": "size", "maxTotalBytes": 1},
+        ),
+        201,
+    )
+    with scratch_pg("lbs3_ret") as src:
+        build_rich_pg(src.name)
+        source = pg_db(api, src)
+        request = {
+            "databaseId": source["id"],
+            "uploadToS3": True,
+            "s3ConfigId": config["id"],
+            "retentionPolicyId": policy["id"],
+        }
+        first = wait_done(
+            api, f"/api/backups/{ok(api.post('/api/backups', json=request), 202)['id']}"
+        )
+        assert first["s3Status"] == "completed", first.get("s3Error")
+        assert set(s3_objects(endpoint, bucket)) == {
+            first["s3Key"],
+            f"{first['s3Key']}.manifest.json",
+        }
+        second = ok(api.post("/api/backups", json=request), 202)
+        second = wait_done(api, f"/api/backups/{second['id']}")
+        assert second["status"] == "completed" and second["s3Status"] == "completed"
+        # The policy keeps only the newest: the first goes from the disk and from the bucket.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if api.get(f"/api/backups/{first['id']}").status_code == 404:
+                break
+            time.sleep(0.2)
+        assert api.get(f"/api/backups/{first['id']}").status_code == 404
+        assert set(s3_objects(endpoint, bucket)) == {
+            second["s3Key"],
+            f"{second['s3Key']}.manifest.json",
+        }
+        local = Path(stack.data_dir, "backups", first["localPath"])
+        assert not local.exists() and not Path(f"{local}.manifest.json").exists()
+        events = ok(api.get("/api/audit", params={"action": "backup.retention_delete"}))
+        mine = [e for e in events if e["target"] == first["id"]]
+        assert len(mine) == 1, events
+        assert mine[0]["details"]["s3Object"] == f"s3://{bucket}/{first['s3Key']}"
+        assert mine[0]["details"]["localPath"] == first["localPath"]

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.backups import s3copy, service
+from lifeboat.api.domain.backups.removal import remove_backup
 from lifeboat.api.domain.backups.schemas import (
     BackupCreate,
     BackupDetailOut,
@@ -100,9 +101,8 @@ class BackupController(Controller):
         self, ctx: Ctx, request: Request[Any, Any, Any], backup_id: FromPath[str]
     ) -> Envelope[None]:
         """Soft delete: the file and its S3 copy go, the record stays (marked deleted)."""
-        await service.delete_backup(ctx, backup_id)
-        await s3copy.delete_s3_copy(ctx, backup_id)
-        await audit(ctx, request, "backup.delete", backup_id)
+        removal = await remove_backup(ctx, backup_id)
+        await audit(ctx, request, "backup.delete", backup_id, removal.described())
         return ok(None)
 
     @get(

@@ -190,20 +190,24 @@ async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | No
     return out
 
 
-async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> None:
-    """Remove the S3 object and its manifest of a backup (best effort: a failure is logged
-    and kept in ``s3_error``, the record stays deleted)."""
+async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> tuple[str | None, str | None]:
+    """Remove the S3 object and its manifest of a backup. Best effort: a failure is logged and
+    kept in ``s3_error``, the record stays deleted.
+
+    Returns the object's location when it was removed, and the reason when it could not be.
+    """
     async with ctx.db.read() as session:
         row = await session.get(BackupExecution, backup_id)
         if row is None or row.s3_status != "completed" or not row.s3_bucket or not row.s3_key:
-            return
+            return None, None
+        location = f"s3://{row.s3_bucket}/{row.s3_key}"
         try:
             config = await config_for_object(
                 session, config_id=row.s3_config_id, bucket=row.s3_bucket
             )
         except LifeboatError as exc:
             log.warning("S3 copy of backup %s not deleted: %s", backup_id, exc.message)
-            return
+            return None, exc.message
         key = row.s3_key
     error: str | None = None
     try:
@@ -219,3 +223,4 @@ async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> None:
                 again.s3_status, again.s3_uploaded = "deleted", False
             else:
                 again.s3_error = f"delete failed: {error}"
+    return (location, None) if error is None else (None, error)

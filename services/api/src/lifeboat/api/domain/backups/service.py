@@ -346,8 +346,12 @@ def _artifact_paths(root: Path, row: BackupExecution) -> tuple[Path, Path] | Non
     return path, path.with_name(naming.manifest_name(path.name))
 
 
-async def delete_backup(ctx: ApiContext, backup_id: str) -> None:
-    """Soft delete: remove the local file and its manifest, keep the record with deleted_at."""
+async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bool]:
+    """Soft delete: remove the local file and its manifest, keep the record with deleted_at.
+
+    Returns the local path removed (None if there was none) and whether an S3 copy remains to
+    be removed (:func:`lifeboat.api.domain.backups.removal.remove_backup` does both).
+    """
     async with ctx.db.write() as session:
         row = await load_backup(session, backup_id)
         if row.status in ACTIVE_STATUSES:
@@ -359,10 +363,13 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> None:
         if paths is not None:
             for path in paths:
                 path.unlink(missing_ok=True)
-        row.deleted_at = utcnow()
+        row.deleted_at = ctx.clock()
+        removed = row.local_path if paths is not None else None
+        has_s3 = row.s3_status == "completed"
     ctx.hub.publish(
         ExecutionUpdate(execution_type="backup", execution_id=backup_id, event="deleted")
     )
+    return removed, has_s3
 
 
 async def download_path(ctx: ApiContext, backup_id: str) -> tuple[Path, str]:

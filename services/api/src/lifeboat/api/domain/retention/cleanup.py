@@ -16,9 +16,9 @@ newest completed backup is kept even then. Policies cannot set ``maxAgeDays`` ab
 
 Guarantees: only completed backups are ever deleted; the newest completed one is always kept
 (:func:`lifeboat.policy.retention.plan`); nothing runs after a failed backup. Each deletion goes
-through :func:`lifeboat.api.domain.backups.service.delete_backup` (the local file and its
-manifest, the S3 copy where that code path handles one, then the soft delete), and is
-recorded with its reasons in the backup's execution log and in the audit trail.
+through :func:`lifeboat.api.domain.backups.removal.remove_backup` (the local file and its
+manifest, the soft delete, then the S3 object and its manifest), and is recorded with its
+reasons and what was removed in the backup's execution log and in the audit trail.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from lifeboat.api.db.models import (
     RetentionPolicy,
     utcnow,
 )
-from lifeboat.api.domain.backups.service import delete_backup
+from lifeboat.api.domain.backups.removal import remove_backup
 from lifeboat.api.domain.retention.service import completed_backups, infos_of, policy_of
 from lifeboat.core.errors import LifeboatError
 from lifeboat.policy import retention
@@ -92,19 +92,18 @@ async def apply_policy(
     for decision in result.delete:
         reasons = list(decision.reasons)
         try:
-            await delete_backup(ctx, decision.id)
+            removal = await remove_backup(ctx, decision.id)
         except LifeboatError as exc:  # deleted or busy meanwhile: leave it to the next run
             report.failed[decision.id] = exc.message
             log.warning("retention could not delete backup %s: %s", decision.id, exc.message)
             continue
-        # TODO(s3): delete_backup is the one deletion path; the S3 copy goes with it once the
-        # S3 feature deletes objects there (nothing to call from here).
         details = {
             "policyId": policy_id,
             "policyName": policy_row.name,
             "databaseId": database_id,
             "reasons": reasons,
             "trigger": trigger,
+            **removal.described(),
         }
         async with ctx.db.write() as session:
             session.add(
