@@ -226,6 +226,41 @@ async def test_preview_says_why(api: RunningApi, bus: Bus) -> None:
     )
 
 
+async def test_a_draft_policy_can_be_previewed_before_it_is_saved(
+    api: RunningApi, bus: Bus
+) -> None:
+    db = await new_database(api)
+    old = await backup(api, bus, db, days_ago=10)
+    newest = await backup(api, bus, db, days_ago=0)
+    before = data_of(await api.client.get("/api/retention-policies"))
+    draft = {"name": "draft", "mode": "age", "maxAgeDays": 5}
+    preview = data_of(
+        await api.client.post(
+            "/api/retention-policies/preview", json={"databaseId": db["id"], "policy": draft}
+        )
+    )
+    assert preview["policyId"] is None
+    assert [k["backupId"] for k in preview["keep"]] == [newest["id"]]
+    assert [d["backupId"] for d in preview["delete"]] == [old["id"]]
+    assert preview["delete"][0]["reasons"] == ["older than 5 days"]
+    # Nothing saved, nothing deleted.
+    assert data_of(await api.client.get("/api/retention-policies")) == before
+    assert artifact(api, old).is_file()
+    # Refused exactly like a create would be.
+    for bad, field in (
+        ({**draft, "maxAgeDays": 100_000}, "maxAgeDays"),
+        ({**draft, "timezone": "Mars/Olympus"}, "timezone"),
+    ):
+        error = error_of(
+            await api.client.post(
+                "/api/retention-policies/preview", json={"databaseId": db["id"], "policy": bad}
+            ),
+            400,
+            "VALIDATION_ERROR",
+        )
+        assert field in str(error), error
+
+
 async def test_cleanup_after_a_completed_backup(api: RunningApi, bus: Bus) -> None:
     db = await new_database(api)
     policy = await new_policy(api, mode="age", maxAgeDays=3)

@@ -12,6 +12,7 @@ from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.retention import service
 from lifeboat.api.domain.retention.schemas import (
+    DraftPreviewIn,
     PreviewIn,
     PreviewOut,
     RetentionPolicyCreate,
@@ -77,6 +78,17 @@ class RetentionPolicyController(Controller):
         await service.delete_policy(ctx, policy_id)
         await audit(ctx, request, "retention.delete", policy_id)
         return ok(None)
+
+    @post(
+        "/preview",
+        status_code=HTTP_200_OK,
+        summary="Preview a policy before saving it",
+        opt=_VIEW,
+    )
+    async def preview_draft(self, ctx: Ctx, data: JSONBody[DraftPreviewIn]) -> Envelope[PreviewOut]:
+        """What the policy in the body would keep and delete on a database now (nothing is
+        saved); refused like a create would be when the policy is invalid."""
+        return ok(await service.preview_draft(ctx, data.policy, data.database_id))
 
     @post(
         "/{policy_id:str}/preview",

@@ -83,6 +83,13 @@ class PreviewIn(Input):
     database_id: Id
 
 
+class DraftPreviewIn(Input):
+    """Body of POST /api/retention-policies/preview: try a policy before saving it."""
+
+    database_id: Id
+    policy: RetentionPolicyCreate
+
+
 class PreviewItem(Output):
     """One completed backup and why the policy keeps or deletes it."""
 
@@ -97,7 +104,8 @@ class PreviewItem(Output):
 class PreviewOut(Output):
     """What applying the policy to a database's completed backups now would keep and delete."""
 
-    policy_id: str
+    policy_id: str | None
+    """None for a draft (a policy not saved yet)."""
     database_id: str
     keep: list[PreviewItem]
     delete: list[PreviewItem]

@@ -139,8 +139,8 @@ async def get_policy(ctx: ApiContext, policy_id: str) -> RetentionPolicyOut:
         return to_out(row, await _schedule_count(session, policy_id))
 
 
-async def create_policy(ctx: ApiContext, data: RetentionPolicyCreate) -> RetentionPolicyOut:
-    """Validate and save a policy."""
+def _row_of(ctx: ApiContext, data: RetentionPolicyCreate) -> RetentionPolicy:
+    """An unsaved, validated row for `data`."""
     now = utcnow()
     row = RetentionPolicy(
         name=data.name.strip(),
@@ -159,6 +159,12 @@ async def create_policy(ctx: ApiContext, data: RetentionPolicyCreate) -> Retenti
     )
     policy_of(row)
     check_hard_limit(row, ctx.settings.max_backup_retention_days)
+    return row
+
+
+async def create_policy(ctx: ApiContext, data: RetentionPolicyCreate) -> RetentionPolicyOut:
+    """Validate and save a policy."""
+    row = _row_of(ctx, data)
     async with ctx.db.write() as session:
         session.add(row)
     return to_out(row, 0)
@@ -242,6 +248,20 @@ async def preview(ctx: ApiContext, policy_id: str, database_id: str) -> PreviewO
     """Which completed backups of `database_id` the policy would keep and delete right now."""
     async with ctx.db.read() as session:
         row = await load(session, policy_id)
+    return await _preview(ctx, row, database_id, policy_id=policy_id)
+
+
+async def preview_draft(
+    ctx: ApiContext, data: RetentionPolicyCreate, database_id: str
+) -> PreviewOut:
+    """What a policy not saved yet would keep and delete (validated as if it were saved)."""
+    return await _preview(ctx, _row_of(ctx, data), database_id, policy_id=None)
+
+
+async def _preview(
+    ctx: ApiContext, row: RetentionPolicy, database_id: str, *, policy_id: str | None
+) -> PreviewOut:
+    async with ctx.db.read() as session:
         try:
             await load_database(session, database_id)
         except NotFoundError:
