@@ -64,7 +64,9 @@ def world(api: httpx.Client) -> Any:
         yield {"database": database, "backup": backup, "db": db}
 
 
-def test_schedule_and_retention_pages(stack: Stack, world: Any, tmp_path: Path) -> None:
+def test_schedule_and_retention_pages(
+    stack: Stack, api: httpx.Client, world: Any, tmp_path: Path
+) -> None:
     assert STATIC.is_file(), "the SPA is not built: run `just web` (just test does)"
     base = stack.api_url
     with open_page() as page:
@@ -100,19 +102,22 @@ def test_schedule_and_retention_pages(stack: Stack, world: Any, tmp_path: Path) 
         expect(row.get_by_test_id("next-run")).to_contain_text("paused", timeout=TIMEOUT)
         page.screenshot(path=str(tmp_path / "schedules.png"), full_page=True)
 
-        # A retention policy, saved and previewed on the database in one step.
+        # A retention policy, previewed on the database before it is saved, then saved.
         page.goto(f"{base}/retention-policies/new")
         page.get_by_label("Name").fill("ui <b>keep two days</b>")
         page.get_by_role("radio", name=re.compile("^Hybrid")).check()
         page.get_by_label("Daily").fill("2")
         page.get_by_role("spinbutton", name=re.compile("older than")).fill("30")
         page.get_by_label("Database", exact=True).select_option(label=XSS_NAME)
-        page.get_by_role("button", name="Save and preview").click()
+        page.get_by_role("button", name="Preview", exact=True).click()
         preview = page.get_by_test_id("retention-preview")
         expect(preview.get_by_test_id("preview-keep")).to_contain_text("Keep (1)", timeout=TIMEOUT)
         expect(preview.get_by_test_id("preview-keep")).to_contain_text("newest")
         expect(preview.get_by_test_id("preview-delete")).to_contain_text("Delete (0)")
-        page.goto(f"{base}/retention-policies")
+        saved = api.get("/api/retention-policies").json()["data"]
+        assert "ui <b>keep two days</b>" not in [p["name"] for p in saved]  # not saved yet
+        page.get_by_role("button", name="Save policy").click()
+        page.wait_for_url("**/retention-policies", timeout=TIMEOUT)
         expect(page.get_by_test_id("policy-row")).to_contain_text("ui <b>keep two days</b>")
         page.screenshot(path=str(tmp_path / "policies.png"), full_page=True)
 

@@ -106,7 +106,7 @@ export interface PreviewItem {
 }
 
 export interface RetentionPreview {
-  policyId: string;
+  policyId: string | null;
   databaseId: string;
   keep: PreviewItem[];
   delete: PreviewItem[];
@@ -370,6 +370,8 @@ export const resources = {
   deletePolicy: (policyId: string) => request<null>(`/api/retention-policies/${id(policyId)}`, json("DELETE")),
   previewPolicy: (policyId: string, databaseId: string) =>
     request<RetentionPreview>(`/api/retention-policies/${id(policyId)}/preview`, json("POST", { databaseId })),
+  previewDraftPolicy: (policy: RetentionPolicyInput, databaseId: string) =>
+    request<RetentionPreview>("/api/retention-policies/preview", json("POST", { databaseId, policy })),
 
   s3Configs: () => request<S3Config[]>("/api/s3-configs"),
   s3Config: (configId: string) => request<S3Config>(`/api/s3-configs/${id(configId)}`),

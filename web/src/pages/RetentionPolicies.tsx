@@ -263,35 +263,29 @@ function PreviewList({ title, items, tone }: { title: string; items: PreviewItem
   );
 }
 
-/** Which completed backups of a database the saved policy would keep and delete now. */
+/** Which completed backups of a database the policy as it stands in the form (saved or not)
+ * would keep and delete now. */
 function PolicyPreview({
-  policyId,
-  dirty,
-  canManage,
+  draft,
   databaseId,
   onDatabase,
   asked,
   onAsk,
-  onSaveAndPreview,
-  saving,
 }: {
-  policyId: string | null;
-  dirty: boolean;
-  canManage: boolean;
+  draft: RetentionPolicyInput;
   databaseId: string;
   onDatabase: (databaseId: string) => void;
   asked: boolean;
   onAsk: () => void;
-  onSaveAndPreview: (databaseId: string) => void;
-  saving: boolean;
 }) {
   const databases = useQuery({ queryKey: ["databases"], queryFn: resources.databases });
   const chosen = databaseId || databases.data?.data[0]?.id || "";
-  const needsSave = policyId === null || dirty;
+  // A draft needs a name to be valid; the preview does not care which.
+  const body = { ...draft, name: draft.name || "preview" };
   const preview = useQuery({
-    queryKey: ["retention-preview", policyId, chosen],
-    queryFn: () => resources.previewPolicy(policyId ?? "", chosen),
-    enabled: asked && !needsSave && chosen !== "",
+    queryKey: ["retention-preview", JSON.stringify(body), chosen],
+    queryFn: () => resources.previewDraftPolicy(body, chosen),
+    enabled: asked && chosen !== "",
     retry: false,
     staleTime: 0,
   });
@@ -299,8 +293,8 @@ function PolicyPreview({
   return (
     <Panel title="Preview">
       <p className="mb-3 text-sm text-zinc-500 dark:text-zinc-400">
-        Which completed backups this policy would keep and delete if it ran now. A preview deletes nothing.
-        {needsSave && canManage && " The API previews saved policies only, so the policy is saved first."}
+        Which completed backups this policy, as it stands in the form, would keep and delete if it ran now — before you save
+        it. A preview deletes nothing.
       </p>
       <div className="flex flex-wrap items-end gap-2">
         <Field id="preview-database" label="Database" className="min-w-56 flex-1">
@@ -313,25 +307,19 @@ function PolicyPreview({
             ))}
           </select>
         </Field>
-        {needsSave ? (
-          <button type="button" className={BUTTON} disabled={!canManage || chosen === "" || saving} onClick={() => onSaveAndPreview(chosen)}>
-            {saving ? "Saving…" : "Save and preview"}
-          </button>
-        ) : (
-          <button
-            type="button"
-            className={BUTTON}
-            disabled={chosen === "" || preview.isFetching}
-            onClick={() => (asked ? void preview.refetch() : onAsk())}
-          >
-            {preview.isFetching ? "Previewing…" : "Preview"}
-          </button>
-        )}
+        <button
+          type="button"
+          className={BUTTON}
+          disabled={chosen === "" || preview.isFetching}
+          onClick={() => (asked ? void preview.refetch() : onAsk())}
+        >
+          {preview.isFetching ? "Previewing…" : "Preview"}
+        </button>
       </div>
       <div aria-live="polite" className="mt-4">
         {preview.isError ? (
           <ErrorState error={preview.error} />
-        ) : preview.data && !needsSave ? (
+        ) : preview.data ? (
           <div className="grid gap-4 md:grid-cols-2" data-testid="retention-preview">
             <PreviewList title="Keep" items={preview.data.data.keep} tone="keep" />
             <PreviewList title="Delete" items={preview.data.data.delete} tone="delete" />
@@ -347,30 +335,16 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
   const me = useMe();
   const canManage = can(me.data?.data, "retention.manage");
   const search = new URLSearchParams(useSearch());
-  const [initial, setInitial] = useState<FormValues>(() => initialValues(policy));
-  const [values, setValues] = useState<FormValues>(initial);
-  const dirty = JSON.stringify(values) !== JSON.stringify(initial);
+  const [values, setValues] = useState<FormValues>(() => initialValues(policy));
   const [previewDatabase, setPreviewDatabase] = useState(search.get("preview") ?? "");
   const [previewAsked, setPreviewAsked] = useState(search.has("preview"));
 
   const save = useMutation({
-    mutationFn: (_next: { previewDatabase?: string }) =>
-      policy ? resources.updatePolicy(policy.id, toInput(values)) : resources.createPolicy(toInput(values)),
-    onSuccess: (saved, next) => {
+    mutationFn: () => (policy ? resources.updatePolicy(policy.id, toInput(values)) : resources.createPolicy(toInput(values))),
+    onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: ["retention-policies"] });
-      void queryClient.invalidateQueries({ queryKey: ["retention-preview"] });
       queryClient.setQueryData(["retention-policy", saved.data.id], saved);
-      if (next.previewDatabase !== undefined && policy) {
-        // Stay here: the saved values are the new baseline, and the preview runs on them.
-        setInitial(initialValues(saved.data));
-        setValues(initialValues(saved.data));
-        setPreviewDatabase(next.previewDatabase);
-        setPreviewAsked(true);
-      } else if (next.previewDatabase !== undefined) {
-        navigate(`/retention-policies/${encodeURIComponent(saved.data.id)}?preview=${encodeURIComponent(next.previewDatabase)}`);
-      } else {
-        navigate("/retention-policies");
-      }
+      navigate("/retention-policies");
     },
   });
   const errors = fieldErrors(save.error);
@@ -381,7 +355,7 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
   };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    save.mutate({});
+    save.mutate();
   };
   const tiers = values.mode === "count" || values.mode === "hybrid";
   const age = values.mode === "age" || values.mode === "hybrid";
@@ -494,15 +468,11 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
           </form>
         </Panel>
         <PolicyPreview
-          policyId={policy?.id ?? null}
-          dirty={dirty}
-          canManage={canManage}
+          draft={toInput(values)}
           databaseId={previewDatabase}
           onDatabase={setPreviewDatabase}
           asked={previewAsked}
           onAsk={() => setPreviewAsked(true)}
-          saving={save.isPending}
-          onSaveAndPreview={(databaseId) => save.mutate({ previewDatabase: databaseId })}
         />
       </div>
     </>
