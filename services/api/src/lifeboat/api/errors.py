@@ -61,6 +61,22 @@ def _field_details(extra: Any) -> list[dict[str, Any]] | None:
     return details
 
 
+def _wire_fields(details: Any) -> Any:
+    """`details` with every ``field`` named as on the wire (camelCase): the pure libraries
+    name fields in Python (``cron_expression``), clients see ``cronExpression``."""
+    if not isinstance(details, list):
+        return details
+    out: list[Any] = []
+    for item in details:  # pyright: ignore[reportUnknownVariableType]
+        if isinstance(item, dict) and isinstance(item.get("field"), str):  # pyright: ignore[reportUnknownMemberType]
+            entry: dict[str, Any] = dict(item)  # pyright: ignore[reportUnknownArgumentType]
+            entry["field"] = ".".join(_camel(part) for part in str(entry["field"]).split("."))
+            out.append(entry)
+        else:
+            out.append(item)
+    return out
+
+
 def _respond(
     status: int, body: ErrorEnvelope, headers: dict[str, str] | None = None
 ) -> Response[Any]:
@@ -72,7 +88,7 @@ def lifeboat_error_handler(request: Request[Any, Any, Any], exc: LifeboatError) 
     if exc.status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, scrub(exc.message))
     headers: dict[str, str] | None = getattr(exc, "headers", None)  # e.g. Retry-After on 429
-    return _respond(exc.status, failure(exc.code, exc.message, exc.details), headers)
+    return _respond(exc.status, failure(exc.code, exc.message, _wire_fields(exc.details)), headers)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
