@@ -1,3 +1,5 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
@@ -5,12 +7,64 @@ import { Link } from "../lib/router.tsx";
 import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 
+const COPY_TONE: Record<string, string> = {
+  completed: "border-emerald-300 text-emerald-800 dark:border-emerald-800 dark:text-emerald-300",
+  pending: "border-amber-300 text-amber-800 dark:border-amber-800 dark:text-amber-300",
+  failed: "border-red-300 text-red-800 dark:border-red-800 dark:text-red-300",
+  deleted: "border-zinc-300 text-zinc-500 line-through dark:border-zinc-700 dark:text-zinc-500",
+};
+
+/** Where a backup's copies are, each with its own status (one dump feeds every copy). */
+function Copies({ backup }: { backup: Backup }) {
+  const copies: { name: string; status: string; detail: string }[] = [];
+  if (backup.localStatus) copies.push({ name: "Local", status: backup.localStatus, detail: "" });
+  if (backup.s3Status) {
+    const where = backup.s3Bucket ? `s3://${backup.s3Bucket}/${backup.s3Key ?? ""}` : "S3";
+    copies.push({ name: "S3", status: backup.s3Status, detail: backup.s3Error ? `${where}: ${backup.s3Error}` : where });
+  }
+  if (copies.length === 0) return <span className="text-zinc-400">—</span>;
+  return (
+    <span className="inline-flex gap-1" data-testid="backup-copies">
+      {copies.map((copy) => (
+        <span
+          key={copy.name}
+          title={`${copy.name} copy ${copy.status}${copy.detail ? ` — ${copy.detail}` : ""}`}
+          className={`rounded border px-1.5 py-0.5 text-xs font-medium ${COPY_TONE[copy.status] ?? COPY_TONE.pending}`}
+        >
+          {copy.name}
+          {copy.status === "completed" ? "" : ` ${copy.status}`}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function UploadToS3({ backup }: { backup: Backup }) {
+  const queryClient = useQueryClient();
+  const upload = useMutation({
+    mutationFn: () => api.uploadToS3(backup.id),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: ["backups"] }),
+  });
+  return (
+    <button
+      type="button"
+      className="mr-3 font-medium text-orange-700 hover:underline disabled:opacity-50 dark:text-orange-400"
+      disabled={upload.isPending}
+      title={upload.error ? upload.error.message : "Copy this backup to the default S3 configuration"}
+      onClick={() => upload.mutate()}
+    >
+      {upload.isPending ? "Queuing…" : upload.isError ? "S3 failed — retry" : backup.s3Status === "failed" ? "Retry S3" : "To S3"}
+    </button>
+  );
+}
+
 const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400";
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
 export function BackupTable({ backups, compact = false }: { backups: Backup[]; compact?: boolean }) {
   const me = useMe();
   const canRestore = can(me.data?.data, "restore.execute");
+  const canUpload = can(me.data?.data, "backup.execute");
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
@@ -20,6 +74,7 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
             <th scope="col" className={TH}>Database</th>
             <th scope="col" className={TH}>Type</th>
             <th scope="col" className={TH}>Status</th>
+            {!compact && <th scope="col" className={TH}>Copies</th>}
             <th scope="col" className={`${TH} text-right`}>Size</th>
             <th scope="col" className={`${TH} text-right`}>Duration</th>
             {!compact && <th scope="col" className={TH}><span className="sr-only">Actions</span></th>}
@@ -41,10 +96,21 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
                   </p>
                 )}
               </td>
+              {!compact && (
+                <td className={TD}>
+                  <Copies backup={backup} />
+                </td>
+              )}
               <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
               <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
               {!compact && (
                 <td className={`${TD} text-right`}>
+                  {backup.status === "completed" &&
+                    canUpload &&
+                    backup.localStatus === "completed" &&
+                    (backup.s3Status == null || backup.s3Status === "failed" || backup.s3Status === "deleted") && (
+                      <UploadToS3 backup={backup} />
+                    )}
                   {backup.status === "completed" && canRestore && (
                     <Link
                       to={`/restore/new?backupId=${encodeURIComponent(backup.id)}`}

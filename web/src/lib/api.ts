@@ -98,4 +98,6 @@ export const api = {
   testConnection: (databaseId: string) =>
     request<ConnectionTest>(`/api/databases/${encodeURIComponent(databaseId)}/test-connection`, { method: "POST" }),
   downloadUrl: (backupId: string) => `/api/backups/${encodeURIComponent(backupId)}/download`,
+  uploadToS3: (backupId: string) =>
+    request<Backup>(`/api/backups/${encodeURIComponent(backupId)}/upload-to-s3`, { method: "POST", body: "{}" }),
 };

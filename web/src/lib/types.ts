@@ -65,6 +65,8 @@ export interface Backup {
   localStatus?: string | null;
   /** The S3 copy: pending | completed | failed | deleted (null: not asked for). */
   s3Status?: string | null;
+  /** Why the S3 copy failed. */
+  s3Error?: string | null;
 }
 
 /** `GET /api/system/stats`. */
