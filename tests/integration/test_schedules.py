@@ -170,7 +170,8 @@ async def test_validation(api: RunningApi, fields: dict[str, Any], needle: str) 
     error = error_of(await api.client.post("/api/schedules", json=body), 400, "VALIDATION_ERROR")
     assert needle in error["message"], error
     # Details name the field as the client sent it (camelCase), whichever layer refused it.
-    fields_named = [d["field"] for d in error.get("details") or [] if isinstance(d, dict)]
+    details: list[dict[str, Any]] = list(error.get("details") or [])
+    fields_named: list[str | None] = [d.get("field") for d in details]
     assert all(f is None or "_" not in f for f in fields_named), error
     if needle == "minute value 61":
         assert fields_named == ["cronExpression"], error
