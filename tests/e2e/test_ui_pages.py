@@ -190,3 +190,69 @@ def test_s3_and_restore_pages(
         expect(page.get_by_test_id("restore-row").first).to_contain_text(XSS_NAME)
         assert page.locator("img[src='x']").count() == 0
     assert errors == [], errors
+
+
+def test_restore_wizard_from_an_object_and_an_upload(
+    stack: Stack, api: httpx.Client, world: Any, endpoint: str, tmp_path: Path
+) -> None:
+    base = stack.api_url
+    config = add_s3_config(api, endpoint, make_bucket(endpoint), name="wizard-objects")
+    copy = ok(
+        api.post(
+            "/api/backups",
+            json={
+                "databaseId": world["database"]["id"],
+                "uploadToS3": True,
+                "s3ConfigId": config["id"],
+            },
+        ),
+        202,
+    )
+    copy = wait_done(api, f"/api/backups/{copy['id']}")
+    assert copy["status"] == "completed", copy.get("errorMessage")
+    artifact = tmp_path / copy["fileName"]
+    artifact.write_bytes(api.get(f"/api/backups/{copy['id']}/download").content)
+    local = stack.data_dir / "backups" / copy["localPath"]
+    manifest = tmp_path / f"{copy['fileName']}.manifest.json"
+    manifest.write_bytes(local.with_name(manifest.name).read_bytes())
+    with open_page() as page:
+        errors = watch_errors(page)
+        sign_in(page, base, "/restore/new")
+
+        # An object of a bucket: listed with its manifest flag.
+        page.get_by_label("An object in an S3 bucket").check()
+        page.get_by_label("Bucket", exact=True).select_option(config["id"])
+        choice = page.get_by_test_id("object-choice")
+        expect(choice).to_have_count(1, timeout=TIMEOUT)
+        expect(page.get_by_text("manifest", exact=True)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "wizard-object.png"), full_page=True)
+
+        # An upload without its manifest needs the admin's explicit confirmation.
+        page.get_by_label("Upload a file").check()
+        page.get_by_label("Backup file", exact=True).set_input_files(str(artifact))
+        expect(page.get_by_test_id("unverified-warning")).to_be_visible()
+        page.get_by_label(re.compile("^Restore into")).select_option(world["database"]["id"])
+        page.get_by_label(re.compile("to confirm")).fill(world["db"].name)
+        start = page.get_by_role("button", name="Start restore")
+        expect(start).to_be_disabled()
+        page.get_by_test_id("confirm-unverified").check()
+        expect(start).to_be_enabled()
+        page.screenshot(path=str(tmp_path / "wizard-unverified.png"), full_page=True)
+
+        # With its manifest it is verified; the safety backup is on by default.
+        page.get_by_label("Its manifest (optional)").set_input_files(str(manifest))
+        expect(page.get_by_test_id("unverified-warning")).to_have_count(0)
+        expect(page.get_by_test_id("safety-backup")).to_be_checked()
+        page.get_by_label("Clean before restoring").check()
+        page.screenshot(path=str(tmp_path / "wizard-upload.png"), full_page=True)
+        start.click()
+        page.wait_for_url("**/restores/*", timeout=TIMEOUT)
+        expect(page.get_by_text("completed", exact=True).first).to_be_visible(timeout=30_000)
+        log = page.get_by_test_id("execution-log")
+        expect(log).to_contain_text("Checksum verified")
+        expect(log).to_contain_text("Safety backup")
+        expect(page.get_by_test_id("safety-backup-id")).to_be_visible()
+        expect(page.get_by_text("uploaded file").first).to_be_visible()
+        page.screenshot(path=str(tmp_path / "wizard-done.png"), full_page=True)
+    assert errors == [], errors
+    assert not list((stack.data_dir / "backups" / ".uploads").iterdir())

@@ -1,9 +1,9 @@
 // Schedules, retention policies, S3 configurations and restores (SPEC §6.1.2, §6.1.4–§6.1.6).
 // Field names are the camelCase names on the wire; see services/api/.../domain/*/schemas.py.
 
-import { request } from "./api.ts";
+import { ApiError, csrfToken, request, type Page } from "./api.ts";
 import { formatBytes } from "./format.ts";
-import type { Backup, DatabaseConfig } from "./types.ts";
+import type { Backup, DatabaseConfig, Envelope } from "./types.ts";
 
 const json = (method: string, body?: unknown): RequestInit => ({
   method,
@@ -224,6 +224,8 @@ export interface RestoreOptions {
   dataOnly: boolean;
   noOwner: boolean;
   exitOnError: boolean;
+  /** First take a `pre-restore` backup of the target; if it fails the target is untouched. */
+  safetyBackup?: boolean;
 }
 
 export interface Restore {
@@ -237,6 +239,7 @@ export interface Restore {
   s3Bucket: string | null;
   s3Key: string | null;
   restoreOptions: RestoreOptions | null;
+  safetyBackupId?: string | null;
   startedAt: string;
   completedAt: string | null;
   durationSeconds: number | null;
@@ -267,11 +270,93 @@ export interface BackupDetail extends Backup {
   logs: LogLine[];
 }
 
+/** One object of a configured bucket that could be restored (`GET /api/s3-configs/:id/objects`). */
+export interface S3Object {
+  key: string;
+  size: number;
+  lastModified: string | null;
+  storageClass: string | null;
+  /** A Lifeboat manifest sits beside it: its checksum can be verified. */
+  hasManifest: boolean;
+}
+
+export interface S3Objects {
+  bucket: string;
+  prefix: string;
+  objects: S3Object[];
+  truncated: boolean;
+  nextStartAfter: string | null;
+}
+
+export interface S3ObjectRef {
+  s3ConfigId: string;
+  key: string;
+  engine?: "postgresql" | "mysql";
+  compression?: "zstd" | "gzip";
+}
+
+/** POST /api/restores: a recorded backup (`backupId`) or an object of a bucket (`s3Object`). */
 export interface RestoreInput {
   databaseId: string;
-  backupId: string;
-  source: RestoreSource;
+  backupId?: string;
+  s3Object?: S3ObjectRef;
+  source?: RestoreSource;
   options: RestoreOptions;
+  /** Admins only: restore an `s3Object` without a manifest (no checksum can be verified). */
+  allowUnverified?: boolean;
+}
+
+export interface UploadInput {
+  databaseId: string;
+  file: File;
+  /** The Lifeboat `<file>.manifest.json`, to verify the upload like a recorded backup. */
+  manifest?: File | null;
+  options: RestoreOptions;
+  /** Admins only, required without a manifest. */
+  confirmUnverified?: boolean;
+}
+
+/**
+ * POST /api/restores/upload with XMLHttpRequest, for its upload progress (`fetch` has none).
+ * The text fields go first, so the API can refuse a bad request before the file is sent.
+ */
+export function uploadRestore(
+  input: UploadInput,
+  onProgress: (sent: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<Page<Restore>> {
+  const form = new FormData();
+  form.append("databaseId", input.databaseId);
+  form.append("options", JSON.stringify(input.options));
+  form.append("confirmUnverified", input.confirmUnverified ? "true" : "false");
+  if (input.manifest) form.append("manifest", input.manifest, "manifest.json");
+  form.append("file", input.file, input.file.name);
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/restores/upload");
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+    xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : input.file.size);
+    xhr.onerror = () => reject(new ApiError("The upload failed: the connection to the API was lost.", "NETWORK_ERROR", 0));
+    xhr.onabort = () => reject(new ApiError("The upload was cancelled.", "ABORTED", 0));
+    xhr.onload = () => {
+      let body: Envelope<Restore> | null = null;
+      try {
+        body = JSON.parse(xhr.responseText) as Envelope<Restore>;
+      } catch {
+        body = null;
+      }
+      if (xhr.status < 200 || xhr.status >= 300 || body === null || !body.success) {
+        const message = body?.error?.message ?? `The upload failed (HTTP ${xhr.status}).`;
+        reject(new ApiError(message, body?.error?.code ?? "HTTP_ERROR", xhr.status, body?.error?.details));
+        return;
+      }
+      resolve({ data: body.data as Restore, meta: body.meta ?? {} });
+    };
+    signal?.addEventListener("abort", () => xhr.abort());
+    xhr.send(form);
+  });
 }
 
 export interface RestoreFilters {
@@ -382,6 +467,8 @@ export const resources = {
   testS3Config: (configId: string) => request<S3Test>(`/api/s3-configs/${id(configId)}/test`, json("POST")),
   s3Buckets: (configId: string) => request<{ buckets: string[] }>(`/api/s3-configs/${id(configId)}/buckets`),
   importS3: (configId: string) => request<ImportResult>(`/api/s3-configs/${id(configId)}/import`, json("POST")),
+  s3Objects: (configId: string, params: { prefix?: string; startAfter?: string; limit?: number } = {}) =>
+    request<S3Objects>(`/api/s3-configs/${id(configId)}/objects${query({ ...params })}`),
 
   backup: (backupId: string) => request<BackupDetail>(`/api/backups/${id(backupId)}`),
   restores: (filters: RestoreFilters = {}) => request<Restore[]>(`/api/restores${query({ ...filters })}`),

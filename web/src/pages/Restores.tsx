@@ -7,7 +7,15 @@ import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/Sta
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
-import { resources, type LogLine, type Restore, type RestoreOptions, type RestoreSource } from "../lib/resources.ts";
+import {
+  resources,
+  uploadRestore,
+  type LogLine,
+  type Restore,
+  type RestoreOptions,
+  type RestoreSource,
+  type S3Object,
+} from "../lib/resources.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import type { Backup, DatabaseConfig } from "../lib/types.ts";
 
@@ -16,6 +24,7 @@ const STATUSES = ["", "pending", "running", "completed", "failed", "cancelled"] 
 
 function sourceLabel(restore: Restore): string {
   if (restore.sourceType === "s3") return restore.s3Bucket ? `S3 (${restore.s3Bucket})` : "S3";
+  if (restore.sourceType === "upload") return "uploaded file";
   return restore.sourceType;
 }
 
@@ -209,6 +218,7 @@ const OPTION_LABEL: Record<keyof RestoreOptions, string> = {
   dataOnly: "data only",
   noOwner: "no owner",
   exitOnError: "stop at first error",
+  safetyBackup: "safety backup first",
 };
 
 export function RestoreDetail({ restoreId }: { restoreId: string }) {
@@ -266,6 +276,16 @@ export function RestoreDetail({ restoreId }: { restoreId: string }) {
               {r.backupExecutionId ? <span className="font-mono text-xs">{r.backupExecutionId}</span> : "—"}
             </Detail>
             <Detail label="Options">{options.length ? options.join(", ") : "defaults"}</Detail>
+            {r.safetyBackupId && (
+              <Detail label="Safety backup">
+                <span className="block font-mono text-xs" data-testid="safety-backup-id">{r.safetyBackupId}</span>
+                {!live && (
+                  <Link to={`/restore/new?backupId=${encodeURIComponent(r.safetyBackupId)}`} className={`${LINK} text-xs`}>
+                    Restore it (undo)
+                  </Link>
+                )}
+              </Detail>
+            )}
             <Detail label="Requested by">{r.initiatedBy ?? "—"}</Detail>
             <Detail label="Executor">
               {r.executorId ?? "—"} <span className="text-xs text-zinc-500 dark:text-zinc-400">(queue {r.queue}, attempt {r.attempt})</span>
@@ -282,14 +302,36 @@ export function RestoreDetail({ restoreId }: { restoreId: string }) {
 
 // --- the wizard --------------------------------------------------------------------------------
 
-const NO_OPTIONS: RestoreOptions = {
+const DEFAULT_OPTIONS: RestoreOptions = {
   dropAndRecreate: false,
   clean: false,
   schemaOnly: false,
   dataOnly: false,
   noOwner: false,
   exitOnError: true,
+  safetyBackup: true,
 };
+
+type SourceKind = "backup" | "object" | "upload";
+type Engine = "postgresql" | "mysql";
+
+const SOURCE_KINDS: { value: SourceKind; label: string; hint: string }[] = [
+  { value: "backup", label: "A recorded backup", hint: "from the backup history, local or S3 copy" },
+  { value: "object", label: "An object in an S3 bucket", hint: "any object of a configured bucket" },
+  { value: "upload", label: "Upload a file", hint: "a backup file from this computer" },
+];
+
+/** The engine a Lifeboat-style name implies (`.dump[.zst]`: PostgreSQL, `.sql[.gz]`: MySQL). */
+function engineFromName(name: string): Engine | null {
+  const parts = (name.split("/").pop() ?? "").toLowerCase().split(".").slice(1);
+  if (parts.includes("dump")) return "postgresql";
+  if (parts.includes("sql")) return "mysql";
+  return null;
+}
+
+function engineOf(db: DatabaseConfig): Engine {
+  return db.type === "postgresql" ? "postgresql" : "mysql";
+}
 
 function hasLocal(backup: Backup): boolean {
   if (backup.localStatus === undefined) return true; // older API: assume the local copy
@@ -316,6 +358,183 @@ function Step({ n, title, children, done }: { n: number; title: string; children
       </h2>
       {children}
     </section>
+  );
+}
+
+function ObjectPicker({ selected, onSelect }: { selected: { configId: string; key: string } | null; onSelect: (configId: string, object: S3Object) => void }) {
+  const configs = useQuery({ queryKey: ["s3-configs"], queryFn: resources.s3Configs });
+  const [configId, setConfigId] = useState("");
+  const [prefixInput, setPrefixInput] = useState<string | null>(null);
+  const [prefix, setPrefix] = useState<string | undefined>(undefined);
+  // startAfter of each page shown so far: "Previous" pops, "Next" pushes.
+  const [pages, setPages] = useState<string[]>([]);
+  const startAfter = pages.at(-1);
+  const enabled = (configs.data?.data ?? []).filter((c) => c.enabled);
+  const chosenConfig = configId || enabled[0]?.id || "";
+  const listing = useQuery({
+    queryKey: ["s3-objects", chosenConfig, prefix, startAfter],
+    queryFn: () => resources.s3Objects(chosenConfig, { prefix, startAfter, limit: 25 }),
+    enabled: chosenConfig !== "",
+    placeholderData: keepPreviousData,
+    retry: false,
+  });
+  if (configs.isPending) return <Loading label="Loading S3 configurations…" />;
+  if (configs.isError) return <ErrorState error={configs.error} onRetry={() => void configs.refetch()} />;
+  if (enabled.length === 0)
+    return (
+      <Empty>
+        No enabled S3 configuration.{" "}
+        <Link to="/s3-configs/new" className={LINK}>
+          Add one
+        </Link>
+      </Empty>
+    );
+  const shownPrefix = prefixInput ?? listing.data?.data.prefix ?? "";
+  const browse = () => {
+    setPrefix(shownPrefix);
+    setPages([]);
+  };
+  return (
+    <div className="space-y-3">
+      <div className="flex flex-wrap items-end gap-3">
+        <Field id="wizard-s3-config" label="Bucket" className="min-w-56">
+          <select
+            id="wizard-s3-config"
+            className={INPUT}
+            value={chosenConfig}
+            onChange={(e) => {
+              setConfigId(e.target.value);
+              setPrefix(undefined);
+              setPrefixInput(null);
+              setPages([]);
+            }}
+          >
+            {enabled.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} — {c.bucket}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {/* Not a <form>: the wizard is one already. Enter in the prefix browses. */}
+        <div className="flex items-end gap-2">
+          <Field id="wizard-s3-prefix" label="Prefix" className="min-w-64">
+            <input
+              id="wizard-s3-prefix"
+              className={`${INPUT} font-mono`}
+              value={shownPrefix}
+              spellCheck={false}
+              onChange={(e) => setPrefixInput(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter") {
+                  e.preventDefault();
+                  browse();
+                }
+              }}
+            />
+          </Field>
+          <button type="button" className={SECONDARY} onClick={browse}>
+            Browse
+          </button>
+        </div>
+      </div>
+      {listing.isPending ? (
+        <Loading label="Listing the bucket…" />
+      ) : listing.isError ? (
+        <ErrorState error={listing.error} onRetry={() => void listing.refetch()} />
+      ) : listing.data.data.objects.length === 0 ? (
+        <Empty>No objects under this prefix.</Empty>
+      ) : (
+        <fieldset>
+          <legend className="sr-only">Object to restore</legend>
+          <ul className="max-h-80 divide-y divide-zinc-100 overflow-auto rounded-lg border border-zinc-200 dark:divide-zinc-800/60 dark:border-zinc-800">
+            {listing.data.data.objects.map((object) => {
+              const isSelected = selected?.configId === chosenConfig && selected.key === object.key;
+              return (
+                <li key={object.key}>
+                  <label className={`flex cursor-pointer items-center gap-3 px-3 py-2 text-sm hover:bg-zinc-50 dark:hover:bg-zinc-800/60 ${isSelected ? "bg-orange-50 dark:bg-orange-950/30" : ""}`}>
+                    <input type="radio" name="s3-object" className="accent-orange-600" checked={isSelected} onChange={() => onSelect(chosenConfig, object)} data-testid="object-choice" />
+                    <span className="min-w-0 flex-1 truncate font-mono text-xs" title={object.key}>
+                      {object.key}
+                    </span>
+                    <span className="shrink-0 text-xs text-zinc-500 tabular-nums dark:text-zinc-400">
+                      {formatBytes(object.size)}
+                      {object.lastModified && ` · ${formatRelative(object.lastModified)}`}
+                    </span>
+                    {object.hasManifest ? (
+                      <span className="shrink-0 rounded-full bg-emerald-100 px-2 py-0.5 text-xs text-emerald-800 dark:bg-emerald-950/60 dark:text-emerald-300">manifest</span>
+                    ) : (
+                      <span className="shrink-0 rounded-full bg-amber-100 px-2 py-0.5 text-xs text-amber-900 dark:bg-amber-950/60 dark:text-amber-300" title="No Lifeboat manifest: its checksum cannot be verified">
+                        no manifest
+                      </span>
+                    )}
+                  </label>
+                </li>
+              );
+            })}
+          </ul>
+        </fieldset>
+      )}
+      <div className="flex gap-2 text-sm">
+        <button type="button" className={SECONDARY} disabled={pages.length === 0} onClick={() => setPages((p) => p.slice(0, -1))}>
+          Previous
+        </button>
+        <button
+          type="button"
+          className={SECONDARY}
+          disabled={!listing.data?.data.truncated || !listing.data.data.nextStartAfter}
+          onClick={() => {
+            const next = listing.data?.data.nextStartAfter;
+            if (next) setPages((p) => [...p, next]);
+          }}
+        >
+          Next
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function UploadPicker({
+  file,
+  manifest,
+  onFile,
+  onManifest,
+}: {
+  file: File | null;
+  manifest: File | null;
+  onFile: (file: File | null) => void;
+  onManifest: (file: File | null) => void;
+}) {
+  return (
+    <div className="grid gap-4 sm:grid-cols-2">
+      <Field id="wizard-upload-file" label="Backup file">
+        <input
+          id="wizard-upload-file"
+          type="file"
+          className="block w-full text-sm file:mr-3 file:rounded-md file:border-0 file:bg-zinc-100 file:px-3 file:py-1.5 file:text-sm dark:file:bg-zinc-800"
+          onChange={(e) => onFile(e.target.files?.[0] ?? null)}
+        />
+        {file && (
+          <span className="mt-1 block text-xs text-zinc-500 dark:text-zinc-400">
+            {file.name} · {formatBytes(file.size)}
+          </span>
+        )}
+      </Field>
+      <Field id="wizard-upload-manifest" label="Its manifest (optional)">
+        <input
+          id="wizard-upload-manifest"
+          type="file"
+          accept=".json,application/json"
+          className="block w-full text-sm file:mr-3 file:rounded-md file:border-0 file:bg-zinc-100 file:px-3 file:py-1.5 file:text-sm dark:file:bg-zinc-800"
+          onChange={(e) => onManifest(e.target.files?.[0] ?? null)}
+        />
+        <span className="mt-1 block text-xs text-zinc-500 dark:text-zinc-400">
+          The <code className="font-mono">.manifest.json</code> Lifeboat wrote beside the file: with it the checksum is verified.
+          {manifest && ` Selected: ${manifest.name}.`}
+        </span>
+      </Field>
+    </div>
   );
 }
 
@@ -373,27 +592,39 @@ function BackupPicker({ databases, selected, onSelect }: { databases: DatabaseCo
 export function RestoreWizard() {
   const me = useMe();
   const canRestore = can(me.data?.data, "restore.execute");
+  const isAdmin = me.data?.data.role === "admin";
   const queryClient = useQueryClient();
   const params = new URLSearchParams(useSearch());
+  const [kind, setKind] = useState<SourceKind>("backup");
   const [backupId, setBackupId] = useState(params.get("backupId") ?? "");
   const [picked, setPicked] = useState<Backup | null>(null);
+  const [object, setObject] = useState<{ configId: string; object: S3Object } | null>(null);
+  const [file, setFile] = useState<File | null>(null);
+  const [manifestFile, setManifestFile] = useState<File | null>(null);
+  const [confirmUnverified, setConfirmUnverified] = useState(false);
+  const [progress, setProgress] = useState<{ sent: number; total: number } | null>(null);
   const [targetId, setTargetId] = useState("");
   const [source, setSource] = useState<RestoreSource>("auto");
-  const [options, setOptions] = useState<RestoreOptions>(NO_OPTIONS);
+  const [options, setOptions] = useState<RestoreOptions>(DEFAULT_OPTIONS);
   const [typed, setTyped] = useState("");
 
   const databases = useQuery({ queryKey: ["databases"], queryFn: api.databases });
   const given = useQuery({
     queryKey: ["backup", backupId],
     queryFn: () => resources.backup(backupId),
-    enabled: backupId !== "" && picked?.id !== backupId,
+    enabled: kind === "backup" && backupId !== "" && picked?.id !== backupId,
     retry: false,
   });
-  const backup: Backup | null = picked?.id === backupId ? picked : given.data?.data ?? null;
+  const backup: Backup | null = kind !== "backup" ? null : picked?.id === backupId ? picked : given.data?.data ?? null;
   const all = databases.data?.data ?? [];
   const sourceDb = backup ? all.find((db) => db.id === backup.databaseConfigId) : undefined;
-  const targets = sourceDb ? all.filter((db) => db.type === sourceDb.type) : [];
+  // The engine the source needs; null: unknown (an object or a file with an unusual name).
+  const engine: Engine | null =
+    kind === "backup" ? (sourceDb ? engineOf(sourceDb) : null) : kind === "object" ? (object ? engineFromName(object.object.key) : null) : file ? engineFromName(file.name) : null;
+  const sourceChosen = kind === "backup" ? backup !== null : kind === "object" ? object !== null : file !== null;
+  const targets = !sourceChosen ? [] : kind === "backup" ? (sourceDb ? all.filter((db) => db.type === sourceDb.type) : []) : engine ? all.filter((db) => engineOf(db) === engine) : all;
   const target = targets.find((db) => db.id === targetId);
+  const unverified = (kind === "object" && object !== null && !object.object.hasManifest) || (kind === "upload" && file !== null && manifestFile === null);
 
   // Default target, once per chosen backup: its own database when that can take a restore.
   const defaulted = useRef("");
@@ -405,11 +636,23 @@ export function RestoreWizard() {
   }, [backup, all, targetId]);
 
   const start = useMutation({
-    mutationFn: () => resources.createRestore({ databaseId: targetId, backupId, source, options }),
+    mutationFn: () => {
+      const allow = unverified && confirmUnverified;
+      if (kind === "upload" && file) {
+        setProgress({ sent: 0, total: file.size });
+        return uploadRestore({ databaseId: targetId, file, manifest: manifestFile, options, confirmUnverified: allow }, (sent, total) => setProgress({ sent, total }));
+      }
+      if (kind === "object" && object && target) {
+        const s3Object = { s3ConfigId: object.configId, key: object.object.key, ...(object.object.hasManifest ? {} : { engine: engineOf(target) }) };
+        return resources.createRestore({ databaseId: targetId, s3Object, options, ...(allow ? { allowUnverified: true } : {}) });
+      }
+      return resources.createRestore({ databaseId: targetId, backupId, source, options });
+    },
     onSuccess: (created) => {
       void queryClient.invalidateQueries({ queryKey: ["restores"] });
       navigate(`/restores/${encodeURIComponent(created.data.id)}`);
     },
+    onSettled: () => setProgress(null),
   });
 
   const setOption = (key: keyof RestoreOptions, value: boolean) =>
@@ -421,12 +664,17 @@ export function RestoreWizard() {
       return next;
     });
 
+  const resetTarget = () => {
+    setTargetId("");
+    setTyped("");
+  };
   const localOk = backup ? hasLocal(backup) : false;
   const s3Ok = backup ? hasS3(backup) : false;
   const confirmWord = target?.databaseName ?? "";
   const confirmed = confirmWord !== "" && typed === confirmWord;
-  const ready = backup !== null && target !== undefined && target.enabled && confirmed && canRestore;
-  const isMysql = sourceDb?.type === "mysql";
+  const vouched = !unverified || (isAdmin && confirmUnverified);
+  const ready = sourceChosen && target !== undefined && target.enabled && confirmed && canRestore && vouched;
+  const isMysql = engine === "mysql" || (target !== undefined && engineOf(target) === "mysql");
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -438,8 +686,58 @@ export function RestoreWizard() {
       <PageHeader title="Restore a backup" />
       {me.data && !canRestore && <ReadOnlyNote>Your role cannot start restores.</ReadOnlyNote>}
       <form onSubmit={submit} className="space-y-4" noValidate>
-        <Step n={1} title="Choose a completed backup" done={backup !== null}>
-          {backup ? (
+        <Step n={1} title="Choose what to restore" done={sourceChosen}>
+          <fieldset className="mb-4">
+            <legend className="sr-only">Restore from</legend>
+            <div className="grid gap-2 sm:grid-cols-3" role="radiogroup">
+              {SOURCE_KINDS.map((k) => (
+                <label
+                  key={k.value}
+                  className={`flex cursor-pointer items-start gap-2 rounded-lg border px-3 py-2 text-sm ${
+                    kind === k.value ? "border-orange-500 bg-orange-50 dark:border-orange-700 dark:bg-orange-950/30" : "border-zinc-200 dark:border-zinc-800"
+                  }`}
+                >
+                  <input
+                    type="radio"
+                    name="source-kind"
+                    value={k.value}
+                    className="mt-0.5 accent-orange-600"
+                    checked={kind === k.value}
+                    onChange={() => {
+                      setKind(k.value);
+                      setConfirmUnverified(false);
+                      resetTarget();
+                    }}
+                  />
+                  <span>
+                    <span className="font-medium">{k.label}</span>
+                    <span className="block text-xs text-zinc-500 dark:text-zinc-400">{k.hint}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          {kind === "object" ? (
+            <ObjectPicker
+              selected={object ? { configId: object.configId, key: object.object.key } : null}
+              onSelect={(configId, o) => {
+                setObject({ configId, object: o });
+                setConfirmUnverified(false);
+                resetTarget();
+              }}
+            />
+          ) : kind === "upload" ? (
+            <UploadPicker
+              file={file}
+              manifest={manifestFile}
+              onFile={(f) => {
+                setFile(f);
+                setConfirmUnverified(false);
+                resetTarget();
+              }}
+              onManifest={setManifestFile}
+            />
+          ) : backup ? (
             <div className="flex flex-wrap items-center justify-between gap-3 text-sm" data-testid="chosen-backup">
               <p>
                 <span className="font-medium">{backup.databaseName ?? "—"}</span> · {backup.backupType} · {formatDateTime(backup.startedAt)} · {formatBytes(backup.fileSizeBytes)}
@@ -453,8 +751,7 @@ export function RestoreWizard() {
                 onClick={() => {
                   setBackupId("");
                   setPicked(null);
-                  setTargetId("");
-                  setTyped("");
+                  resetTarget();
                 }}
               >
                 Choose another
@@ -475,25 +772,41 @@ export function RestoreWizard() {
                 onSelect={(b) => {
                   setPicked(b);
                   setBackupId(b.id);
-                  setTargetId("");
-                  setTyped("");
+                  resetTarget();
                   setSource("auto");
                 }}
               />
             </>
           )}
+          {unverified && (
+            <div role="alert" className="mt-4 rounded-lg border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" data-testid="unverified-warning">
+              <p className="font-semibold">Nothing vouches for this {kind === "upload" ? "file" : "object"}.</p>
+              <p className="mt-1">
+                {kind === "upload" ? "No manifest was given" : "It has no Lifeboat manifest"}, so no checksum can be verified: Lifeboat cannot tell where it came from or whether it
+                was altered, and restoring runs whatever it contains against the target. Its size is checked and its decompressed size capped.
+              </p>
+              {isAdmin ? (
+                <label className="mt-2 flex items-start gap-2 font-medium">
+                  <input type="checkbox" className={`${CHECKBOX} mt-0.5`} checked={confirmUnverified} onChange={(e) => setConfirmUnverified(e.target.checked)} data-testid="confirm-unverified" />
+                  I trust its origin: restore it without a verified checksum
+                </label>
+              ) : (
+                <p className="mt-2 font-medium">Only an admin may restore it.{kind === "upload" ? " Add its manifest to restore it verified." : ""}</p>
+              )}
+            </div>
+          )}
         </Step>
 
         <Step n={2} title="Choose the target database" done={target !== undefined && target.enabled}>
-          {!backup ? (
-            <p className="text-sm text-zinc-500 dark:text-zinc-400">Choose a backup first.</p>
+          {!sourceChosen ? (
+            <p className="text-sm text-zinc-500 dark:text-zinc-400">Choose what to restore first.</p>
           ) : targets.length === 0 ? (
-            <p className="text-sm text-zinc-500 dark:text-zinc-400">No configured database of the same engine ({sourceDb?.type ?? "unknown"}).</p>
+            <p className="text-sm text-zinc-500 dark:text-zinc-400">No configured database of the same engine ({engine ?? "unknown"}).</p>
           ) : (
             <div className="grid gap-4 sm:grid-cols-2">
               <Field
                 id="wizard-target"
-                label={`Restore into (${sourceDb?.type ?? ""} databases)`}
+                label={engine ? `Restore into (${engine} databases)` : "Restore into"}
                 error={target && !target.enabled ? "This database is disabled; enable it before restoring into it." : null}
               >
                 <select
@@ -514,30 +827,41 @@ export function RestoreWizard() {
                   ))}
                 </select>
               </Field>
-              <fieldset>
-                <legend className="mb-1 text-sm font-medium text-zinc-700 dark:text-zinc-300">Read the backup from</legend>
-                <div className="flex flex-wrap gap-4 text-sm">
-                  {(
-                    [
-                      ["auto", "Automatic", true],
-                      ["local", "Local copy", localOk],
-                      ["s3", "S3 copy", s3Ok],
-                    ] as const
-                  ).map(([value, label, available]) => (
-                    <label key={value} className={`flex items-center gap-2 ${available ? "" : "opacity-50"}`}>
-                      <input type="radio" name="source" value={value} className="accent-orange-600" disabled={!available} checked={source === value} onChange={() => setSource(value)} />
-                      {label}
-                      {!available && <span className="text-xs">(none)</span>}
-                    </label>
-                  ))}
-                </div>
-                <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">Automatic reads the local copy when there is one, else S3. The checksum is verified either way.</p>
-              </fieldset>
+              {kind === "backup" && (
+                <fieldset>
+                  <legend className="mb-1 text-sm font-medium text-zinc-700 dark:text-zinc-300">Read the backup from</legend>
+                  <div className="flex flex-wrap gap-4 text-sm">
+                    {(
+                      [
+                        ["auto", "Automatic", true],
+                        ["local", "Local copy", localOk],
+                        ["s3", "S3 copy", s3Ok],
+                      ] as const
+                    ).map(([value, label, available]) => (
+                      <label key={value} className={`flex items-center gap-2 ${available ? "" : "opacity-50"}`}>
+                        <input type="radio" name="source" value={value} className="accent-orange-600" disabled={!available} checked={source === value} onChange={() => setSource(value)} />
+                        {label}
+                        {!available && <span className="text-xs">(none)</span>}
+                      </label>
+                    ))}
+                  </div>
+                  <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">Automatic reads the local copy when there is one, else S3. The checksum is verified either way.</p>
+                </fieldset>
+              )}
             </div>
           )}
         </Step>
 
         <Step n={3} title="Options">
+          <label className="mb-3 flex items-start gap-2 rounded-lg border border-emerald-200 bg-emerald-50/60 p-3 text-sm dark:border-emerald-900 dark:bg-emerald-950/30">
+            <input type="checkbox" className={`${CHECKBOX} mt-0.5`} checked={options.safetyBackup ?? false} onChange={(e) => setOption("safetyBackup", e.target.checked)} data-testid="safety-backup" />
+            <span>
+              <span className="font-medium">Take a safety backup of the target first</span>
+              <span className="block text-xs text-zinc-500 dark:text-zinc-400">
+                A full backup of the target as it is now (type pre-restore, stored locally) before anything is touched; if it fails, the restore does not start. Restore it to undo.
+              </span>
+            </span>
+          </label>
           <div className="grid gap-2 text-sm sm:grid-cols-2">
             <label className="flex items-start gap-2">
               <input type="checkbox" className={`${CHECKBOX} mt-0.5`} checked={options.dropAndRecreate} onChange={(e) => setOption("dropAndRecreate", e.target.checked)} />
@@ -591,14 +915,25 @@ export function RestoreWizard() {
             <div className="space-y-3 text-sm">
               <div role="note" className="rounded-lg border border-amber-300 bg-amber-50 p-3 text-amber-900 dark:border-amber-800 dark:bg-amber-950/40 dark:text-amber-200">
                 This overwrites data in <strong className="font-semibold">{target.databaseName}</strong> on {target.host}:{target.port} (configured as “{target.name}”)
-                {options.dropAndRecreate ? ", dropping the whole database first" : options.clean ? ", dropping the objects the backup contains first" : ""}. It cannot be undone.
+                {options.dropAndRecreate ? ", dropping the whole database first" : options.clean ? ", dropping the objects the backup contains first" : ""}.{" "}
+                {options.safetyBackup ? "A safety backup of it is taken first." : "It cannot be undone."}
               </div>
               <Field id="wizard-confirm" label={<>Type <code className="rounded bg-zinc-100 px-1 font-mono dark:bg-zinc-800">{confirmWord}</code> to confirm</>} className="max-w-sm">
                 <input id="wizard-confirm" className={`${INPUT} font-mono`} autoComplete="off" spellCheck={false} value={typed} onChange={(e) => setTyped(e.target.value)} />
               </Field>
             </div>
           ) : (
-            <p className="text-sm text-zinc-500 dark:text-zinc-400">Choose a backup and a target database first.</p>
+            <p className="text-sm text-zinc-500 dark:text-zinc-400">Choose what to restore and a target database first.</p>
+          )}
+          {progress && (
+            <div className="mt-3 max-w-md text-sm" data-testid="upload-progress">
+              <progress className="h-2 w-full accent-orange-600" value={progress.sent} max={Math.max(progress.total, 1)} aria-label="Upload progress" />
+              <p className="mt-1 text-xs text-zinc-500 tabular-nums dark:text-zinc-400">
+                {progress.sent >= progress.total
+                  ? "Uploaded; the API is checking the file…"
+                  : `Uploading ${formatBytes(progress.sent)} of ${formatBytes(progress.total)} (${Math.floor((100 * progress.sent) / Math.max(progress.total, 1))}%)`}
+              </p>
+            </div>
           )}
           <div aria-live="polite" className="mt-3">
             {start.isError && <ErrorState error={start.error} />}
@@ -608,7 +943,7 @@ export function RestoreWizard() {
               Cancel
             </Link>
             <button type="submit" className={BUTTON} disabled={!ready || start.isPending}>
-              {start.isPending ? "Starting…" : "Start restore"}
+              {start.isPending ? (kind === "upload" ? "Uploading…" : "Starting…") : "Start restore"}
             </button>
           </div>
         </Step>

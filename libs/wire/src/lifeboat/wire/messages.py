@@ -106,7 +106,21 @@ class RestoreJob(msgspec.Struct, frozen=True, kw_only=True, tag="restore"):
     """No manifest vouches for the `s3` object and an admin confirmed restoring it anyway: only
     its size is checked, the log says no checksum was verified, and its decompressed size is
     capped. An executor that predates this field checks the empty `expected_sha256`, so it
-    fails such a job instead of restoring unverified bytes."""
+    fails such a job instead of restoring unverified bytes. Also set for an upload without a
+    manifest (then `source_path` is local)."""
+    uploaded: bool = False
+    """`source_path` is a file uploaded for this restore alone, under :data:`UPLOADS_DIR`: the
+    executor removes it once the job ended, whatever the outcome (the API sweeps any left)."""
+    safety_backup: BackupJob | None = None
+    """Before anything touches the target, run this backup of it (its own execution, reported
+    under its own id as a backup); if it fails the restore fails and the target is untouched.
+    A redelivered job reuses the artifact an earlier delivery completed (its manifest is there)
+    instead of backing up a target the interrupted restore may have changed."""
+
+
+UPLOADS_DIR = ".uploads"
+"""Directory under the storage root where the API keeps uploaded files until their restore
+ended (a dot directory: never scanned as backups)."""
 
 
 class UploadJob(msgspec.Struct, frozen=True, kw_only=True, tag="upload"):

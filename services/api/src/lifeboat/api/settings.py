@@ -108,6 +108,8 @@ class Settings:
     """Retries of a failed scheduled backup when its schedule sets none (SCHEDULE_RETRY_COUNT)."""
     schedule_retry_delay_seconds: int = 60
     """First retry delay, doubled for each further retry (SCHEDULE_RETRY_DELAY_SECONDS)."""
+    max_upload_bytes: int = 50 * GIB
+    """Largest file POST /api/restores/upload accepts (MAX_UPLOAD_BYTES); larger: 413."""
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
@@ -165,5 +167,6 @@ class Settings:
             schedule_retry_delay_seconds=env_int(
                 env, "SCHEDULE_RETRY_DELAY_SECONDS", 60, minimum=1
             ),
+            max_upload_bytes=env_int(env, "MAX_UPLOAD_BYTES", 50 * GIB, minimum=1),
             auth=AuthSettings.from_env(env),
         )

@@ -3,10 +3,13 @@
 An artifact in S3 is first downloaded into a private temporary directory and verified (see
 :mod:`lifeboat.executor.s3` for why), then restored like a local one and removed.
 
-An ``unverified`` job (an S3 object no manifest vouches for, confirmed by an admin) has no
-checksum to verify: its size is checked, the log says so, and before the target is touched
-the download is decompressed once, through the same capped decompressor, to prove it stays
-under :func:`decompressed_cap` (a crafted file must not fill the target's disk).
+An ``unverified`` job (an S3 object or an uploaded file no manifest vouches for, confirmed by
+an admin) has no checksum to verify: its size is checked, the log says so, and before the target
+is touched the artifact is decompressed once, through the same capped decompressor, to prove it
+stays under :func:`decompressed_cap` (a crafted file must not fill the target's disk).
+
+An ``uploaded`` artifact (under ``UPLOADS_DIR``) is removed when the job ends, whatever the
+outcome; a job with a ``safety_backup`` takes that backup first (:mod:`lifeboat.executor.safety`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from lifeboat.engines.process import Child
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base
+from lifeboat.executor.safety import take_safety_backup
 from lifeboat.storage.s3 import S3Store
-from lifeboat.wire.messages import RestoreFinished, RestoreJob
+from lifeboat.wire.messages import UPLOADS_DIR, RestoreFinished, RestoreJob
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,21 @@ async def run_restore(
                 return await _failed(job, rep, exc, started_at=started_at)
     except Exception as exc:  # the sealed password did not open
         return await _failed(job, rep, exc, started_at=started_at)
+    finally:
+        if job.uploaded:
+            _remove_upload(ctx, job)
+
+
+def _remove_upload(ctx: Context, job: RestoreJob) -> None:
+    """Remove the uploaded artifact of `job` (only ever a file directly under UPLOADS_DIR)."""
+    parts = job.source_path.split("/")
+    if len(parts) != 2 or parts[0] != UPLOADS_DIR or parts[1] in ("", ".", ".."):
+        log.error("restore %s: not removing %r, not an upload", job.execution_id, job.source_path)
+        return
+    try:
+        ctx.storage.path_of(job.source_path).unlink(missing_ok=True)
+    except (OSError, LifeboatError) as exc:  # the API's sweep removes it later
+        log.warning("restore %s: cannot remove the uploaded file: %s", job.execution_id, exc)
 
 
 async def _failed(
@@ -84,17 +103,15 @@ async def _restore(
     ctx: Context, job: RestoreJob, rep: Reporter, conn: Connection, *, started_at: datetime
 ) -> RestoreFinished:
     if job.s3 is None:
-        if job.unverified:  # the API never sends this: only S3 objects can be unverified
-            raise RestoreError("an unverified restore must come from S3")
-        return await _restore_from(
-            ctx,
-            job,
-            rep,
-            conn,
-            ctx.storage.path_of(job.source_path),
-            sha256=job.expected_sha256,
-            started_at=started_at,
-        )
+        path = ctx.storage.path_of(job.source_path)
+        sha256 = job.expected_sha256
+        if job.unverified:
+            where = "the uploaded file" if job.uploaded else job.source_path
+            rep.bytes_total = job.expected_size
+            await rep.log("info", f"Reading {where} ({job.expected_size} bytes)")
+            sha256 = await _hash_unverified(path, job.expected_size)
+            await _vouch_unverified(ctx, job, rep, path, where=where, sha256=sha256)
+        return await _restore_from(ctx, job, rep, conn, path, sha256=sha256, started_at=started_at)
     source = job.s3
     where = f"s3://{source.bucket}/{source.key}"
     with private_dir(temp_base(ctx)) as directory:
@@ -122,20 +139,52 @@ async def _restore(
                 )
                 sha256 = job.expected_sha256
         if job.unverified:
-            await rep.log(
-                "warn",
-                f"No checksum was verified: no Lifeboat manifest vouches for {where}, and an"
-                f" admin confirmed restoring it anyway (downloaded {job.expected_size} bytes,"
-                f" sha256 {sha256})",
-                {"unverified": True, "sha256": sha256},
-            )
-            size = await _check_decompressed_size(ctx, job, artifact)
-            await rep.log("info", f"The artifact decompresses to {size} bytes, within the cap")
+            await _vouch_unverified(ctx, job, rep, artifact, where=where, sha256=sha256)
         else:
             await rep.log("info", "Downloaded; checksum and size match the manifest")
         return await _restore_from(
             ctx, job, rep, conn, artifact, sha256=sha256, started_at=started_at
         )
+
+
+async def _vouch_unverified(
+    ctx: Context, job: RestoreJob, rep: Reporter, artifact: Path, *, where: str, sha256: str
+) -> None:
+    """Say that nothing vouches for `artifact`, and refuse it if it decompresses past the cap."""
+    await rep.log(
+        "warn",
+        f"No checksum was verified: no Lifeboat manifest vouches for {where}, and an"
+        f" admin confirmed restoring it anyway ({job.expected_size} bytes, sha256 {sha256})",
+        {"unverified": True, "sha256": sha256},
+    )
+    size = await _check_decompressed_size(ctx, job, artifact)
+    await rep.log("info", f"The artifact decompresses to {size} bytes, within the cap")
+
+
+async def _hash_unverified(path: Path, expected_size: int) -> str:
+    """The sha256 of the local file `path`, after checking it holds `expected_size` bytes.
+
+    Raises:
+        IntegrityError: the file is missing or its size is not the one the API recorded.
+    """
+
+    def run() -> str:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError as exc:
+            raise IntegrityError("the artifact is gone (was the restore already run?)") from exc
+        try:
+            size = os.fstat(fd).st_size
+            if size != expected_size:
+                raise IntegrityError(f"the artifact holds {size} bytes, not {expected_size}")
+            digest = hashlib.sha256()
+            while chunk := os.read(fd, CHUNK):
+                digest.update(chunk)
+            return digest.hexdigest()
+        finally:
+            os.close(fd)
+
+    return await asyncio.to_thread(run)
 
 
 DECOMPRESSED_RATIO_CAP = 500
@@ -256,14 +305,19 @@ async def _restore_from(
     started_at: datetime,
 ) -> RestoreFinished:
     target = job.target
-    where = job.source_path or (
-        f"s3://{job.s3.bucket}/{job.s3.key}" if job.s3 is not None else "the artifact"
+    where = (
+        "the uploaded file"
+        if job.uploaded
+        else job.source_path
+        or (f"s3://{job.s3.bucket}/{job.s3.key}" if job.s3 is not None else "the artifact")
     )
     await rep.log(
         "info",
         f"Starting restore of {where} into {target.engine} database"
         f" {target.database} on {target.host}:{target.port}",
     )
+    if job.safety_backup is not None:
+        await take_safety_backup(ctx, job.safety_backup, rep)
     version = await tool_version(ctx.toolbox, restore_tool(conn.engine), base_env=ctx.base_env)
     await rep.log("info", f"Using {version}")
     rep.bytes_total = job.expected_size

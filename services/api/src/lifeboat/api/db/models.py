@@ -31,7 +31,8 @@ RESTORE_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 BACKUP_STATUSES = (*RESTORE_STATUSES, "skipped")
 ACTIVE_STATUSES = ("pending", "running")
 TERMINAL_STATUSES = ("completed", "failed", "cancelled", "skipped")
-BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "custom", "manual")
+# "pre-restore" (migration 0005): the safety backup a restore took of its target first.
+BACKUP_TYPES = ("hourly", "daily", "weekly", "monthly", "custom", "manual", "pre-restore")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 
 
@@ -291,6 +292,8 @@ class RestoreExecution(Base):
     s3_bucket: Mapped[str | None] = mapped_column(String(255), default=None)
     s3_key: Mapped[str | None] = mapped_column(Text, default=None)
     restore_options: Mapped[str | None] = mapped_column(Text, default=None)  # JSON
+    safety_backup_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    """The ``pre-restore`` backup taken of the target before this restore (migration 0005)."""
 
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

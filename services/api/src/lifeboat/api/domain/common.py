@@ -9,7 +9,7 @@ import msgspec
 
 EngineName = Literal["postgresql", "mysql"]
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
-BackupType = Literal["hourly", "daily", "weekly", "monthly", "custom", "manual"]
+BackupType = Literal["hourly", "daily", "weekly", "monthly", "custom", "manual", "pre-restore"]
 LogLevelName = Literal["debug", "info", "warn", "error"]
 CompressionName = Literal["zstd", "gzip"]
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -21,9 +24,43 @@ from lifeboat.api.domain.common import (
     LogOut,
 )
 from lifeboat.api.domain.restores import service
-from lifeboat.api.domain.restores.schemas import RestoreCreate, RestoreDetailOut, RestoreOut
+from lifeboat.api.domain.restores.schemas import (
+    UPLOAD_FORM_FIELDS,
+    RestoreCreate,
+    RestoreDetailOut,
+    RestoreOut,
+)
 from lifeboat.api.envelope import Envelope, ok, paged
-from lifeboat.core.errors import ValidationError
+
+
+def _upload_form_schema() -> Schema:
+    def text(name: str, **extra: Any) -> Schema:
+        return Schema(type=OpenAPIType.STRING, description=UPLOAD_FORM_FIELDS[name], **extra)
+
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        required=["file", "databaseId"],
+        properties={
+            "file": text("file", format=OpenAPIFormat.BINARY),
+            "manifest": text("manifest", format=OpenAPIFormat.BINARY),
+            "databaseId": text("databaseId", min_length=1, max_length=64),
+            "options": text("options"),
+            "engine": text("engine", enum=["postgresql", "mysql"]),
+            "compression": text("compression", enum=["zstd", "gzip"]),
+            "confirmUnverified": text("confirmUnverified", enum=["true", "false"]),
+        },
+    )
+
+
+@dataclass
+class _UploadOperation(Operation):
+    """The upload's body is read as a stream by the handler: documented here by hand."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            content={"multipart/form-data": OpenAPIMediaType(schema=_upload_form_schema())},
+        )
 
 
 class RestoreController(Controller):
@@ -65,10 +102,26 @@ class RestoreController(Controller):
         await audit(ctx, request, "restore.create", restore.id, msgspec.to_builtins(data))
         return ok(restore)
 
-    @post("/upload", summary="Upload a file to restore", opt={"permission": "restore.execute"})
-    async def upload(self) -> Envelope[RestoreOut]:
-        """Restoring from an uploaded file is not supported yet."""
-        raise ValidationError("restoring from an uploaded file is not supported yet")
+    @post(
+        "/upload",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Upload a file and restore it",
+        opt={"permission": "restore.execute"},
+        request_max_body_size=None,  # streamed to disk; MAX_UPLOAD_BYTES is enforced there
+        operation_class=_UploadOperation,
+    )
+    async def upload(self, ctx: Ctx, request: Request[Any, Any, Any]) -> Envelope[RestoreOut]:
+        """Receive a backup file (multipart form: ``file``, ``databaseId``, optional ``options``
+        JSON, ``manifest``, ``engine``/``compression`` hints, ``confirmUnverified``) and queue
+        its restore. With a Lifeboat manifest matching the file it is verified like a recorded
+        backup; without one only an admin may restore it, with ``confirmUnverified=true``.
+        Larger than MAX_UPLOAD_BYTES: 413."""
+        principal = principal_of(request)
+        restore, details = await service.request_upload_restore(
+            ctx, request, is_admin=principal.role == "admin", initiated_by=principal.actor
+        )
+        await audit(ctx, request, "restore.upload", restore.id, details)
+        return ok(restore)
 
     @get(
         "/{restore_id:str}",

@@ -27,6 +27,9 @@ class RestoreOptionsIn(Input):
     data_only: bool = False
     no_owner: bool = False
     exit_on_error: bool = True
+    safety_backup: bool = False
+    """First take a full backup of the target (type ``pre-restore``, stored locally); if it
+    fails the restore fails without touching the target."""
 
 
 class S3ObjectIn(Input):
@@ -68,6 +71,7 @@ class RestoreOptionsOut(Output):
     data_only: bool
     no_owner: bool
     exit_on_error: bool
+    safety_backup: bool = False
 
 
 class RestoreOut(Output):
@@ -83,6 +87,8 @@ class RestoreOut(Output):
     s3_bucket: str | None
     s3_key: str | None
     restore_options: RestoreOptionsOut | None
+    safety_backup_id: str | None
+    """The ``pre-restore`` backup of the target this restore takes first (``safetyBackup``)."""
     started_at: datetime
     completed_at: datetime | None
     duration_seconds: int | None
@@ -99,3 +105,17 @@ class RestoreDetailOut(RestoreOut):
     """A restore execution record with its log."""
 
     logs: list[LogOut]
+
+
+UPLOAD_FORM_FIELDS = {
+    "file": "The backup file (binary), e.g. a Lifeboat artifact or `pg_dump -Fc | zstd`.",
+    "manifest": "Optional: the Lifeboat `<file>.manifest.json` of the file. When its size and"
+    " sha256 match the upload, the restore is verified like a recorded backup's.",
+    "databaseId": "The database to restore into.",
+    "options": "Optional: the restore options as JSON, as in POST /api/restores.",
+    "engine": "Optional hint without a manifest: postgresql or mysql (default: the target's).",
+    "compression": "Optional hint without a manifest: zstd or gzip (default: from the bytes).",
+    "confirmUnverified": "Admins only, required without a manifest: `true` to restore a file"
+    " nothing vouches for (no checksum can be verified).",
+}
+"""The parts of the multipart form of POST /api/restores/upload (documented in OpenAPI)."""

@@ -4,9 +4,11 @@ configured buckets."""
 from __future__ import annotations
 
 import logging
-from typing import cast
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import msgspec
+from litestar import Request
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,13 +24,21 @@ from lifeboat.api.db.models import (
 from lifeboat.api.domain.common import ExecutionStatus, LogLevelName, LogOut
 from lifeboat.api.domain.databases.service import decrypt_password, engine_of, load
 from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.domain.restores import uploads
+from lifeboat.api.domain.restores.safety import SafetyBackup, safety_backup_for
 from lifeboat.api.domain.restores.schemas import (
     RestoreCreate,
     RestoreDetailOut,
+    RestoreOptionsIn,
     RestoreOptionsOut,
     RestoreOut,
 )
-from lifeboat.api.domain.restores.sources import Artifact, object_artifact, s3_source_for
+from lifeboat.api.domain.restores.sources import (
+    Artifact,
+    object_artifact,
+    s3_source_for,
+    upload_artifact,
+)
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import (
     ConflictError,
@@ -63,6 +73,7 @@ def to_out(row: RestoreExecution, database_name: str | None) -> RestoreOut:
         s3_bucket=row.s3_bucket,
         s3_key=row.s3_key,
         restore_options=options,
+        safety_backup_id=row.safety_backup_id,
         started_at=row.started_at,
         completed_at=row.completed_at,
         duration_seconds=row.duration_seconds,
@@ -134,8 +145,7 @@ async def restore_logs(
         return await logs_of(session, restore_id, level=level)
 
 
-def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:
-    opts = data.options
+def _check_options(opts: RestoreOptionsIn) -> None:
     if opts.schema_only and opts.data_only:
         raise ValidationError(
             "schemaOnly and dataOnly cannot both be set",
@@ -144,6 +154,10 @@ def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:
                 {"field": "options.dataOnly", "message": "conflicts with schemaOnly"},
             ],
         )
+
+
+def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:
+    _check_options(data.options)
     if (data.backup_id is None) == (data.s3_object is None):
         raise ValidationError(
             "give exactly one of backupId and s3Object",
@@ -200,6 +214,31 @@ async def _backup_artifact(
     )
 
 
+Resolve = Callable[[AsyncSession, DatabaseConfig], Awaitable[Artifact]]
+"""The artifact of a restore, found inside the transaction that records it."""
+
+
+async def _check_target_free(session: AsyncSession, target: DatabaseConfig) -> None:
+    """Refuse a disabled target, or one a restore is already pending or running into."""
+    if not target.enabled:
+        raise ValidationError(
+            f"database {target.name!r} is disabled", details={"databaseId": target.id}
+        )
+    active = await session.scalar(
+        select(RestoreExecution.id)
+        .where(
+            RestoreExecution.database_config_id == target.id,
+            RestoreExecution.status.in_(ACTIVE_STATUSES),
+        )
+        .limit(1)
+    )
+    if active is not None:
+        raise ConflictError(
+            f"a restore into {target.name!r} is already pending or running",
+            details={"executionId": active},
+        )
+
+
 async def request_restore(
     ctx: ApiContext, data: RestoreCreate, *, is_admin: bool, initiated_by: str | None = None
 ) -> RestoreOut:
@@ -210,8 +249,6 @@ async def request_restore(
     one needs ``allowUnverified`` from an admin (`is_admin`).
     """
     _check_request(data, is_admin=is_admin)
-    opts = data.options
-    now = utcnow()
     restore_id = new_id()
     from_object: Artifact | None = None
     if data.s3_object is not None:
@@ -220,31 +257,111 @@ async def request_restore(
         from_object = await object_artifact(
             ctx, data.s3_object, allow_unverified=data.allow_unverified, restore_id=restore_id
         )
+
+    async def resolve(session: AsyncSession, target: DatabaseConfig) -> Artifact:
+        return from_object or await _backup_artifact(ctx, session, data, restore_id)
+
+    return await _queue_restore(
+        ctx,
+        restore_id=restore_id,
+        database_id=data.database_id,
+        opts=data.options,
+        initiated_by=initiated_by,
+        resolve=resolve,
+    )
+
+
+async def request_upload_restore(
+    ctx: ApiContext,
+    request: Request[Any, Any, Any],
+    *,
+    is_admin: bool,
+    initiated_by: str | None = None,
+) -> tuple[RestoreOut, dict[str, Any]]:
+    """Receive an uploaded file (multipart form, see :mod:`.uploads`) and queue its restore.
+
+    With a ``manifest`` part whose size and sha256 match the file, it is verified like a
+    recorded backup; without one only an admin's ``confirmUnverified`` lets it through (then
+    the executor restores it as unverified: size checked, decompression capped, log warning).
+    Returns the restore and what the audit trail records of the upload.
+
+    Raises:
+        ValidationError, ForbiddenError, NotFoundError, ConflictError, PayloadTooLargeError:
+            the upload is refused (and its file removed).
+        UnavailableError: the job could not be queued (the record is kept as failed).
+    """
+    await uploads.sweep(ctx)
+    restore_id = new_id()
+
+    async def precheck(fields: dict[str, str]) -> None:
+        database_id = fields.get("databaseId")
+        if database_id:
+            async with ctx.db.read() as session:
+                await _check_target_free(session, await load(session, database_id))
+
+    received = await uploads.receive(ctx, request, restore_id, precheck=precheck)
+    try:
+        form = uploads.parse_form(received)
+        _check_options(form.options)
+
+        async def resolve(session: AsyncSession, target: DatabaseConfig) -> Artifact:
+            return await upload_artifact(
+                session,
+                received,
+                target_engine=engine_of(target),
+                engine=form.engine,
+                compression=form.compression,
+                confirm_unverified=form.confirm_unverified,
+                is_admin=is_admin,
+            )
+
+        out = await _queue_restore(
+            ctx,
+            restore_id=restore_id,
+            database_id=form.database_id,
+            opts=form.options,
+            initiated_by=initiated_by,
+            resolve=resolve,
+        )
+    except BaseException:
+        received.discard()
+        raise
+    details: dict[str, Any] = {
+        "databaseId": form.database_id,
+        "options": msgspec.to_builtins(form.options),
+        "fileName": received.filename,
+        "sizeBytes": received.size,
+        "sha256": received.sha256,
+        "verified": received.manifest is not None,
+    }
+    return out, details
+
+
+async def _queue_restore(
+    ctx: ApiContext,
+    *,
+    restore_id: str,
+    database_id: str,
+    opts: RestoreOptionsIn,
+    initiated_by: str | None,
+    resolve: Resolve,
+) -> RestoreOut:
+    """Record a pending restore of what `resolve` finds (with its safety backup, if asked)
+    and queue its job."""
+    now = utcnow()
+    safety: SafetyBackup | None = None
     async with ctx.db.write() as session:
-        target = await load(session, data.database_id)
-        artifact = from_object or await _backup_artifact(ctx, session, data, restore_id)
+        target = await load(session, database_id)
+        artifact = await resolve(session, target)
         if artifact.engine != engine_of(target):
             raise ValidationError(
                 f"a {artifact.engine} backup cannot be restored into a {target.type} database",
                 details={"sourceType": artifact.engine, "targetType": target.type},
             )
-        if not target.enabled:
-            raise ValidationError(
-                f"database {target.name!r} is disabled", details={"databaseId": target.id}
-            )
-        active = await session.scalar(
-            select(RestoreExecution.id)
-            .where(
-                RestoreExecution.database_config_id == target.id,
-                RestoreExecution.status.in_(ACTIVE_STATUSES),
-            )
-            .limit(1)
-        )
-        if active is not None:
-            raise ConflictError(
-                f"a restore into {target.name!r} is already pending or running",
-                details={"executionId": active},
-            )
+        await _check_target_free(session, target)
+        if opts.safety_backup:
+            safety = safety_backup_for(ctx, target, now=now)
+            session.add(safety.row)
         options = RestoreOptions(
             drop_and_recreate=opts.drop_and_recreate,
             clean=opts.clean,
@@ -273,6 +390,8 @@ async def request_restore(
             requested_at=now,
             s3=s3_source,
             unverified=artifact.sha256 is None,
+            uploaded=artifact.uploaded,
+            safety_backup=safety.job if safety is not None else None,
         )
         row = RestoreExecution(
             id=restore_id,
@@ -281,7 +400,11 @@ async def request_restore(
             initiated_by=initiated_by,
             status="pending",
             queue=target.queue,
-            source_type="s3" if s3_source is not None else "local",
+            source_type="upload"
+            if artifact.uploaded
+            else "s3"
+            if s3_source is not None
+            else "local",
             source_path=artifact.local_path,
             s3_bucket=s3_source.bucket if s3_source is not None else None,
             s3_key=s3_source.key if s3_source is not None else None,
@@ -293,8 +416,10 @@ async def request_restore(
                     data_only=opts.data_only,
                     no_owner=opts.no_owner,
                     exit_on_error=opts.exit_on_error,
+                    safety_backup=opts.safety_backup,
                 )
             ).decode(),
+            safety_backup_id=safety.row.id if safety is not None else None,
             started_at=now,
             created_at=now,
         )
@@ -310,11 +435,35 @@ async def request_restore(
                 failed.status = "failed"
                 failed.error_message = reason
                 failed.completed_at = utcnow()
+            if safety is not None:
+                backup = await session.get(BackupExecution, safety.row.id)
+                if backup is not None and backup.status == "pending":
+                    backup.status = "failed"
+                    backup.local_status = "failed"
+                    backup.error_message = reason
+                    backup.completed_at = utcnow()
+        if artifact.uploaded:
+            uploads.remove_upload(ctx, restore_id)
         raise UnavailableError(reason, details={"executionId": restore_id}) from exc
     ctx.hub.publish(
         ExecutionUpdate(
             execution_type="restore", execution_id=restore_id, event="created", status="pending"
         )
     )
-    log.info("restore %s into %s queued on %s", restore_id, name, queue)
+    if safety is not None:
+        ctx.hub.publish(
+            ExecutionUpdate(
+                execution_type="backup",
+                execution_id=safety.row.id,
+                event="created",
+                status="pending",
+            )
+        )
+    log.info(
+        "restore %s into %s queued on %s%s",
+        restore_id,
+        name,
+        queue,
+        f" (safety backup {safety.row.id} first)" if safety is not None else "",
+    )
     return to_out(row, name)

@@ -1,22 +1,31 @@
 """Choosing the copy a restore reads: a backup's local artifact or S3 object (sealed target),
-or any object of a configured bucket (:func:`object_artifact`)."""
+any object of a configured bucket (:func:`object_artifact`), or an uploaded file
+(:func:`upload_artifact`)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import msgspec
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import BackupExecution
+from lifeboat.api.db.models import BackupExecution, DatabaseConfig
+from lifeboat.api.domain.databases.service import engine_of
 from lifeboat.api.domain.restores.schemas import S3ObjectIn
 from lifeboat.api.domain.s3configs.objects import check_key, inspect_object
 from lifeboat.api.domain.s3configs.service import config_for_object, target_for
 from lifeboat.api.domain.s3configs.service import load as load_config
-from lifeboat.core.errors import ValidationError
+from lifeboat.core.errors import ForbiddenError, ValidationError
 from lifeboat.core.naming import COMPRESSION_SUFFIX, DUMP_SUFFIX, Compression, Engine
+from lifeboat.storage.manifest import decode_manifest
 from lifeboat.wire.messages import S3Target
+
+if TYPE_CHECKING:
+    from lifeboat.api.domain.restores.uploads import Received
 
 
 def _has_local(backup: BackupExecution) -> bool:
@@ -74,6 +83,8 @@ class Artifact:
     backup_id: str | None = None
     local_path: str | None = None
     s3: S3Target | None = None
+    uploaded: bool = False
+    """`local_path` is a file uploaded for this restore (removed once it ended)."""
 
 
 _ENGINE_SUFFIXES: dict[str, Engine] = {suffix: engine for engine, suffix in DUMP_SUFFIX.items()}
@@ -159,4 +170,117 @@ async def object_artifact(
         sha256=sha256,
         size=facts.size,
         s3=target_for(ctx, config, key=obj.key, bound_to=restore_id),
+    )
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_MAGIC: tuple[tuple[bytes, Compression], ...] = (
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x1f\x8b", "gzip"),
+)
+
+
+def sniff_compression(head: bytes) -> Compression | None:
+    """The compression a file starting with `head` uses, from its magic number."""
+    for magic, compression in _MAGIC:
+        if head.startswith(magic):
+            return compression
+    return None
+
+
+async def upload_artifact(
+    session: AsyncSession,
+    received: Received,
+    *,
+    target_engine: Engine,
+    engine: Engine | None,
+    compression: Compression | None,
+    confirm_unverified: bool,
+    is_admin: bool,
+) -> Artifact:
+    """The uploaded file of `received`: verified when its sha256 is that of a backup this
+    install recorded, otherwise unknown.
+
+    A manifest sent along proves nothing about where the file came from (anyone can write
+    one), so it never makes a file trusted: it only has to describe the file exactly (size and
+    the sha256 computed while it was received, catching a damaged transfer) and supplies the
+    engine and compression. What vouches for the bytes is this install's own record of the
+    checksum (DESIGN.md: "only artifacts whose sha256 matches a manifest it trusts"). A file
+    nothing vouches for needs an admin's `confirm_unverified`; the engine then defaults to the
+    target's and the compression is read from the file's magic number.
+
+    Raises:
+        ValidationError: a manifest that is unreadable or does not match the file, hints that
+            contradict it, or an unknown file and no confirmation.
+        ForbiddenError: an unknown file, confirmed by someone who is not an admin.
+    """
+    assert received.relative is not None
+    sniffed = sniff_compression(received.head)
+    if received.manifest is not None:
+        try:
+            manifest = decode_manifest(received.manifest)
+        except msgspec.DecodeError as exc:
+            raise _invalid("manifest", f"not a Lifeboat manifest ({exc})") from None
+        sha256 = manifest.sha256.lower()
+        if not _SHA256.fullmatch(sha256):
+            raise _invalid("manifest", "carries no valid sha256")
+        if manifest.size_bytes != received.size:
+            raise _invalid(
+                "file",
+                f"the file holds {received.size} bytes but its manifest says"
+                f" {manifest.size_bytes}: it is not the backup the manifest describes",
+            )
+        if sha256 != received.sha256:
+            raise _invalid(
+                "file",
+                f"checksum mismatch: the file's sha256 is {received.sha256}, its manifest"
+                f" says {sha256}; nothing was restored",
+            )
+        for name, hint, actual in (
+            ("engine", engine, manifest.engine),
+            ("compression", compression, manifest.compression),
+        ):
+            if hint is not None and hint != actual:
+                raise _invalid(name, f"the file's manifest says {actual}")
+        engine, compression = manifest.engine, manifest.compression
+    known = await session.scalar(
+        select(BackupExecution)
+        .where(
+            func.lower(BackupExecution.checksum) == received.sha256,
+            BackupExecution.status == "completed",
+            BackupExecution.file_size_bytes == received.size,
+        )
+        .limit(1)
+    )
+    if known is not None:
+        source = await session.get(DatabaseConfig, known.database_config_id)
+        return Artifact(
+            engine=engine_of(source) if source is not None else (engine or target_engine),
+            compression="gzip" if known.compression_used == "gzip" else "zstd",
+            sha256=received.sha256,
+            size=received.size,
+            backup_id=known.id,
+            local_path=received.relative,
+            uploaded=True,
+        )
+    if not confirm_unverified:
+        raise _invalid(
+            "confirmUnverified",
+            "the uploaded file is not a backup this install recorded (its sha256 matches none),"
+            " so nothing vouches for it; an admin may restore it anyway with confirmUnverified",
+        )
+    if not is_admin:
+        raise ForbiddenError("only an admin may restore an uploaded file nothing vouches for")
+    if compression is not None and sniffed is not None and compression != sniffed:
+        raise _invalid("compression", f"the file's bytes are {sniffed}, not {compression}")
+    chosen = compression or sniffed or guess_format(received.filename or "")[1]
+    if chosen is None:
+        raise _invalid("compression", "cannot tell from the file; name it (zstd or gzip)")
+    return Artifact(
+        engine=engine or target_engine,
+        compression=chosen,
+        sha256=None,
+        size=received.size,
+        local_path=received.relative,
+        uploaded=True,
     )
