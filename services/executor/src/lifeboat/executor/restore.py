@@ -15,7 +15,6 @@ outcome; a job with a ``safety_backup`` takes that backup first (:mod:`lifeboat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
@@ -33,7 +32,6 @@ from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base
 from lifeboat.executor.safety import take_safety_backup
-from lifeboat.storage.s3 import S3Store
 from lifeboat.wire.messages import UPLOADS_DIR, RestoreFinished, RestoreJob
 
 log = logging.getLogger(__name__)
@@ -118,26 +116,19 @@ async def _restore(
         artifact = directory / "artifact"
         async with open_store(ctx, source, bound_to=job.execution_id) as store:
             rep.bytes_total = job.expected_size
-            if job.unverified:
-                await rep.log("info", f"Downloading {where} ({job.expected_size} bytes)")
-                sha256 = await _download_unverified(
-                    store, source.key, artifact, job.expected_size, rep
-                )
-            else:
-                await rep.log(
-                    "info",
-                    f"Downloading {where} ({job.expected_size} bytes)"
-                    " to verify it before restoring",
-                )
-                await download_verified(
-                    store,
-                    source.key,
-                    artifact,
-                    expected_sha256=job.expected_sha256,
-                    expected_size=job.expected_size,
-                    on_progress=rep.progress,
-                )
-                sha256 = job.expected_sha256
+            await rep.log(
+                "info",
+                f"Downloading {where} ({job.expected_size} bytes)"
+                + ("" if job.unverified else " to verify it before restoring"),
+            )
+            sha256 = await download_verified(
+                store,
+                source.key,
+                artifact,
+                expected_sha256=None if job.unverified else job.expected_sha256,
+                expected_size=job.expected_size,
+                on_progress=rep.progress,
+            )
         if job.unverified:
             await _vouch_unverified(ctx, job, rep, artifact, where=where, sha256=sha256)
         else:
@@ -196,54 +187,6 @@ DECOMPRESSED_FLOOR = 1 << 30
 def decompressed_cap(size: int) -> int:
     """The most bytes an unverified artifact of `size` bytes may decompress to."""
     return max(DECOMPRESSED_FLOOR, size * DECOMPRESSED_RATIO_CAP)
-
-
-async def _download_unverified(
-    store: S3Store, key: str, dest: Path, expected_size: int, rep: Reporter
-) -> str:
-    """Stream object `key` into a new 0600 file `dest`; check its size; return its sha256.
-
-    Raises:
-        S3Error: the object cannot be read.
-        IntegrityError: its size changed since the API looked (the file is removed).
-    """
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    digest = hashlib.sha256()
-    size = 0
-    last = 0.0
-    try:
-        try:
-            async for chunk in store.stream(key, chunk_size=CHUNK):
-                size += len(chunk)
-                if size > expected_size:
-                    raise IntegrityError(
-                        f"{store.location(key)} changed: it now holds more than"
-                        f" {expected_size} bytes"
-                    )
-                digest.update(chunk)
-                await asyncio.to_thread(_write_all, fd, chunk)
-                loop_now = asyncio.get_running_loop().time()
-                if loop_now - last >= 1.0:
-                    last = loop_now
-                    await rep.progress(size)
-            await asyncio.to_thread(os.fsync, fd)
-        finally:
-            os.close(fd)
-        if size != expected_size:
-            raise IntegrityError(
-                f"{store.location(key)} changed: it holds {size} bytes, not {expected_size}"
-            )
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(dest)
-        raise
-    return digest.hexdigest()
-
-
-def _write_all(fd: int, chunk: bytes) -> None:
-    view = memoryview(chunk)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 async def _check_decompressed_size(ctx: Context, job: RestoreJob, artifact: Path) -> int:

@@ -94,11 +94,12 @@ async def download_verified(
     key: str,
     dest: Path,
     *,
-    expected_sha256: str,
+    expected_sha256: str | None,
     expected_size: int,
     on_progress: ProgressFn | None = None,
-) -> None:
-    """Stream object `key` into a new 0600 file `dest`, hashing it; check size and sha256.
+) -> str:
+    """Stream object `key` into a new 0600 file `dest`, hashing it; check its size and, unless
+    `expected_sha256` is None (an unverified artifact), its sha256. Returns the sha256.
 
     Raises:
         S3Error: the object cannot be read.
@@ -129,7 +130,7 @@ async def download_verified(
                 f"artifact size mismatch: expected {expected_size} bytes, downloaded {size}",
                 details={"expected_size": expected_size, "size": size},
             )
-        if digest.hexdigest() != expected_sha256.lower():
+        if expected_sha256 is not None and digest.hexdigest() != expected_sha256.lower():
             raise IntegrityError(
                 "artifact checksum mismatch: the S3 object is not the backup that was recorded",
                 details={"expected_sha256": expected_sha256, "sha256": digest.hexdigest()},
@@ -138,6 +139,7 @@ async def download_verified(
         with contextlib.suppress(OSError):
             os.unlink(dest)
         raise
+    return digest.hexdigest()
 
 
 def _write_hash(fd: int, chunk: bytes, digest: Any) -> None:
