@@ -41,7 +41,10 @@ def test_scheduled_backup_lands_locally_and_in_s3_and_restores_from_s3(
 ) -> None:
     assert stack.procs["scheduler#2"].poll() is None  # two replicas are running
     bucket = make_bucket(endpoint)
-    add_s3_config(api, endpoint, bucket, isDefault=True)
+    # The schedule names its configuration: the default one (another bucket) stays empty.
+    elsewhere = make_bucket(endpoint)
+    add_s3_config(api, endpoint, elsewhere, isDefault=True)
+    config = add_s3_config(api, endpoint, bucket)
     with scratch_pg("lbe_sched") as src, scratch_pg("lbe_sched_dst") as dst:
         build_rich_pg(src.name)
         database, target = pg_db(api, src), pg_db(api, dst)
@@ -54,6 +57,7 @@ def test_scheduled_backup_lands_locally_and_in_s3_and_restores_from_s3(
                     "cronExpression": "* * * * *",
                     "timezone": "UTC",
                     "s3UploadEnabled": True,
+                    "s3ConfigId": config["id"],
                 },
             ),
             201,
@@ -91,6 +95,7 @@ def test_scheduled_backup_lands_locally_and_in_s3_and_restores_from_s3(
         objects = s3_objects(endpoint, bucket)
         assert set(objects) == {backup["s3Key"], f"{backup['s3Key']}.manifest.json"}
         assert objects[backup["s3Key"]]["backup-type"] == "custom"
+        assert s3_objects(endpoint, elsewhere) == {}
 
         # Restored from the S3 copy (the local one removed), identical to the source.
         path.unlink()

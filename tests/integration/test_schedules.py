@@ -177,6 +177,64 @@ async def test_validation(api: RunningApi, fields: dict[str, Any], needle: str) 
         assert fields_named == ["cronExpression"], error
 
 
+async def test_storage_choices(api: RunningApi) -> None:
+    """Where a schedule's backups go: its own S3 configuration, S3 only, never nowhere."""
+    db = await new_database(api)
+    config = data_of(
+        await api.client.post(
+            "/api/s3-configs",
+            json={
+                "name": f"sched-{db['id'][:8]}",
+                "bucket": "sched-bucket",
+                "accessKeyId": "AKIASCHEDULETEST",
+                "secretAccessKey": "schedule-secret-0123456789",
+            },
+        ),
+        201,
+    )
+    base = {"databaseConfigId": db["id"], "scheduleType": "daily"}
+    nowhere = error_of(
+        await api.client.post("/api/schedules", json={**base, "storeLocally": False}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert nowhere["details"][0]["field"] == "storeLocally"
+    unknown = error_of(
+        await api.client.post(
+            "/api/schedules", json={**base, "s3UploadEnabled": True, "s3ConfigId": "nope"}
+        ),
+        400,
+        "VALIDATION_ERROR",
+    )
+    assert unknown["details"][0]["field"] == "s3ConfigId"
+    schedule = data_of(
+        await api.client.post(
+            "/api/schedules",
+            json={
+                **base,
+                "s3UploadEnabled": True,
+                "s3ConfigId": config["id"],
+                "storeLocally": False,
+            },
+        ),
+        201,
+    )
+    assert schedule["s3ConfigId"] == config["id"] and schedule["storeLocally"] is False
+    # Turning S3 off would leave nothing: refused; the stored schedule is unchanged.
+    error_of(
+        await api.client.put(f"/api/schedules/{schedule['id']}", json={"s3UploadEnabled": False}),
+        400,
+        "VALIDATION_ERROR",
+    )
+    again = data_of(await api.client.get(f"/api/schedules/{schedule['id']}"))
+    assert again["s3UploadEnabled"] is True
+    # The configuration cannot go while the schedule sends its backups there.
+    busy = error_of(await api.client.delete(f"/api/s3-configs/{config['id']}"), 409, "CONFLICT")
+    assert busy["details"]["scheduleIds"] == [schedule["id"]]
+    data_of(await api.client.delete(f"/api/schedules/{schedule['id']}"))
+    data_of(await api.client.delete(f"/api/s3-configs/{config['id']}"))
+
+
 async def test_validation_on_update_and_unknown_database(api: RunningApi) -> None:
     body = {"databaseConfigId": "missing", "scheduleType": "daily"}
     error = error_of(await api.client.post("/api/schedules", json=body), 400, "VALIDATION_ERROR")

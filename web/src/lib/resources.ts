@@ -43,6 +43,8 @@ export interface Schedule {
   timezone: string;
   enabled: boolean;
   s3UploadEnabled: boolean;
+  s3ConfigId: string | null;
+  storeLocally: boolean;
   retentionPolicyId: string | null;
   compression: Compression;
   retryCount: number | null;
@@ -60,6 +62,8 @@ export interface ScheduleInput {
   timezone?: string;
   enabled?: boolean;
   s3UploadEnabled?: boolean;
+  s3ConfigId?: string | null;
+  storeLocally?: boolean;
   retentionPolicyId?: string | null;
   compression?: Compression;
   retryCount?: number | null;

@@ -194,6 +194,8 @@ interface FormValues {
   timezone: string;
   retentionPolicyId: string;
   s3UploadEnabled: boolean;
+  s3ConfigId: string;
+  storeLocally: boolean;
   compression: Compression;
   enabled: boolean;
   retryCount: string;
@@ -209,6 +211,8 @@ function initialValues(schedule?: Schedule): FormValues {
       timezone: browserZone(),
       retentionPolicyId: "",
       s3UploadEnabled: false,
+      s3ConfigId: "",
+      storeLocally: true,
       compression: "zstd",
       enabled: true,
       retryCount: "",
@@ -222,6 +226,8 @@ function initialValues(schedule?: Schedule): FormValues {
     timezone: schedule.timezone,
     retentionPolicyId: schedule.retentionPolicyId ?? "",
     s3UploadEnabled: schedule.s3UploadEnabled,
+    s3ConfigId: schedule.s3ConfigId ?? "",
+    storeLocally: schedule.storeLocally,
     compression: schedule.compression,
     enabled: schedule.enabled,
     retryCount: schedule.retryCount === null ? "" : String(schedule.retryCount),
@@ -238,6 +244,9 @@ function toInput(values: FormValues): ScheduleInput {
     timezone: values.timezone.trim(),
     retentionPolicyId: values.retentionPolicyId || null,
     s3UploadEnabled: values.s3UploadEnabled,
+    s3ConfigId: values.s3UploadEnabled ? values.s3ConfigId || null : null,
+    // Without an S3 copy the local one is the only one.
+    storeLocally: values.s3UploadEnabled ? values.storeLocally : true,
     compression: values.compression,
     enabled: values.enabled,
     retryCount: values.retryCount === "" ? null : Number(values.retryCount),
@@ -498,9 +507,30 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
                 </p>
               )}
               {values.s3UploadEnabled && s3Configs.length > 0 && (
-                <p className="text-xs text-zinc-500 dark:text-zinc-400">
-                  Goes to the default configuration ({s3Configs.find((c) => c.isDefault)?.name ?? "none marked default"}).
-                </p>
+                <div className="grid gap-4 pl-6 sm:grid-cols-2">
+                  <Field id="schedule-s3" label="S3 configuration" error={errorFor("s3ConfigId")}>
+                    <select id="schedule-s3" className={INPUT} value={values.s3ConfigId} onChange={(e) => set("s3ConfigId", e.target.value)}>
+                      <option value="">Default ({s3Configs.find((c) => c.isDefault)?.name ?? "none marked default"})</option>
+                      {s3Configs.map((config) => (
+                        <option key={config.id} value={config.id}>
+                          {config.name} — s3://{config.bucket}
+                        </option>
+                      ))}
+                    </select>
+                  </Field>
+                  <div className="flex items-end pb-2">
+                    <label className="flex items-center gap-2 text-sm">
+                      <input
+                        type="checkbox"
+                        className={CHECKBOX}
+                        checked={values.storeLocally}
+                        onChange={(e) => set("storeLocally", e.target.checked)}
+                      />
+                      Also keep a local copy
+                    </label>
+                  </div>
+                  {errorFor("storeLocally") && <p className="text-xs text-red-700 dark:text-red-400 sm:col-span-2">{errorFor("storeLocally")}</p>}
+                </div>
               )}
               <label className="flex items-center gap-2 text-sm">
                 <input type="checkbox" className={CHECKBOX} checked={values.enabled} onChange={(e) => set("enabled", e.target.checked)} />

@@ -170,6 +170,11 @@ class BackupSchedule(Base):
     compression: Mapped[str] = mapped_column(String(16), default="zstd", server_default="zstd")
     retry_count: Mapped[int | None] = mapped_column(Integer, default=None)
     retry_delay_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Migration 0006. The S3 copy's configuration (None: the default one); false: S3 only.
+    s3_config_id: Mapped[str | None] = mapped_column(
+        ForeignKey("s3_configs.id", name="fk_backup_schedules_s3_config_id"), default=None
+    )
+    store_locally: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     # No slot at or before this instant fires (set on create, enable and timing changes).
     active_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import S3Config, new_id
+from lifeboat.api.db.models import BackupSchedule, S3Config, new_id
 from lifeboat.api.domain.s3configs.schemas import (
     S3BucketsOut,
     S3CheckOut,
@@ -333,9 +333,23 @@ async def update_config(ctx: ApiContext, config_id: str, data: S3ConfigUpdate) -
 
 async def delete_config(ctx: ApiContext, config_id: str) -> None:
     """Delete a configuration. Objects in the bucket stay; backups recorded there keep their
-    bucket and key, and are read through any other configuration of the same bucket."""
+    bucket and key, and are read through any other configuration of the same bucket.
+
+    Raises:
+        ConflictError: a schedule sends its backups there.
+    """
     async with ctx.db.write() as session:
         row = await load(session, config_id)
+        users = list(
+            await session.scalars(
+                select(BackupSchedule.id).where(BackupSchedule.s3_config_id == config_id)
+            )
+        )
+        if users:
+            raise ConflictError(
+                f"S3 configuration {row.name!r} is used by {len(users)} schedule(s)",
+                details={"scheduleIds": users},
+            )
         await session.delete(row)
 
 

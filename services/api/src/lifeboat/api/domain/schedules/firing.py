@@ -162,6 +162,8 @@ async def apply_fire(ctx: ApiContext, fired: ScheduleFired) -> Outcome:
             backup_type=_backup_type(schedule.schedule_type),
             compression=cast("CompressionName", schedule.compression),
             upload_to_s3=schedule.s3_upload_enabled,
+            s3_config_id=schedule.s3_config_id if schedule.s3_upload_enabled else None,
+            store_locally=schedule.store_locally,
             schedule_id=schedule.id,
             scheduled_for=fired.slot,
             retry_number=fired.retry,

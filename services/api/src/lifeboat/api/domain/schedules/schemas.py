@@ -32,6 +32,10 @@ class ScheduleCreate(Input):
     timezone: ZoneName | None = None
     enabled: bool = True
     s3_upload_enabled: bool = False
+    s3_config_id: Id | None = None
+    """The S3 configuration of the S3 copy (default: the default configuration)."""
+    store_locally: bool = True
+    """False: S3 only (needs ``s3UploadEnabled``)."""
     retention_policy_id: Id | None = None
     compression: CompressionName = "zstd"
     retry_count: RetryCount | None = None
@@ -47,6 +51,8 @@ class ScheduleUpdate(Input):
     timezone: ZoneName | msgspec.UnsetType = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     s3_upload_enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    s3_config_id: Id | msgspec.UnsetType | None = msgspec.UNSET
+    store_locally: bool | msgspec.UnsetType = msgspec.UNSET
     retention_policy_id: Id | msgspec.UnsetType | None = msgspec.UNSET
     compression: CompressionName | msgspec.UnsetType = msgspec.UNSET
     retry_count: RetryCount | msgspec.UnsetType | None = msgspec.UNSET
@@ -64,6 +70,8 @@ class ScheduleOut(Output):
     timezone: str
     enabled: bool
     s3_upload_enabled: bool
+    s3_config_id: str | None
+    store_locally: bool
     retention_policy_id: str | None
     compression: CompressionName
     retry_count: int | None

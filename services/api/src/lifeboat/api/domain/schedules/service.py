@@ -19,7 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import BackupSchedule, DatabaseConfig, RetentionPolicy, utcnow
+from lifeboat.api.db.models import (
+    BackupSchedule,
+    DatabaseConfig,
+    RetentionPolicy,
+    S3Config,
+    utcnow,
+)
 from lifeboat.api.domain.common import CompressionName
 from lifeboat.api.domain.databases.service import load as load_database
 from lifeboat.api.domain.schedules.schemas import (
@@ -68,6 +74,8 @@ def to_out(row: BackupSchedule, database_name: str | None) -> ScheduleOut:
         timezone=row.timezone,
         enabled=row.enabled,
         s3_upload_enabled=row.s3_upload_enabled,
+        s3_config_id=row.s3_config_id,
+        store_locally=row.store_locally,
         retention_policy_id=row.retention_policy_id,
         compression=cast("CompressionName", row.compression),
         retry_count=row.retry_count,
@@ -135,6 +143,22 @@ async def _check_policy(session: AsyncSession, policy_id: str | None) -> None:
         )
 
 
+async def _check_storage(
+    session: AsyncSession, *, s3_upload: bool, s3_config_id: str | None, store_locally: bool
+) -> None:
+    """Refuse a schedule that would store nothing, or names an unknown S3 configuration."""
+    if not store_locally and not s3_upload:
+        raise ValidationError(
+            "a schedule must keep a local copy, an S3 copy or both",
+            details=[{"field": "storeLocally", "message": "false needs s3UploadEnabled"}],
+        )
+    if s3_config_id is not None and await session.get(S3Config, s3_config_id) is None:
+        raise ValidationError(
+            f"S3 configuration {s3_config_id} not found",
+            details=[{"field": "s3ConfigId", "message": "unknown S3 configuration"}],
+        )
+
+
 async def _check_database(session: AsyncSession, config_id: str) -> None:
     try:
         await load_database(session, config_id)
@@ -178,6 +202,12 @@ async def create_schedule(ctx: ApiContext, data: ScheduleCreate) -> ScheduleOut:
     async with ctx.db.write() as session:
         await _check_database(session, data.database_config_id)
         await _check_policy(session, data.retention_policy_id)
+        await _check_storage(
+            session,
+            s3_upload=data.s3_upload_enabled,
+            s3_config_id=data.s3_config_id,
+            store_locally=data.store_locally,
+        )
         row = BackupSchedule(
             database_config_id=data.database_config_id,
             schedule_type=data.schedule_type,
@@ -185,6 +215,8 @@ async def create_schedule(ctx: ApiContext, data: ScheduleCreate) -> ScheduleOut:
             timezone=zone,
             enabled=data.enabled,
             s3_upload_enabled=data.s3_upload_enabled,
+            s3_config_id=data.s3_config_id,
+            store_locally=data.store_locally,
             retention_policy_id=data.retention_policy_id,
             compression=data.compression,
             retry_count=data.retry_count,
@@ -236,6 +268,16 @@ async def update_schedule(ctx: ApiContext, schedule_id: str, data: ScheduleUpdat
             row.enabled = data.enabled
         if not isinstance(data.s3_upload_enabled, msgspec.UnsetType):
             row.s3_upload_enabled = data.s3_upload_enabled
+        if not isinstance(data.s3_config_id, msgspec.UnsetType):
+            row.s3_config_id = data.s3_config_id
+        if not isinstance(data.store_locally, msgspec.UnsetType):
+            row.store_locally = data.store_locally
+        await _check_storage(
+            session,
+            s3_upload=row.s3_upload_enabled,
+            s3_config_id=row.s3_config_id,
+            store_locally=row.store_locally,
+        )
         if not isinstance(data.compression, msgspec.UnsetType):
             row.compression = data.compression
         if not isinstance(data.retry_count, msgspec.UnsetType):
