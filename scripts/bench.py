@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import http.cookiejar
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -345,6 +346,8 @@ def bench_s3(engine: str, api: Api, work: Path) -> Row:
     import aioboto3  # pyright: ignore[reportMissingTypeStubs]
     from moto.server import ThreadedMotoServer
 
+    # moto's HTTP server logs every request (one line per part) through werkzeug.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
