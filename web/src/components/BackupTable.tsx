@@ -6,6 +6,7 @@ import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../
 import { Link } from "../lib/router.tsx";
 import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
+import { DataTable } from "./DataTable.tsx";
 
 const COPY_TONE: Record<string, string> = {
   completed: "border-emerald-300 text-emerald-800 dark:border-emerald-800 dark:text-emerald-300",
@@ -58,7 +59,6 @@ function UploadToS3({ backup }: { backup: Backup }) {
   );
 }
 
-const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400";
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
 export function BackupTable({ backups, compact = false }: { backups: Backup[]; compact?: boolean }) {
@@ -66,76 +66,71 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
   const canRestore = can(me.data?.data, "restore.execute");
   const canUpload = can(me.data?.data, "backup.execute");
   return (
-    <div className="overflow-x-auto">
-      <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-        <thead>
-          <tr>
-            <th scope="col" className={TH}>Started</th>
-            <th scope="col" className={TH}>Database</th>
-            <th scope="col" className={TH}>Type</th>
-            <th scope="col" className={TH}>Status</th>
-            {!compact && <th scope="col" className={TH}>Copies</th>}
-            <th scope="col" className={`${TH} text-right`}>Size</th>
-            <th scope="col" className={`${TH} text-right`}>Duration</th>
-            {!compact && <th scope="col" className={TH}><span className="sr-only">Actions</span></th>}
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-          {backups.map((backup) => (
-            <tr key={backup.id} data-testid="backup-row">
-              <td className={TD} title={formatDateTime(backup.startedAt)}>
-                {compact ? formatRelative(backup.startedAt) : formatDateTime(backup.startedAt)}
-              </td>
-              <td className={`${TD} font-medium`}>{backup.databaseName ?? "—"}</td>
-              <td className={TD}>{backup.backupType}</td>
-              <td className={TD}>
-                <StatusBadge status={backup.status} />
-                {backup.status === "failed" && backup.errorMessage && !compact && (
-                  <p className="mt-1 max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={backup.errorMessage}>
-                    {backup.errorMessage}
-                  </p>
+    <DataTable
+      columns={[
+        "Started",
+        "Database",
+        "Type",
+        "Status",
+        !compact && "Copies",
+        { label: "Size", align: "right" },
+        { label: "Duration", align: "right" },
+        !compact && { label: "Actions", srOnly: true },
+      ]}
+    >
+      {backups.map((backup) => (
+        <tr key={backup.id} data-testid="backup-row">
+          <td className={TD} title={formatDateTime(backup.startedAt)}>
+            {compact ? formatRelative(backup.startedAt) : formatDateTime(backup.startedAt)}
+          </td>
+          <td className={`${TD} font-medium`}>{backup.databaseName ?? "—"}</td>
+          <td className={TD}>{backup.backupType}</td>
+          <td className={TD}>
+            <StatusBadge status={backup.status} />
+            {backup.status === "failed" && backup.errorMessage && !compact && (
+              <p className="mt-1 max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={backup.errorMessage}>
+                {backup.errorMessage}
+              </p>
+            )}
+          </td>
+          {!compact && (
+            <td className={TD}>
+              <Copies backup={backup} />
+            </td>
+          )}
+          <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
+          <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
+          {!compact && (
+            <td className={`${TD} text-right`}>
+              {backup.status === "completed" &&
+                canUpload &&
+                backup.localStatus === "completed" &&
+                (backup.s3Status == null || backup.s3Status === "failed" || backup.s3Status === "deleted") && (
+                  <UploadToS3 backup={backup} />
                 )}
-              </td>
-              {!compact && (
-                <td className={TD}>
-                  <Copies backup={backup} />
-                </td>
+              {backup.status === "completed" && canRestore && (
+                <Link
+                  to={`/restore/new?backupId=${encodeURIComponent(backup.id)}`}
+                  className="mr-3 font-medium text-orange-700 hover:underline dark:text-orange-400"
+                  aria-label={`Restore backup of ${backup.databaseName ?? backup.id}`}
+                >
+                  Restore
+                </Link>
               )}
-              <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
-              <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
-              {!compact && (
-                <td className={`${TD} text-right`}>
-                  {backup.status === "completed" &&
-                    canUpload &&
-                    backup.localStatus === "completed" &&
-                    (backup.s3Status == null || backup.s3Status === "failed" || backup.s3Status === "deleted") && (
-                      <UploadToS3 backup={backup} />
-                    )}
-                  {backup.status === "completed" && canRestore && (
-                    <Link
-                      to={`/restore/new?backupId=${encodeURIComponent(backup.id)}`}
-                      className="mr-3 font-medium text-orange-700 hover:underline dark:text-orange-400"
-                      aria-label={`Restore backup of ${backup.databaseName ?? backup.id}`}
-                    >
-                      Restore
-                    </Link>
-                  )}
-                  {backup.status === "completed" ? (
-                    <a
-                      href={api.downloadUrl(backup.id)}
-                      download
-                      className="font-medium text-orange-700 hover:underline dark:text-orange-400"
-                      aria-label={`Download backup of ${backup.databaseName ?? backup.id}`}
-                    >
-                      Download
-                    </a>
-                  ) : null}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+              {backup.status === "completed" ? (
+                <a
+                  href={api.downloadUrl(backup.id)}
+                  download
+                  className="font-medium text-orange-700 hover:underline dark:text-orange-400"
+                  aria-label={`Download backup of ${backup.databaseName ?? backup.id}`}
+                >
+                  Download
+                </a>
+              ) : null}
+            </td>
+          )}
+        </tr>
+      ))}
+    </DataTable>
   );
 }

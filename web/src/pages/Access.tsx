@@ -6,8 +6,8 @@ import { formatDateTime } from "../lib/format.ts";
 import { auth, ROLES, useMe, type AuditFilters, type Role } from "../lib/auth.ts";
 import { navigate, useSearch } from "../lib/router.tsx";
 import { BUTTON, INPUT, SECONDARY } from "./SignIn.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
-const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400";
 const TD = "px-3 py-2 text-sm";
 
 function Status({ error, success }: { error: Error | null; success?: string | null }) {
@@ -69,56 +69,46 @@ export function Users() {
             <ErrorState error={users.error} onRetry={() => void users.refetch()} />
           ) : (
             <div className="overflow-x-auto">
-              <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-                <thead>
-                  <tr>
-                    <th scope="col" className={TH}>E-mail</th>
-                    <th scope="col" className={TH}>Role</th>
-                    <th scope="col" className={TH}>Last sign-in</th>
-                    <th scope="col" className={TH}><span className="sr-only">Actions</span></th>
+              <DataTable columns={["E-mail", "Role", "Last sign-in", { label: "Actions", srOnly: true }]}>
+                {users.data.data.map((user) => (
+                  <tr key={user.id} data-testid="user-row">
+                    <td className={`${TD} font-medium`}>
+                      {user.email} {user.disabled && <span className="text-xs text-zinc-500">(disabled)</span>}
+                    </td>
+                    <td className={TD}>
+                      <select
+                        className="rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
+                        aria-label={`Role of ${user.email}`}
+                        value={user.role}
+                        onChange={(e) => update.mutate({ id: user.id, change: { role: e.target.value as Role } })}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>{r}</option>
+                        ))}
+                      </select>
+                    </td>
+                    <td className={TD}>{formatDateTime(user.lastLoginAt)}</td>
+                    <td className={`${TD} space-x-2 text-right whitespace-nowrap`}>
+                      {user.id !== me.data?.data.id && (
+                        <>
+                          <button type="button" className={SECONDARY} onClick={() => update.mutate({ id: user.id, change: { disabled: !user.disabled } })}>
+                            {user.disabled ? "Enable" : "Disable"}
+                          </button>
+                          <button
+                            type="button"
+                            className={SECONDARY}
+                            onClick={() => {
+                              if (window.confirm(`Delete ${user.email}?`)) remove.mutate(user.id);
+                            }}
+                          >
+                            Delete
+                          </button>
+                        </>
+                      )}
+                    </td>
                   </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                  {users.data.data.map((user) => (
-                    <tr key={user.id} data-testid="user-row">
-                      <td className={`${TD} font-medium`}>
-                        {user.email} {user.disabled && <span className="text-xs text-zinc-500">(disabled)</span>}
-                      </td>
-                      <td className={TD}>
-                        <select
-                          className="rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
-                          aria-label={`Role of ${user.email}`}
-                          value={user.role}
-                          onChange={(e) => update.mutate({ id: user.id, change: { role: e.target.value as Role } })}
-                        >
-                          {ROLES.map((r) => (
-                            <option key={r} value={r}>{r}</option>
-                          ))}
-                        </select>
-                      </td>
-                      <td className={TD}>{formatDateTime(user.lastLoginAt)}</td>
-                      <td className={`${TD} space-x-2 text-right whitespace-nowrap`}>
-                        {user.id !== me.data?.data.id && (
-                          <>
-                            <button type="button" className={SECONDARY} onClick={() => update.mutate({ id: user.id, change: { disabled: !user.disabled } })}>
-                              {user.disabled ? "Enable" : "Disable"}
-                            </button>
-                            <button
-                              type="button"
-                              className={SECONDARY}
-                              onClick={() => {
-                                if (window.confirm(`Delete ${user.email}?`)) remove.mutate(user.id);
-                              }}
-                            >
-                              Delete
-                            </button>
-                          </>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
               <Status error={update.error ?? remove.error} />
             </div>
           )}
@@ -188,34 +178,31 @@ export function Tokens() {
           ) : tokens.data.data.length === 0 ? (
             <Empty>No API tokens.</Empty>
           ) : (
-            <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-              <thead>
-                <tr>
-                  <th scope="col" className={TH}>Name</th>
-                  <th scope="col" className={TH}>Role</th>
-                  <th scope="col" className={TH}>Owner</th>
-                  <th scope="col" className={TH}>Expires</th>
-                  <th scope="col" className={TH}>Last used</th>
-                  <th scope="col" className={TH}><span className="sr-only">Actions</span></th>
+            <DataTable
+              columns={[
+                "Name",
+                "Role",
+                "Owner",
+                "Expires",
+                "Last used",
+                { label: "Actions", srOnly: true },
+              ]}
+            >
+              {tokens.data.data.map((token) => (
+                <tr key={token.id} data-testid="token-row">
+                  <td className={`${TD} font-medium`}>
+                    {token.name} <span className="font-mono text-xs text-zinc-500">{token.prefix}…</span>
+                  </td>
+                  <td className={TD}>{token.role}</td>
+                  <td className={TD}>{token.owner}</td>
+                  <td className={TD}>{token.expiresAt ? formatDateTime(token.expiresAt) : "never"}</td>
+                  <td className={TD}>{formatDateTime(token.lastUsedAt)}</td>
+                  <td className={`${TD} text-right`}>
+                    <button type="button" className={SECONDARY} onClick={() => revoke.mutate(token.id)}>Revoke</button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                {tokens.data.data.map((token) => (
-                  <tr key={token.id} data-testid="token-row">
-                    <td className={`${TD} font-medium`}>
-                      {token.name} <span className="font-mono text-xs text-zinc-500">{token.prefix}…</span>
-                    </td>
-                    <td className={TD}>{token.role}</td>
-                    <td className={TD}>{token.owner}</td>
-                    <td className={TD}>{token.expiresAt ? formatDateTime(token.expiresAt) : "never"}</td>
-                    <td className={TD}>{formatDateTime(token.lastUsedAt)}</td>
-                    <td className={`${TD} text-right`}>
-                      <button type="button" className={SECONDARY} onClick={() => revoke.mutate(token.id)}>Revoke</button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </Panel>
       </div>
@@ -265,36 +252,21 @@ export function Audit() {
           <Empty>No audit events match.</Empty>
         ) : (
           <>
-            <div className="overflow-x-auto">
-              <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-                <thead>
-                  <tr>
-                    <th scope="col" className={TH}>When</th>
-                    <th scope="col" className={TH}>Who</th>
-                    <th scope="col" className={TH}>Action</th>
-                    <th scope="col" className={TH}>Target</th>
-                    <th scope="col" className={TH}>Outcome</th>
-                    <th scope="col" className={TH}>From</th>
-                    <th scope="col" className={TH}>Details</th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                  {events.data.data.map((event) => (
-                    <tr key={event.id} data-testid="audit-row">
-                      <td className={`${TD} whitespace-nowrap`}>{formatDateTime(event.timestamp)}</td>
-                      <td className={TD}>{event.actor}</td>
-                      <td className={`${TD} font-mono text-xs`}>{event.action}</td>
-                      <td className={TD}>{event.target ?? "—"}</td>
-                      <td className={TD}>{event.outcome}</td>
-                      <td className={TD}>{event.ip ?? "—"}</td>
-                      <td className={`${TD} max-w-xs truncate font-mono text-xs`} title={event.details ? JSON.stringify(event.details) : ""}>
-                        {event.details ? JSON.stringify(event.details) : ""}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable columns={["When", "Who", "Action", "Target", "Outcome", "From", "Details"]}>
+              {events.data.data.map((event) => (
+                <tr key={event.id} data-testid="audit-row">
+                  <td className={`${TD} whitespace-nowrap`}>{formatDateTime(event.timestamp)}</td>
+                  <td className={TD}>{event.actor}</td>
+                  <td className={`${TD} font-mono text-xs`}>{event.action}</td>
+                  <td className={TD}>{event.target ?? "—"}</td>
+                  <td className={TD}>{event.outcome}</td>
+                  <td className={TD}>{event.ip ?? "—"}</td>
+                  <td className={`${TD} max-w-xs truncate font-mono text-xs`} title={event.details ? JSON.stringify(event.details) : ""}>
+                    {event.details ? JSON.stringify(event.details) : ""}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
             <nav aria-label="Pagination" className="mt-4 flex items-center justify-between text-sm">
               <span className="text-zinc-500 dark:text-zinc-400">
                 Page {page} of {pages}

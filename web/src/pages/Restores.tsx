@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "react";
 
-import { BUTTON, CHECKBOX, Field, INPUT, LINK, ReadOnlyNote, SECONDARY, TD, TH } from "../components/Form.tsx";
+import { BUTTON, CHECKBOX, Field, INPUT, LINK, ReadOnlyNote, SECONDARY, TD } from "../components/Form.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api } from "../lib/api.ts";
@@ -18,6 +18,7 @@ import {
 } from "../lib/resources.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import type { Backup, DatabaseConfig } from "../lib/types.ts";
+import { DataTable } from "../components/DataTable.tsx";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["", "pending", "running", "completed", "failed", "cancelled"] as const;
@@ -96,47 +97,42 @@ export function Restores() {
           </Empty>
         ) : (
           <>
-            <div className="overflow-x-auto">
-              <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-                <thead>
-                  <tr>
-                    <th scope="col" className={TH}>Started</th>
-                    <th scope="col" className={TH}>Into database</th>
-                    <th scope="col" className={TH}>Source</th>
-                    <th scope="col" className={TH}>Status</th>
-                    <th scope="col" className={`${TH} text-right`}>Duration</th>
-                    <th scope="col" className={TH}>By</th>
-                    <th scope="col" className={TH}><span className="sr-only">Details</span></th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                  {restores.data.data.map((restore) => (
-                    <tr key={restore.id} data-testid="restore-row">
-                      <td className={`${TD} whitespace-nowrap`} title={formatDateTime(restore.startedAt)}>
-                        {formatDateTime(restore.startedAt)}
-                      </td>
-                      <td className={`${TD} font-medium`}>{restore.databaseName ?? "—"}</td>
-                      <td className={TD}>{sourceLabel(restore)}</td>
-                      <td className={TD}>
-                        <StatusBadge status={restore.status} />
-                        {restore.status === "failed" && restore.errorMessage && (
-                          <p className="mt-1 max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={restore.errorMessage}>
-                            {restore.errorMessage}
-                          </p>
-                        )}
-                      </td>
-                      <td className={`${TD} text-right tabular-nums`}>{formatDuration(restore.durationSeconds)}</td>
-                      <td className={TD}>{restore.initiatedBy ?? "—"}</td>
-                      <td className={`${TD} text-right`}>
-                        <Link to={`/restores/${encodeURIComponent(restore.id)}`} className={LINK} aria-label={`Details of the restore into ${restore.databaseName ?? restore.id}`}>
-                          Details
-                        </Link>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <DataTable
+              columns={[
+                "Started",
+                "Into database",
+                "Source",
+                "Status",
+                { label: "Duration", align: "right" },
+                "By",
+                { label: "Details", srOnly: true },
+              ]}
+            >
+              {restores.data.data.map((restore) => (
+                <tr key={restore.id} data-testid="restore-row">
+                  <td className={`${TD} whitespace-nowrap`} title={formatDateTime(restore.startedAt)}>
+                    {formatDateTime(restore.startedAt)}
+                  </td>
+                  <td className={`${TD} font-medium`}>{restore.databaseName ?? "—"}</td>
+                  <td className={TD}>{sourceLabel(restore)}</td>
+                  <td className={TD}>
+                    <StatusBadge status={restore.status} />
+                    {restore.status === "failed" && restore.errorMessage && (
+                      <p className="mt-1 max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={restore.errorMessage}>
+                        {restore.errorMessage}
+                      </p>
+                    )}
+                  </td>
+                  <td className={`${TD} text-right tabular-nums`}>{formatDuration(restore.durationSeconds)}</td>
+                  <td className={TD}>{restore.initiatedBy ?? "—"}</td>
+                  <td className={`${TD} text-right`}>
+                    <Link to={`/restores/${encodeURIComponent(restore.id)}`} className={LINK} aria-label={`Details of the restore into ${restore.databaseName ?? restore.id}`}>
+                      Details
+                    </Link>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
             <nav aria-label="Pagination" className="mt-4 flex items-center justify-between text-sm">
               <span className="text-zinc-500 dark:text-zinc-400">
                 Page {page} of {lastPage}

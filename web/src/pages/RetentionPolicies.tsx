@@ -11,7 +11,6 @@ import {
   ReadOnlyNote,
   SECONDARY,
   TD,
-  TH,
   ZoneList,
   browserZone,
   fieldErrors,
@@ -29,6 +28,7 @@ import {
   type RetentionPolicyInput,
 } from "../lib/resources.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -90,57 +90,54 @@ export function RetentionPolicies() {
           </Empty>
         ) : (
           <div className="overflow-x-auto">
-            <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-              <thead>
-                <tr>
-                  <th scope="col" className={TH}>Name</th>
-                  <th scope="col" className={TH}>Mode</th>
-                  <th scope="col" className={TH}>Keeps</th>
-                  <th scope="col" className={TH}>Zone</th>
-                  <th scope="col" className={TH}>Schedules</th>
-                  <th scope="col" className={TH}><span className="sr-only">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                {policies.data.data.map((policy) => (
-                  <tr key={policy.id} data-testid="policy-row">
-                    <td className={TD}>
-                      <span className="font-medium">{policy.name}</span>
-                      {policy.description && (
-                        <span className="block max-w-xs truncate text-xs text-zinc-500 dark:text-zinc-400" title={policy.description}>
-                          {policy.description}
-                        </span>
-                      )}
-                    </td>
-                    <td className={TD}>{MODE_LABEL[policy.mode]}</td>
-                    <td className={TD}>{describePolicy(policy)}</td>
-                    <td className={`${TD} whitespace-nowrap`}>{policy.timezone}</td>
-                    <td className={`${TD} tabular-nums`}>{policy.scheduleCount}</td>
-                    <td className={`${TD} whitespace-nowrap text-right`}>
-                      <span className="inline-flex gap-2">
-                        <Link to={`/retention-policies/${encodeURIComponent(policy.id)}`} className={SECONDARY} aria-label={`${canManage ? "Edit" : "View"} policy ${policy.name}`}>
-                          {canManage ? "Edit / preview" : "Preview"}
-                        </Link>
-                        {canManage && (
-                          <button
-                            type="button"
-                            className={DANGER}
-                            disabled={remove.isPending || policy.scheduleCount > 0}
-                            title={policy.scheduleCount > 0 ? "Used by schedules: change them first" : undefined}
-                            aria-label={`Delete policy ${policy.name}`}
-                            onClick={() => {
-                              if (window.confirm(`Delete the retention policy "${policy.name}"?`)) remove.mutate(policy.id);
-                            }}
-                          >
-                            Delete
-                          </button>
-                        )}
+            <DataTable
+              columns={[
+                "Name",
+                "Mode",
+                "Keeps",
+                "Zone",
+                "Schedules",
+                { label: "Actions", srOnly: true },
+              ]}
+            >
+              {policies.data.data.map((policy) => (
+                <tr key={policy.id} data-testid="policy-row">
+                  <td className={TD}>
+                    <span className="font-medium">{policy.name}</span>
+                    {policy.description && (
+                      <span className="block max-w-xs truncate text-xs text-zinc-500 dark:text-zinc-400" title={policy.description}>
+                        {policy.description}
                       </span>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+                    )}
+                  </td>
+                  <td className={TD}>{MODE_LABEL[policy.mode]}</td>
+                  <td className={TD}>{describePolicy(policy)}</td>
+                  <td className={`${TD} whitespace-nowrap`}>{policy.timezone}</td>
+                  <td className={`${TD} tabular-nums`}>{policy.scheduleCount}</td>
+                  <td className={`${TD} whitespace-nowrap text-right`}>
+                    <span className="inline-flex gap-2">
+                      <Link to={`/retention-policies/${encodeURIComponent(policy.id)}`} className={SECONDARY} aria-label={`${canManage ? "Edit" : "View"} policy ${policy.name}`}>
+                        {canManage ? "Edit / preview" : "Preview"}
+                      </Link>
+                      {canManage && (
+                        <button
+                          type="button"
+                          className={DANGER}
+                          disabled={remove.isPending || policy.scheduleCount > 0}
+                          title={policy.scheduleCount > 0 ? "Used by schedules: change them first" : undefined}
+                          aria-label={`Delete policy ${policy.name}`}
+                          onClick={() => {
+                            if (window.confirm(`Delete the retention policy "${policy.name}"?`)) remove.mutate(policy.id);
+                          }}
+                        >
+                          Delete
+                        </button>
+                      )}
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
             <FormStatus error={remove.error} />
           </div>
         )}

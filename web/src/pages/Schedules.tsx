@@ -12,7 +12,6 @@ import {
   ReadOnlyNote,
   SECONDARY,
   TD,
-  TH,
   Toggle,
   ZoneList,
   browserZone,
@@ -34,6 +33,7 @@ import {
   type ScheduleType,
 } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -155,32 +155,27 @@ export function Schedules() {
             )}
           </Empty>
         ) : (
-          <div className="overflow-x-auto">
-            <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-              <thead>
-                <tr>
-                  <th scope="col" className={TH}>Database</th>
-                  <th scope="col" className={TH}>Type</th>
-                  <th scope="col" className={TH}>Cron</th>
-                  <th scope="col" className={TH}>Zone</th>
-                  <th scope="col" className={TH}>Enabled</th>
-                  <th scope="col" className={TH}>Next run</th>
-                  <th scope="col" className={TH}>Retention</th>
-                  <th scope="col" className={TH}><span className="sr-only">Actions</span></th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-                {schedules.data.data.map((schedule) => (
-                  <ScheduleRow
-                    key={schedule.id}
-                    schedule={schedule}
-                    canManage={canManage}
-                    policyName={schedule.retentionPolicyId ? (names.get(schedule.retentionPolicyId) ?? "unknown policy") : null}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            columns={[
+              "Database",
+              "Type",
+              "Cron",
+              "Zone",
+              "Enabled",
+              "Next run",
+              "Retention",
+              { label: "Actions", srOnly: true },
+            ]}
+          >
+            {schedules.data.data.map((schedule) => (
+              <ScheduleRow
+                key={schedule.id}
+                schedule={schedule}
+                canManage={canManage}
+                policyName={schedule.retentionPolicyId ? (names.get(schedule.retentionPolicyId) ?? "unknown policy") : null}
+              />
+            ))}
+          </DataTable>
         )}
       </Panel>
     </>

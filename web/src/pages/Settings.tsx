@@ -1,12 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 
-import { BUTTON, DANGER, FormStatus, INPUT, ReadOnlyNote, SECONDARY, TD, TH, Toggle } from "../components/Form.tsx";
+import { BUTTON, DANGER, FormStatus, INPUT, ReadOnlyNote, SECONDARY, TD, Toggle } from "../components/Form.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { resources, type MaintenanceTask, type Setting } from "../lib/resources.ts";
 import { ImportSummary } from "./S3Configs.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -124,22 +125,11 @@ function SettingsTable() {
   if (settings.isError) return <ErrorState error={settings.error} onRetry={() => void settings.refetch()} />;
   if (settings.data.data.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">No settings stored.</p>;
   return (
-    <div className="overflow-x-auto">
-      <table className="min-w-full divide-y divide-zinc-200 dark:divide-zinc-800">
-        <thead>
-          <tr>
-            <th scope="col" className={TH}>Setting</th>
-            <th scope="col" className={TH}>Value</th>
-            <th scope="col" className={TH}>Changed</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100 dark:divide-zinc-800/60">
-          {settings.data.data.map((setting) => (
-            <SettingRow key={`${setting.key}:${setting.updatedAt}`} setting={setting} canConfigure={canConfigure} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={["Setting", "Value", "Changed"]}>
+      {settings.data.data.map((setting) => (
+        <SettingRow key={`${setting.key}:${setting.updatedAt}`} setting={setting} canConfigure={canConfigure} />
+      ))}
+    </DataTable>
   );
 }
 
