@@ -1,11 +1,12 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import { BUTTON, CHECKBOX, DANGER, Field, FormStatus, INPUT, ReadOnlyNote, SECONDARY, fieldErrors } from "../components/Form.tsx";
-import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
+import { PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { resources, type DatabaseDetail, type DatabaseInput } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
+import { EditLoader } from "../components/EditLoader.tsx";
 
 type Engine = "postgresql" | "mysql";
 const DEFAULT_PORT: Record<Engine, string> = { postgresql: "5432", mysql: "3306" };
@@ -197,14 +198,13 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
 }
 
 export function DatabaseForm({ databaseId }: { databaseId?: string }) {
-  const database = useQuery({
-    queryKey: ["database", databaseId],
-    queryFn: () => resources.database(databaseId ?? ""),
-    enabled: databaseId !== undefined,
-    staleTime: 0,
-  });
-  if (databaseId === undefined) return <DatabaseFormBody />;
-  if (database.isPending) return <Loading label="Loading database…" />;
-  if (database.isError) return <ErrorState error={database.error} onRetry={() => void database.refetch()} />;
-  return <DatabaseFormBody key={database.data.data.id} database={database.data.data} />;
+  return (
+    <EditLoader
+      id={databaseId}
+      queryKey="database"
+      load={resources.database}
+      what="database"
+      render={(item) => <DatabaseFormBody database={item} />}
+    />
+  );
 }

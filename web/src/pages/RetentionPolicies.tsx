@@ -29,6 +29,7 @@ import {
 } from "../lib/resources.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { EditLoader } from "../components/EditLoader.tsx";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -477,13 +478,13 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
 }
 
 export function RetentionPolicyForm({ policyId }: { policyId?: string }) {
-  const policy = useQuery({
-    queryKey: ["retention-policy", policyId],
-    queryFn: () => resources.policy(policyId ?? ""),
-    enabled: policyId !== undefined,
-  });
-  if (policyId === undefined) return <PolicyFormBody />;
-  if (policy.isPending) return <Loading label="Loading retention policy…" />;
-  if (policy.isError) return <ErrorState error={policy.error} onRetry={() => void policy.refetch()} />;
-  return <PolicyFormBody key={policy.data.data.id} policy={policy.data.data} />;
+  return (
+    <EditLoader
+      id={policyId}
+      queryKey="retention-policy"
+      load={resources.policy}
+      what="retention policy"
+      render={(item) => <PolicyFormBody policy={item} />}
+    />
+  );
 }

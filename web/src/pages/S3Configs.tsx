@@ -27,6 +27,7 @@ import {
   type Sse,
 } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
+import { EditLoader } from "../components/EditLoader.tsx";
 
 const MiB = 1024 * 1024;
 const STORAGE_CLASSES = [
@@ -498,14 +499,13 @@ function S3FormBody({ config }: { config?: S3Config }) {
 }
 
 export function S3ConfigForm({ configId }: { configId?: string }) {
-  const config = useQuery({
-    queryKey: ["s3-config", configId],
-    queryFn: () => resources.s3Config(configId ?? ""),
-    enabled: configId !== undefined,
-    staleTime: 0,
-  });
-  if (configId === undefined) return <S3FormBody />;
-  if (config.isPending) return <Loading label="Loading S3 configuration…" />;
-  if (config.isError) return <ErrorState error={config.error} onRetry={() => void config.refetch()} />;
-  return <S3FormBody key={config.data.data.id} config={config.data.data} />;
+  return (
+    <EditLoader
+      id={configId}
+      queryKey="s3-config"
+      load={resources.s3Config}
+      what="S3 configuration"
+      render={(item) => <S3FormBody config={item} />}
+    />
+  );
 }

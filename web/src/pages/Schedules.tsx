@@ -34,6 +34,7 @@ import {
 } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { EditLoader } from "../components/EditLoader.tsx";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -553,14 +554,13 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
 }
 
 export function ScheduleForm({ scheduleId }: { scheduleId?: string }) {
-  const schedule = useQuery({
-    queryKey: ["schedule", scheduleId],
-    queryFn: () => resources.schedule(scheduleId ?? ""),
-    enabled: scheduleId !== undefined,
-    staleTime: 0,
-  });
-  if (scheduleId === undefined) return <ScheduleFormBody />;
-  if (schedule.isPending) return <Loading label="Loading schedule…" />;
-  if (schedule.isError) return <ErrorState error={schedule.error} onRetry={() => void schedule.refetch()} />;
-  return <ScheduleFormBody key={schedule.data.data.id} schedule={schedule.data.data} />;
+  return (
+    <EditLoader
+      id={scheduleId}
+      queryKey="schedule"
+      load={resources.schedule}
+      what="schedule"
+      render={(item) => <ScheduleFormBody schedule={item} />}
+    />
+  );
 }
