@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import subprocess
 import threading
 import time
 import uuid
@@ -297,6 +298,54 @@ def test_s3_outage_in_the_middle_of_an_upload(
     finally:
         proxy.close()
     assert SECRET not in str(backup)
+
+
+def test_a_pipeline_that_dies_mid_upload_leaves_no_parts(
+    api: httpx.Client, stack: Stack, endpoint: str
+) -> None:
+    """The dump pipeline killed while its stream is being uploaded: the backup fails, the
+    multipart upload is aborted (no orphan parts), and neither copy is left anywhere."""
+    bucket = make_bucket(endpoint)
+    proxy = ProxyThread(endpoint)
+    proxy.proxy.upstream_delay = 0.02  # ~3 MB/s: the dump waits on S3 (bounded tee)
+    try:
+        config = add_s3_config(api, proxy.proxy.url, bucket, concurrency=1)
+        with scratch_pg("lbs3_die") as src:
+            fill_incompressible(src.name, 24)
+            source = pg_db(api, src)
+            backup = ok(
+                api.post(
+                    "/api/backups",
+                    json={
+                        "databaseId": source["id"],
+                        "uploadToS3": True,
+                        "s3ConfigId": config["id"],
+                    },
+                ),
+                202,
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not multipart_uploads(endpoint, bucket):
+                time.sleep(0.1)
+            assert multipart_uploads(endpoint, bucket), "the upload never started"
+            # pg_dump may already be done, its tail held by zstd (multithreaded, it reads
+            # ahead): then the compressor is what dies, the pipeline fails the same way.
+            killed = any(
+                subprocess.run(["pkill", "-KILL", "-f", pattern], check=False).returncode == 0
+                for pattern in (f"pg_dump.*{src.name}", "zstd -q -T0 -[0-9]+ -c$")
+            )
+            assert killed, "neither pg_dump nor zstd of the backup was running"
+            backup = wait_done(api, f"/api/backups/{backup['id']}", timeout=120)
+    finally:
+        proxy.close()
+    assert backup["status"] == "failed", backup
+    assert any(tool in (backup["errorMessage"] or "") for tool in ("pg_dump", "zstd")), backup
+    assert backup["localPath"] is None
+    assert multipart_uploads(endpoint, bucket) == []
+    assert s3_objects(endpoint, bucket) == {}
+    # File names end with the execution id's first 8 characters (lifeboat.core.naming).
+    left = list(Path(stack.data_dir, "backups").rglob(f"*_{backup['id'][:8]}.*"))
+    assert left == [], left
 
 
 def test_import_into_a_fresh_install_and_restore(

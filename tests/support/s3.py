@@ -44,6 +44,9 @@ class TcpProxy:
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._budget: int | None = None
+        self.upstream_delay = 0.0
+        """Seconds to wait before forwarding each chunk of up to 64 KiB to the target: a slow
+        link (0: as fast as it goes)."""
         self._cutting: asyncio.Task[None] | None = None
 
     @property
@@ -97,8 +100,8 @@ class TcpProxy:
             return
         self._writers.update((writer, up_writer))
         pumps = [
-            asyncio.create_task(self._pump(reader, up_writer, self._spend)),
-            asyncio.create_task(self._pump(up_reader, writer, None)),
+            asyncio.create_task(self._pump(reader, up_writer, self._spend, self)),
+            asyncio.create_task(self._pump(up_reader, writer, None, None)),
         ]
         self._tasks.update(pumps)
         try:
@@ -114,11 +117,14 @@ class TcpProxy:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         spend: Callable[[int], bool] | None,
+        throttled: TcpProxy | None,
     ) -> None:
         try:
             while data := await reader.read(1 << 16):
                 if spend is not None and not spend(len(data)):
                     return
+                if throttled is not None and throttled.upstream_delay > 0:
+                    await asyncio.sleep(throttled.upstream_delay)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
