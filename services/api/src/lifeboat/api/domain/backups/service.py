@@ -30,10 +30,10 @@ from lifeboat.api.domain.common import (
     LogOut,
 )
 from lifeboat.api.domain.databases.service import (
-    decrypt_password,
     engine_of,
     load,
     load_by_name,
+    sealed_target,
 )
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.s3configs.service import resolve_config, target_for
@@ -47,7 +47,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
-from lifeboat.wire.messages import BackupJob, S3Target, Target
+from lifeboat.wire.messages import BackupJob, S3Target
 
 log = logging.getLogger(__name__)
 
@@ -264,16 +264,7 @@ async def request_backup(
             )
         job = BackupJob(
             execution_id=execution_id,
-            target=Target(
-                engine=engine,
-                host=config.host,
-                port=config.port,
-                database=config.database_name,
-                username=config.username,
-                sealed_password=ctx.sealer.seal(
-                    decrypt_password(ctx, config), bound_to=execution_id
-                ),
-            ),
+            target=sealed_target(ctx, config, bound_to=execution_id),
             database_label=config.name,
             backup_type=backup_type,
             compression=compression,

@@ -27,6 +27,7 @@ from lifeboat.api.probe import ProbeTarget, probe
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Engine
 from lifeboat.wire import subjects
+from lifeboat.wire.messages import Target
 
 _CONNECTION_FIELDS = ("type", "host", "port", "database_name", "username", "password", "queue")
 
@@ -66,6 +67,19 @@ def decrypt_password(ctx: ApiContext, row: DatabaseConfig) -> str:
 def engine_of(row: DatabaseConfig) -> Engine:
     """The row's engine as the wire type."""
     return "mysql" if row.type == "mysql" else "postgresql"
+
+
+def sealed_target(ctx: ApiContext, row: DatabaseConfig, *, bound_to: str) -> Target:
+    """The job-message form of database `row`, its password sealed for execution `bound_to`
+    (only an executor holding EXECUTOR_SEAL_KEY opens it, for that execution only)."""
+    return Target(
+        engine=engine_of(row),
+        host=row.host,
+        port=row.port,
+        database=row.database_name,
+        username=row.username,
+        sealed_password=ctx.sealer.seal(decrypt_password(ctx, row), bound_to=bound_to),
+    )
 
 
 async def load(session: AsyncSession, config_id: str) -> DatabaseConfig:

@@ -17,9 +17,9 @@ from datetime import datetime
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import BackupExecution, DatabaseConfig, new_id
-from lifeboat.api.domain.databases.service import decrypt_password, engine_of
+from lifeboat.api.domain.databases.service import engine_of, sealed_target
 from lifeboat.core import naming
-from lifeboat.wire.messages import BackupJob, Target
+from lifeboat.wire.messages import BackupJob
 
 SAFETY_BACKUP_TYPE = "pre-restore"
 
@@ -47,14 +47,7 @@ def safety_backup_for(ctx: ApiContext, target: DatabaseConfig, *, now: datetime)
     )
     job = BackupJob(
         execution_id=backup_id,
-        target=Target(
-            engine=engine,
-            host=target.host,
-            port=target.port,
-            database=target.database_name,
-            username=target.username,
-            sealed_password=ctx.sealer.seal(decrypt_password(ctx, target), bound_to=backup_id),
-        ),
+        target=sealed_target(ctx, target, bound_to=backup_id),
         database_label=target.name,
         backup_type=SAFETY_BACKUP_TYPE,
         compression="zstd",

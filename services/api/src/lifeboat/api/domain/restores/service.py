@@ -22,7 +22,7 @@ from lifeboat.api.db.models import (
     utcnow,
 )
 from lifeboat.api.domain.common import ExecutionStatus, LogLevelName, LogOut
-from lifeboat.api.domain.databases.service import decrypt_password, engine_of, load
+from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.restores import uploads
 from lifeboat.api.domain.restores.safety import SafetyBackup, safety_backup_for
@@ -47,7 +47,7 @@ from lifeboat.core.errors import (
     UnavailableError,
     ValidationError,
 )
-from lifeboat.wire.messages import RestoreJob, RestoreOptions, Target
+from lifeboat.wire.messages import RestoreJob, RestoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -373,14 +373,7 @@ async def _queue_restore(
         s3_source = artifact.s3
         job = RestoreJob(
             execution_id=restore_id,
-            target=Target(
-                engine=engine_of(target),
-                host=target.host,
-                port=target.port,
-                database=target.database_name,
-                username=target.username,
-                sealed_password=ctx.sealer.seal(decrypt_password(ctx, target), bound_to=restore_id),
-            ),
+            target=sealed_target(ctx, target, bound_to=restore_id),
             source_path=artifact.local_path or "",
             source_engine=artifact.engine,
             compression=artifact.compression,
