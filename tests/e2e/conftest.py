@@ -21,6 +21,12 @@ def stack_services() -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="module")
+def stack_env() -> dict[str, str]:
+    """Extra environment of a module's stack; a module overrides this to change settings."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     """A real S3 HTTP endpoint (moto server) for the module."""
     with run_moto() as url:
@@ -29,7 +35,9 @@ def endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def stack(
-    tmp_path_factory: pytest.TempPathFactory, stack_services: tuple[str, ...]
+    tmp_path_factory: pytest.TempPathFactory,
+    stack_services: tuple[str, ...],
+    stack_env: dict[str, str],
 ) -> Iterator[Stack]:
     work = tmp_path_factory.mktemp("stack")
     s = Stack(
@@ -42,6 +50,7 @@ def stack(
             "LOG_LEVEL": "debug",
             "ADMIN_EMAIL": ADMIN_EMAIL,
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
+            **stack_env,
         },
         services=stack_services,
     )

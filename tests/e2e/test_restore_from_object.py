@@ -19,7 +19,14 @@ import pytest
 from lifeboat.storage.s3 import S3Settings, S3Store
 from scripts.devstack import Stack
 from tests.e2e.conftest import sign_in_and_make_token
-from tests.e2e.test_s3_roundtrip import ACCESS, SECRET, add_s3_config, make_bucket, pg_db
+from tests.e2e.test_s3_roundtrip import (
+    ACCESS,
+    SECRET,
+    add_s3_config,
+    backup_to_s3,
+    make_bucket,
+    pg_db,
+)
 from tests.e2e.test_system_roundtrip import ok, wait_done
 from tests.support.dbs import PG_HOST, PG_PASSWORD, PG_PORT, PG_USER, pg_connect, scratch_pg
 from tests.support.richdb import build_rich_pg, pg_fingerprint
@@ -46,20 +53,7 @@ def world(api: httpx.Client) -> Iterator[World]:
         config = add_s3_config(api, endpoint, bucket)
         build_rich_pg(src.name)
         source = pg_db(api, src)
-        backup = ok(
-            api.post(
-                "/api/backups",
-                json={
-                    "databaseId": source["id"],
-                    "uploadToS3": True,
-                    "storeLocally": False,
-                    "s3ConfigId": config["id"],
-                },
-            ),
-            202,
-        )
-        backup = wait_done(api, f"/api/backups/{backup['id']}")
-        assert backup["status"] == "completed", backup.get("errorMessage")
+        backup = backup_to_s3(api, source["id"], config["id"], store_locally=False)
         yield World(endpoint, bucket, config["id"], src.name, backup["s3Key"])
 
 

@@ -26,8 +26,8 @@ import msgspec
 import pytest
 
 from lifeboat.core.naming import manifest_name
-from scripts.devstack import Stack, free_port
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_and_make_token
+from scripts.devstack import Stack
+from tests.e2e.conftest import sign_in_and_make_token
 from tests.e2e.test_s3_roundtrip import pg_db
 from tests.e2e.test_system_roundtrip import ok, wait_done
 from tests.support.dbs import (
@@ -48,27 +48,9 @@ MAX_UPLOAD = 8 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The module's stack, with a small MAX_UPLOAD_BYTES."""
-    work = tmp_path_factory.mktemp("stack")
-    s = Stack(
-        work / "data",
-        api_port=free_port(),
-        nats_port=free_port(),
-        log_dir=work / "logs",
-        extra_env={
-            "MIN_FREE_DISK_BYTES": "1",
-            "LOG_LEVEL": "debug",
-            "ADMIN_EMAIL": ADMIN_EMAIL,
-            "ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
-        },
-    )
-    s.start()
-    try:
-        yield s
-    finally:
-        s.stop()
+def stack_env() -> dict[str, str]:
+    """The module's stack has a small MAX_UPLOAD_BYTES."""
+    return {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,22 @@ def add_s3_config(api: httpx.Client, endpoint: str, bucket: str, **extra: Any) -
     return created
 
 
+def backup_to_s3(
+    api: httpx.Client, database_id: str, config_id: str, *, store_locally: bool = True
+) -> dict[str, Any]:
+    """A completed backup of `database_id` with an S3 copy through configuration `config_id`."""
+    body = {
+        "databaseId": database_id,
+        "uploadToS3": True,
+        "storeLocally": store_locally,
+        "s3ConfigId": config_id,
+    }
+    backup = ok(api.post("/api/backups", json=body), 202)
+    backup = wait_done(api, f"/api/backups/{backup['id']}")
+    assert backup["status"] == "completed", backup.get("errorMessage")
+    return backup
+
+
 def pg_db(api: httpx.Client, db: Any) -> dict[str, Any]:
     return add_database(api, db, user=PG_USER, password=PG_PASSWORD)
 
@@ -356,20 +372,7 @@ def test_import_into_a_fresh_install_and_restore(
     with scratch_pg("lbs3_imp") as src, scratch_pg("lbs3_imp_dst") as dst:
         build_rich_pg(src.name)
         source = pg_db(api, src)
-        backup = ok(
-            api.post(
-                "/api/backups",
-                json={
-                    "databaseId": source["id"],
-                    "uploadToS3": True,
-                    "storeLocally": False,
-                    "s3ConfigId": config["id"],
-                },
-            ),
-            202,
-        )
-        backup = wait_done(api, f"/api/backups/{backup['id']}")
-        assert backup["status"] == "completed", backup.get("errorMessage")
+        backup = backup_to_s3(api, source["id"], config["id"], store_locally=False)
         assert backup["localPath"] is None and backup["localStatus"] is None
         assert backup["s3Status"] == "completed"
 
