@@ -61,7 +61,16 @@ function UploadToS3({ backup }: { backup: Backup }) {
 
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
-export function BackupTable({ backups, compact = false }: { backups: Backup[]; compact?: boolean }) {
+export function BackupTable({
+  backups,
+  compact = false,
+  showDatabase = true,
+}: {
+  backups: Backup[];
+  compact?: boolean;
+  /** false: one database's backups (its details page), the column would repeat its name. */
+  showDatabase?: boolean;
+}) {
   const me = useMe();
   const canRestore = can(me.data?.data, "restore.execute");
   const canUpload = can(me.data?.data, "backup.execute");
@@ -69,7 +78,7 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
     <DataTable
       columns={[
         "Started",
-        "Database",
+        showDatabase && "Database",
         "Type",
         "Status",
         !compact && "Copies",
@@ -81,9 +90,16 @@ export function BackupTable({ backups, compact = false }: { backups: Backup[]; c
       {backups.map((backup) => (
         <tr key={backup.id} data-testid="backup-row">
           <td className={TD} title={formatDateTime(backup.startedAt)}>
-            {compact ? formatRelative(backup.startedAt) : formatDateTime(backup.startedAt)}
+            <Link
+              to={`/backups/${encodeURIComponent(backup.id)}`}
+              className="font-medium text-orange-700 hover:underline dark:text-orange-400"
+              aria-label={`Details of the backup of ${backup.databaseName ?? "a deleted database"} started ${formatDateTime(backup.startedAt)}`}
+              data-testid="backup-details-link"
+            >
+              {compact ? formatRelative(backup.startedAt) : formatDateTime(backup.startedAt)}
+            </Link>
           </td>
-          <td className={`${TD} font-medium`}>{backup.databaseName ?? "—"}</td>
+          {showDatabase && <td className={`${TD} font-medium`}>{backup.databaseName ?? "—"}</td>}
           <td className={TD}>{backup.backupType}</td>
           <td className={TD}>
             <StatusBadge status={backup.status} />

@@ -475,6 +475,11 @@ export const resources = {
     request<S3Objects>(`/api/s3-configs/${id(configId)}/objects${query({ ...params })}`),
 
   backup: (backupId: string) => request<BackupDetail>(`/api/backups/${id(backupId)}`),
+  /** Log lines at `level` and above (debug < info < warn < error). */
+  backupLogs: (backupId: string, level?: LogLine["logLevel"]) =>
+    request<LogLine[]>(`/api/backups/${id(backupId)}/logs${query({ level })}`),
+  deleteBackup: (backupId: string) => request<null>(`/api/backups/${id(backupId)}`, json("DELETE")),
+  databaseSchedules: (databaseId: string) => request<Schedule[]>(`/api/schedules${query({ databaseId })}`),
   restores: (filters: RestoreFilters = {}) => request<Restore[]>(`/api/restores${query({ ...filters })}`),
   restore: (restoreId: string) => request<RestoreDetail>(`/api/restores/${id(restoreId)}`),
   createRestore: (input: RestoreInput) => request<Restore>("/api/restores", json("POST", input)),

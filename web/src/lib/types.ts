@@ -67,6 +67,27 @@ export interface Backup {
   s3Status?: string | null;
   /** Why the S3 copy failed. */
   s3Error?: string | null;
+  /** The S3 configuration the copy went to. */
+  s3ConfigId?: string | null;
+  s3UploadAt?: string | null;
+  /** Where the local copy is, relative to the backup storage root. */
+  localPath?: string | null;
+  backupScheduleId?: string | null;
+  /** The policy given with a manual backup (scheduled ones follow their schedule's). */
+  retentionPolicyId?: string | null;
+  databaseSizeBytes?: number | null;
+  /** Bytes written so far (grows while running). */
+  progressBytes?: number;
+  attempt?: number;
+  executorId?: string | null;
+  queue?: string;
+  serverVersion?: string | null;
+  toolVersion?: string | null;
+  createdAt?: string;
+  scheduledFor?: string | null;
+  retryNumber?: number;
+  retryOf?: string | null;
+  importedAt?: string | null;
 }
 
 /** `GET /api/system/stats`. */

@@ -15,7 +15,11 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
   const me = useMe();
   const canBackup = can(me.data?.data, "backup.execute");
   const canManage = can(me.data?.data, "database.manage");
-  const test = useMutation({ mutationFn: () => api.testConnection(database.id) });
+  const test = useMutation({
+    mutationFn: () => api.testConnection(database.id),
+    // The details page shows the last test of the session (the API keeps none).
+    onSuccess: (page) => queryClient.setQueryData(["connection-test", database.id], { result: page.data, at: new Date().toISOString() }),
+  });
   const backup = useMutation({
     mutationFn: () => api.startBackup(database.id),
     onSuccess: () => {
@@ -33,7 +37,9 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
               aria-hidden="true"
               className={`mr-2 inline-block size-2 rounded-full align-middle ${database.enabled ? "bg-emerald-500" : "bg-zinc-400"}`}
             />
-            {database.name}
+            <Link to={`/databases/${encodeURIComponent(database.id)}`} className="hover:underline" data-testid="database-details-link">
+              {database.name}
+            </Link>
           </h2>
           <p className="mt-1 truncate text-sm text-zinc-500 dark:text-zinc-400">
             {database.host}:{database.port} / {database.databaseName}
@@ -60,10 +66,11 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
           </button>
         )}
         <Link
-          to={`/backups?databaseId=${encodeURIComponent(database.id)}`}
+          to={`/databases/${encodeURIComponent(database.id)}`}
           className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800"
+          aria-label={`Details of ${database.name}`}
         >
-          View backups
+          Details
         </Link>
         {canManage && (
           <>

@@ -10,7 +10,6 @@ import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../
 import {
   resources,
   uploadRestore,
-  type LogLine,
   type Restore,
   type RestoreOptions,
   type RestoreSource,
@@ -19,6 +18,7 @@ import {
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import type { Backup, DatabaseConfig } from "../lib/types.ts";
 import { DataTable } from "../components/DataTable.tsx";
+import { Detail, LogView } from "../components/LogView.tsx";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["", "pending", "running", "completed", "failed", "cancelled"] as const;
@@ -154,59 +154,6 @@ export function Restores() {
   );
 }
 
-const LEVEL_STYLE: Record<string, string> = {
-  error: "text-red-400",
-  warn: "text-amber-300",
-  info: "text-zinc-200",
-  debug: "text-zinc-500",
-};
-
-/** Execution log lines, newest at the bottom; follows the end while more arrive. */
-export function LogView({ logs, live }: { logs: LogLine[]; live: boolean }) {
-  const box = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
-  useEffect(() => {
-    const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [logs.length]);
-  return (
-    <div
-      ref={box}
-      onScroll={(e) => {
-        const el = e.currentTarget;
-        stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-      }}
-      role="log"
-      aria-live={live ? "polite" : "off"}
-      aria-label="Execution log"
-      data-testid="execution-log"
-      className="max-h-[28rem] overflow-auto rounded-lg bg-zinc-950 p-3 font-mono text-xs leading-relaxed text-zinc-200"
-    >
-      {logs.length === 0 ? (
-        <p className="text-zinc-500">{live ? "Waiting for the executor…" : "No log lines."}</p>
-      ) : (
-        logs.map((line) => (
-          <p key={line.id} className="break-words whitespace-pre-wrap">
-            <span className="text-zinc-500">{new Date(line.timestamp).toLocaleTimeString()}</span>{" "}
-            <span className={`font-semibold uppercase ${LEVEL_STYLE[line.logLevel] ?? ""}`}>[{line.logLevel}]</span>{" "}
-            <span className={line.logLevel === "error" ? "text-red-300" : ""}>{line.message}</span>
-          </p>
-        ))
-      )}
-      {live && logs.length > 0 && <p className="animate-pulse text-zinc-500">…</p>}
-    </div>
-  );
-}
-
-function Detail({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div>
-      <dt className="text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400">{label}</dt>
-      <dd className="mt-0.5 text-sm break-words">{children}</dd>
-    </div>
-  );
-}
-
 const OPTION_LABEL: Record<keyof RestoreOptions, string> = {
   dropAndRecreate: "drop and recreate",
   clean: "clean first",
@@ -269,12 +216,20 @@ export function RestoreDetail({ restoreId }: { restoreId: string }) {
               {r.sourcePath && <span className="block font-mono text-xs text-zinc-500 dark:text-zinc-400">{r.sourcePath}</span>}
             </Detail>
             <Detail label="Backup">
-              {r.backupExecutionId ? <span className="font-mono text-xs">{r.backupExecutionId}</span> : "—"}
+              {r.backupExecutionId ? (
+                <Link to={`/backups/${encodeURIComponent(r.backupExecutionId)}`} className={`${LINK} font-mono text-xs`} data-testid="restore-backup-link">
+                  {r.backupExecutionId}
+                </Link>
+              ) : (
+                "—"
+              )}
             </Detail>
             <Detail label="Options">{options.length ? options.join(", ") : "defaults"}</Detail>
             {r.safetyBackupId && (
               <Detail label="Safety backup">
-                <span className="block font-mono text-xs" data-testid="safety-backup-id">{r.safetyBackupId}</span>
+                <Link to={`/backups/${encodeURIComponent(r.safetyBackupId)}`} className={`${LINK} block font-mono text-xs`} data-testid="safety-backup-id">
+                  {r.safetyBackupId}
+                </Link>
                 {!live && (
                   <Link to={`/restore/new?backupId=${encodeURIComponent(r.safetyBackupId)}`} className={`${LINK} text-xs`}>
                     Restore it (undo)

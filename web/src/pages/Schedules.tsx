@@ -201,7 +201,8 @@ interface FormValues {
 function initialValues(schedule?: Schedule): FormValues {
   if (!schedule) {
     return {
-      databaseConfigId: "",
+      // /schedules/new?databaseId=… (from a database's details page) preselects it.
+      databaseConfigId: new URLSearchParams(window.location.search).get("databaseId") ?? "",
       scheduleType: "daily",
       cronExpression: PREDEFINED_CRON.daily,
       timezone: browserZone(),
