@@ -97,6 +97,12 @@ def test_schedule_and_retention_pages(
         expect(row.get_by_test_id("next-run")).to_contain_text(
             re.compile(r"in \d+ (minute|hour|day)")
         )
+        # The dashboard lists it among the upcoming schedules (names as text).
+        page.goto(f"{base}/")
+        upcoming = page.get_by_test_id("upcoming-schedule").filter(has_text=XSS_NAME)
+        expect(upcoming).to_contain_text(re.compile(r"in \d+ (minute|hour|day)"), timeout=TIMEOUT)
+        page.goto(f"{base}/schedules")
+        row = page.get_by_test_id("schedule-row").filter(has_text="30 4 1 1 *")
         # disabling pauses it (no next run)
         row.get_by_role("switch").click()
         expect(row.get_by_test_id("next-run")).to_contain_text("paused", timeout=TIMEOUT)

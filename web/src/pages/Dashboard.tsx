@@ -3,10 +3,57 @@ import { useQuery } from "@tanstack/react-query";
 import { BackupTable } from "../components/BackupTable.tsx";
 import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
+import { DataTable } from "../components/DataTable.tsx";
 import { api } from "../lib/api.ts";
-import { formatBytes, formatNumber } from "../lib/format.ts";
+import { can, useMe } from "../lib/auth.ts";
+import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
+import { resources, type Schedule } from "../lib/resources.ts";
 import { Link } from "../lib/router.tsx";
 import type { SystemStats } from "../lib/types.ts";
+
+const TD = "px-3 py-2 text-sm whitespace-nowrap";
+
+/** The next runs of the enabled schedules, soonest first (SPEC §7.2.1). */
+function UpcomingSchedules() {
+  const me = useMe();
+  const schedules = useQuery({
+    queryKey: ["schedules"],
+    queryFn: resources.schedules,
+    refetchInterval: 60_000,
+    enabled: can(me.data?.data, "schedule.view"),
+  });
+  if (!can(me.data?.data, "schedule.view")) return null;
+  const upcoming = (schedules.data?.data ?? [])
+    .filter((schedule: Schedule) => schedule.enabled && schedule.nextRunAt)
+    .sort((a, b) => Date.parse(a.nextRunAt ?? "") - Date.parse(b.nextRunAt ?? ""))
+    .slice(0, 5);
+  return (
+    <Panel title="Upcoming schedules">
+      {schedules.isPending ? (
+        <Loading label="Loading schedules…" />
+      ) : schedules.isError ? (
+        <ErrorState error={schedules.error} onRetry={() => void schedules.refetch()} />
+      ) : upcoming.length === 0 ? (
+        <Empty>
+          Nothing is scheduled. <Link to="/schedules/new" className="text-orange-700 hover:underline dark:text-orange-400">Create a schedule</Link>{" "}
+          and Lifeboat backs up by itself.
+        </Empty>
+      ) : (
+        <DataTable columns={["Database", "Type", "Next run"]}>
+          {upcoming.map((schedule) => (
+            <tr key={schedule.id} data-testid="upcoming-schedule">
+              <td className={`${TD} font-medium`}>{schedule.databaseName ?? "—"}</td>
+              <td className={TD}>{schedule.scheduleType}</td>
+              <td className={TD} title={formatDateTime(schedule.nextRunAt)}>
+                {formatRelative(schedule.nextRunAt)}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
+      )}
+    </Panel>
+  );
+}
 
 function statCards(stats: SystemStats): { key: string; label: string; value: string; tone?: string }[] {
   return [
@@ -85,6 +132,7 @@ export function Dashboard() {
             </>
           )}
         </Panel>
+        <UpcomingSchedules />
       </div>
     </>
   );
