@@ -66,6 +66,8 @@ def test_backup_and_database_details(stack: Stack, api: httpx.Client, tmp_path: 
             expect(page.get_by_role("link", name="Restore", exact=True)).to_have_attribute(
                 "href", f"/restore/new?backupId={kept['id']}"
             )
+            # No S3 configuration exists here: nothing offers a copy to S3.
+            expect(page.get_by_role("button", name=re.compile("S3"))).to_have_count(0)
             page.screenshot(path=str(tmp_path / "backup.png"), full_page=True)
 
             # Deleting one goes through a confirmation naming it, then back to the list.

@@ -1,6 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { api } from "../lib/api.ts";
+import { useS3Available } from "../lib/hooks.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
@@ -73,7 +74,8 @@ export function BackupTable({
 }) {
   const me = useMe();
   const canRestore = can(me.data?.data, "restore.execute");
-  const canUpload = can(me.data?.data, "backup.execute");
+  const s3Available = useS3Available();
+  const canUpload = can(me.data?.data, "backup.execute") && s3Available;
   return (
     <DataTable
       columns={[

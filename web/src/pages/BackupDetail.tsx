@@ -11,6 +11,7 @@ import { useExecutionStream, type ExecutionUpdate, type StreamState } from "../l
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { describePolicy, resources, type BackupDetail as BackupRecord, type LogLine } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
+import { useS3Available } from "../lib/hooks.ts";
 
 const TYPE_LABEL: Record<string, string> = {
   manual: "Manual",
@@ -306,8 +307,10 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
   const name = b.databaseName ?? "a deleted database";
   const { upload, remove } = actions;
   const hasCopy = b.localStatus === "completed" || b.s3Status === "completed" || (!b.localStatus && !b.s3Status && !!b.localPath);
+  const s3Available = useS3Available();
   const canUpload =
     completed &&
+    s3Available &&
     can(user, "backup.execute") &&
     b.localStatus === "completed" &&
     (b.s3Status == null || b.s3Status === "failed" || b.s3Status === "deleted");
