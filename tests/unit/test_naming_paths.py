@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lifeboat.core.errors import ValidationError
-from lifeboat.core.naming import backup_file_name, backup_relative_dir, s3_key, safe_component
+from lifeboat.core.naming import (
+    Compression,
+    Engine,
+    backup_file_name,
+    backup_relative_dir,
+    format_of,
+    s3_key,
+    safe_component,
+)
 from lifeboat.core.paths import contained
 
 WHEN = datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC)
@@ -75,3 +83,39 @@ def test_contained_refuses_symlink_escape(tmp_path: Path) -> None:
 
 def test_contained_accepts_normal_paths(tmp_path: Path) -> None:
     assert contained(tmp_path, "db/2025/11/f.zst") == tmp_path.resolve() / "db/2025/11/f.zst"
+
+
+@given(
+    database=st.text(min_size=1, max_size=40),
+    engine=st.sampled_from(["postgresql", "mysql"]),
+    compression=st.sampled_from(["zstd", "gzip"]),
+)
+def test_format_of_reads_back_what_backup_file_name_wrote(
+    database: str, engine: Engine, compression: Compression
+) -> None:
+    name = backup_file_name(
+        database=database,
+        backup_type="manual",
+        started_at=datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC),
+        execution_id="4c41a9a0-0000-0000-0000-000000000000",
+        engine=engine,
+        compression=compression,
+    )
+    assert format_of(name) == (engine, compression)
+    assert format_of(f"prefix/db/2025/11/{name}") == (engine, compression)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("dump", (None, None)),
+        ("x.tar.gz", (None, "gzip")),
+        ("x.sql", ("mysql", None)),
+        ("dir.dump/x", (None, None)),  # only the last path segment counts
+        ("X.DUMP.ZSTD", ("postgresql", "zstd")),
+    ],
+)
+def test_format_of_says_none_for_what_the_name_does_not_say(
+    name: str, expected: tuple[str | None, str | None]
+) -> None:
+    assert format_of(name) == expected

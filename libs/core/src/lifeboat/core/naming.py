@@ -14,6 +14,24 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 COMPRESSION_SUFFIX: dict[Compression, str] = {"zstd": "zst", "gzip": "gz"}
 DUMP_SUFFIX: dict[Engine, str] = {"postgresql": "dump", "mysql": "sql"}
+_ENGINE_BY_SUFFIX: dict[str, Engine] = {suffix: engine for engine, suffix in DUMP_SUFFIX.items()}
+_COMPRESSION_BY_SUFFIX: dict[str, Compression] = {
+    **{suffix: compression for compression, suffix in COMPRESSION_SUFFIX.items()},
+    "zstd": "zstd",
+    "gzip": "gzip",
+}
+
+
+def format_of(name: str) -> tuple[Engine | None, Compression | None]:
+    """Engine and compression read from the suffixes of an artifact's name or key, the inverse
+    of :func:`backup_file_name` (``….dump.zst`` is PostgreSQL and zstd, ``….sql.gz`` MySQL
+    and gzip); None for what the name does not say."""
+    parts = name.rpartition("/")[2].lower().split(".")[1:]
+    compression = _COMPRESSION_BY_SUFFIX.get(parts[-1]) if parts else None
+    if compression is not None:
+        parts = parts[:-1]
+    engine = _ENGINE_BY_SUFFIX.get(parts[-1]) if parts else None
+    return engine, compression
 
 
 def safe_component(name: str) -> str:

@@ -35,7 +35,8 @@ def _temp_name(file_name: str) -> str:
     return f".{file_name}.{secrets.token_hex(6)}.part"
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to file descriptor `fd` (``os.write`` may write less per call)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -48,7 +49,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE)
     try:
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -90,7 +91,7 @@ class LocalSink:
         if self._fd is None:
             raise BackupError("write to a closed sink")
         try:
-            _write_all(self._fd, chunk)
+            write_all(self._fd, chunk)
         except OSError as exc:
             raise BackupError(f"cannot write the backup file: {exc.strerror}") from exc
         self._written += len(chunk)

@@ -239,6 +239,15 @@ class S3ObjectInfo(msgspec.Struct, frozen=True, kw_only=True):
     metadata: dict[str, str]
 
 
+class S3Listed(msgspec.Struct, frozen=True, kw_only=True):
+    """One object of a listing (what ListObjectsV2 says about it)."""
+
+    key: str
+    size: int
+    last_modified: datetime | None
+    storage_class: str | None
+
+
 class AccessCheck(msgspec.Struct, frozen=True, kw_only=True):
     """One step of :meth:`S3Store.test_access`."""
 
@@ -640,6 +649,34 @@ class S3Store:
             token = response.get("NextContinuationToken")
             if not response.get("IsTruncated") or not token:
                 return
+
+    async def list_page(
+        self, prefix: str, *, start_after: str | None = None, max_keys: int = 1000
+    ) -> tuple[list[S3Listed], bool]:
+        """One ListObjectsV2 page of the objects under `prefix` after key `start_after`, in
+        key order, and whether more follow."""
+        params: dict[str, Any] = {
+            "Bucket": self.settings.bucket,
+            "Prefix": prefix,
+            "MaxKeys": max_keys,
+        }
+        if start_after:
+            params["StartAfter"] = start_after
+
+        async def page(client: Any) -> Any:
+            return await client.list_objects_v2(**params)
+
+        response: Any = await self.call("ListObjectsV2", prefix or None, page)
+        listed = [
+            S3Listed(
+                key=str(item["Key"]),
+                size=int(item.get("Size", 0)),
+                last_modified=item.get("LastModified"),
+                storage_class=item.get("StorageClass"),
+            )
+            for item in _items(response, "Contents")
+        ]
+        return listed, bool(response.get("IsTruncated"))
 
     async def list_manifests(self, prefix: str | None = None) -> list[str]:
         """Keys of every ``*.manifest.json`` under `prefix` (default: the store's path prefix).

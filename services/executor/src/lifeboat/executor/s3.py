@@ -26,6 +26,7 @@ from lifeboat.core.errors import IntegrityError, LifeboatError, S3Error
 from lifeboat.core.logs import forget_secret, register_secret, scrub
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
+from lifeboat.storage.local import write_all
 from lifeboat.storage.s3 import S3Settings, S3Store, backup_metadata
 from lifeboat.wire.messages import S3Target, S3UploadFinished, UploadJob
 
@@ -144,9 +145,7 @@ async def download_verified(
 
 def _write_hash(fd: int, chunk: bytes, digest: Any) -> None:
     digest.update(chunk)
-    view = memoryview(chunk)
-    while view:
-        view = view[os.write(fd, view) :]
+    write_all(fd, chunk)
 
 
 def _read(fd: int) -> bytes:

@@ -20,7 +20,7 @@ from lifeboat.api.domain.s3configs.objects import check_key, inspect_object
 from lifeboat.api.domain.s3configs.service import config_for_object, target_for
 from lifeboat.api.domain.s3configs.service import load as load_config
 from lifeboat.core.errors import ForbiddenError, ValidationError
-from lifeboat.core.naming import COMPRESSION_SUFFIX, DUMP_SUFFIX, Compression, Engine
+from lifeboat.core.naming import Compression, Engine, format_of
 from lifeboat.storage.manifest import decode_manifest
 from lifeboat.wire.messages import S3Target
 
@@ -87,25 +87,6 @@ class Artifact:
     """`local_path` is a file uploaded for this restore (removed once it ended)."""
 
 
-_ENGINE_SUFFIXES: dict[str, Engine] = {suffix: engine for engine, suffix in DUMP_SUFFIX.items()}
-_COMPRESSION_SUFFIXES: dict[str, Compression] = {
-    **{suffix: c for c, suffix in COMPRESSION_SUFFIX.items()},
-    "zstd": "zstd",
-    "gzip": "gzip",
-}
-
-
-def guess_format(key: str) -> tuple[Engine | None, Compression | None]:
-    """Engine and compression read from a key's suffixes as Lifeboat names its artifacts
-    (``.dump.zst`` is PostgreSQL and zstd, ``.sql.gz`` MySQL and gzip); None where unknown."""
-    parts = key.rpartition("/")[2].lower().split(".")[1:]
-    compression = _COMPRESSION_SUFFIXES.get(parts[-1]) if parts else None
-    if compression is not None:
-        parts = parts[:-1]
-    engine = _ENGINE_SUFFIXES.get(parts[-1]) if parts else None
-    return engine, compression
-
-
 def _invalid(field: str, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", details=[{"field": field, "message": message}])
 
@@ -156,7 +137,7 @@ async def object_artifact(
                 f"{where} cannot be verified because {facts.untrusted_because}; an admin may"
                 " restore it anyway with allowUnverified",
             )
-        guessed_engine, guessed_compression = guess_format(obj.key)
+        guessed_engine, guessed_compression = format_of(obj.key)
         engine = obj.engine or guessed_engine
         compression = obj.compression or guessed_compression
         if engine is None:
@@ -273,7 +254,7 @@ async def upload_artifact(
         raise ForbiddenError("only an admin may restore an uploaded file nothing vouches for")
     if compression is not None and sniffed is not None and compression != sniffed:
         raise _invalid("compression", f"the file's bytes are {sniffed}, not {compression}")
-    chosen = compression or sniffed or guess_format(received.filename or "")[1]
+    chosen = compression or sniffed or format_of(received.filename or "")[1]
     if chosen is None:
         raise _invalid("compression", "cannot tell from the file; name it (zstd or gzip)")
     return Artifact(

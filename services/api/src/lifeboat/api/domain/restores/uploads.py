@@ -43,6 +43,7 @@ from lifeboat.api.db.models import TERMINAL_STATUSES, RestoreExecution
 from lifeboat.api.domain.restores.schemas import RestoreOptionsIn
 from lifeboat.core.errors import PayloadTooLargeError, ValidationError
 from lifeboat.core.naming import Compression, Engine
+from lifeboat.storage.local import write_all
 from lifeboat.wire.messages import UPLOADS_DIR
 
 log = logging.getLogger(__name__)
@@ -159,9 +160,7 @@ def _bad_form(message: str, field_name: str | None = None) -> ValidationError:
 
 def _write(fd: int, digest: Any, data: bytes) -> None:
     digest.update(data)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    write_all(fd, data)
 
 
 class _Receiver:

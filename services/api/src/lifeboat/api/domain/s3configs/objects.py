@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -22,7 +20,7 @@ from lifeboat.api.domain.s3configs.service import load, store_for
 from lifeboat.core.errors import NotFoundError, ValidationError
 from lifeboat.core.naming import manifest_name
 from lifeboat.storage.manifest import Manifest, decode_manifest
-from lifeboat.storage.s3 import S3Store
+from lifeboat.storage.s3 import S3Listed
 
 MAX_KEY_BYTES = 1024
 """S3's own limit on a key's length (UTF-8 bytes)."""
@@ -72,39 +70,6 @@ def check_key(value: str, *, field: str, prefix: bool = False) -> None:
         raise ValidationError(f"{field} {problem}", details=[{"field": field, "message": problem}])
 
 
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    key: str
-    size: int
-    last_modified: datetime | None
-    storage_class: str | None
-
-
-async def _list_once(
-    store: S3Store, *, prefix: str, start_after: str | None, max_keys: int
-) -> tuple[list[_Listed], bool]:
-    params: dict[str, Any] = {"Bucket": store.settings.bucket, "Prefix": prefix}
-    params["MaxKeys"] = max_keys
-    if start_after:
-        params["StartAfter"] = start_after
-
-    async def page(client: Any) -> Any:
-        return await client.list_objects_v2(**params)
-
-    response: Any = await store.call("ListObjectsV2", prefix or None, page)
-    items: list[Any] = list(response.get("Contents") or [])
-    listed = [
-        _Listed(
-            key=str(item["Key"]),
-            size=int(item.get("Size", 0)),
-            last_modified=item.get("LastModified"),
-            storage_class=item.get("StorageClass"),
-        )
-        for item in items
-    ]
-    return listed, bool(response.get("IsTruncated"))
-
-
 def _default_prefix(config: S3Config) -> str:
     prefix = config.path_prefix.strip("/")
     return f"{prefix}/" if prefix else ""
@@ -139,16 +104,15 @@ async def list_objects(
         config = await load(session, config_id)
     if prefix is None:
         prefix = _default_prefix(config)
-    objects: list[_Listed] = []
+    objects: list[S3Listed] = []
     manifests: set[str] = set()
     after = start_after or None  # the last key this page accounts for
     scanned = after or ""  # the last key S3 returned
     overflow = more = False
     async with await store_for(ctx, config) as store:
         for _ in range(_MAX_LIST_CALLS):
-            listed, more = await _list_once(
-                store,
-                prefix=prefix,
+            listed, more = await store.list_page(
+                prefix,
                 start_after=after,
                 max_keys=min(MAX_LIST_LIMIT, 2 * limit + 2),  # an object and its manifest
             )
