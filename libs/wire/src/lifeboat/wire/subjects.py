@@ -33,6 +33,11 @@ SCHEDULER_HEARTBEAT = f"{PREFIX}.scheduler.heartbeat"
 
 EXECUTOR_HEARTBEAT = f"{PREFIX}.executor.heartbeat"
 
+# Fencing (see lifeboat.wire.lease): one lease per execution, updated by compare-and-set, and
+# the cancellations the API asks for. Executors write leases and only read cancellations.
+LEASES_KV = "LIFEBOAT_LEASES"
+CANCELS_KV = "LIFEBOAT_CANCELS"
+
 DEFAULT_QUEUE = "default"
 _QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
