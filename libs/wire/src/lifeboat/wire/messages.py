@@ -328,3 +328,26 @@ class TriggerReply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     success: bool
     data: dict[str, Any] | None = None
     error: TriggerError | None = None
+
+
+# --- executor heartbeat (executor → API, core NATS publish) ------------------------------------
+
+
+class ExecutorHeartbeat(msgspec.Struct, frozen=True, kw_only=True):
+    """Published by every executor on ``subjects.EXECUTOR_HEARTBEAT`` every ``interval_s``.
+
+    ``tools`` maps each client tool to the first line of its ``--version`` (None: not found),
+    detected once at start. ``running`` holds the execution ids being run. The last beat of an
+    executor shutting down has ``stopping`` set, so the API need not wait for it to go stale.
+    """
+
+    executor_id: str
+    queue: str
+    version: str
+    tools: dict[str, str | None]
+    running: list[str]
+    concurrency: int
+    started_at: datetime
+    at: datetime
+    interval_s: float
+    stopping: bool = False

@@ -35,6 +35,8 @@ class Settings:
         shutdown_grace_s: ``EXECUTOR_SHUTDOWN_GRACE``: seconds running jobs get to finish
             after SIGTERM before they are failed (default 25).
         heartbeat_s: Seconds between ``in_progress`` heartbeats of a running job.
+        beat_interval_s: ``EXECUTOR_HEARTBEAT_SECONDS``: seconds between the executor's own
+            heartbeats to the API (registry, readiness warnings; default 5).
     """
 
     nats_url: str
@@ -50,6 +52,7 @@ class Settings:
     tmp_dir: Path | None = None
     shutdown_grace_s: float = 25.0
     heartbeat_s: float = 15.0
+    beat_interval_s: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], *, create_key: bool = True) -> Settings:
@@ -84,4 +87,5 @@ class Settings:
             tool_path=env.get("EXECUTOR_TOOL_PATH", "").strip() or None,
             tmp_dir=Path(tmp) if tmp else None,
             shutdown_grace_s=float(env_int(env, "EXECUTOR_SHUTDOWN_GRACE", 25, minimum=0)),
+            beat_interval_s=float(env_int(env, "EXECUTOR_HEARTBEAT_SECONDS", 5, minimum=1)),
         )

@@ -19,6 +19,7 @@ import msgspec
 
 from lifeboat.executor.backup import failed_backup, run_backup
 from lifeboat.executor.context import Context
+from lifeboat.executor.heartbeat import Heartbeat, detect_tools
 from lifeboat.executor.probe import handle_probe
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore, run_restore
@@ -57,6 +58,11 @@ class Executor:
     def running(self) -> int:
         """Jobs being run right now."""
         return len(self._handlers)
+
+    @property
+    def running_ids(self) -> list[str]:
+        """Execution ids of the jobs being run right now (for the heartbeat)."""
+        return list(self._ops)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve probes and jobs until `stop` is set, then drain (see module docstring)."""
@@ -237,9 +243,24 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
     bus = await Bus.connect(settings.nats_url, name=f"lifeboat-executor-{settings.executor_id}")
+    ctx = Context.create(settings, base_env)
+    executor = Executor(ctx, bus)
+    beats = Heartbeat(
+        bus,
+        settings,
+        tools=await detect_tools(ctx.toolbox, base_env),
+        running=lambda: executor.running_ids,
+    )
+    beating = asyncio.create_task(beats.run(stop), name="executor-heartbeat")
     try:
-        await Executor(Context.create(settings, base_env), bus).run(stop)
+        await executor.run(stop)
     finally:
+        beating.cancel()
+        with contextlib.suppress(BaseException):
+            await beating
+        # The last word: stopped, nothing running; the API need not wait for it to go stale.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(beats.publish(stopping=True), timeout=2.0)
         await bus.close()
         for sig in installed:
             loop.remove_signal_handler(sig)
