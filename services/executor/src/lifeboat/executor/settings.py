@@ -37,6 +37,10 @@ class Settings:
         heartbeat_s: Seconds between ``in_progress`` heartbeats of a running job.
         beat_interval_s: ``EXECUTOR_HEARTBEAT_SECONDS``: seconds between the executor's own
             heartbeats to the API (registry, readiness warnings; default 5).
+        partial_file_max_age_s: ``PARTIAL_FILE_MAX_AGE_SECONDS``: a temporary ``.*.part`` file
+            in storage untouched for this long belongs to a dead attempt and is swept
+            (default 6 hours).
+        sweep_interval_s: ``SWEEP_INTERVAL_SECONDS``: how often that sweep runs (default 600).
     """
 
     nats_url: str
@@ -52,6 +56,8 @@ class Settings:
     tmp_dir: Path | None = None
     shutdown_grace_s: float = 25.0
     heartbeat_s: float = 15.0
+    partial_file_max_age_s: int = 6 * 3600
+    sweep_interval_s: int = 600
     beat_interval_s: float = 5.0
 
     @classmethod
@@ -87,5 +93,7 @@ class Settings:
             tool_path=env.get("EXECUTOR_TOOL_PATH", "").strip() or None,
             tmp_dir=Path(tmp) if tmp else None,
             shutdown_grace_s=float(env_int(env, "EXECUTOR_SHUTDOWN_GRACE", 25, minimum=0)),
+            partial_file_max_age_s=env_int(env, "PARTIAL_FILE_MAX_AGE_SECONDS", 6 * 3600),
+            sweep_interval_s=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             beat_interval_s=float(env_int(env, "EXECUTOR_HEARTBEAT_SECONDS", 5, minimum=1)),
         )
