@@ -73,6 +73,8 @@ class Stack:
         self._log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.nats_url = nats_url or ""
+        # The command line of every process started, so one can be restarted as it was.
+        self._argv: dict[str, list[str]] = {}
 
     @property
     def api_url(self) -> str:
@@ -100,6 +102,7 @@ class Stack:
             out = (self._log_dir / f"{name}.log").open("ab")
         elif name != "nats":
             out = None  # inherit: `just up` shows the services' logs
+        self._argv[name] = argv
         self.procs[name] = subprocess.Popen(
             argv,
             env=self.env(),
@@ -169,6 +172,15 @@ class Stack:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def restart_service(self, name: str) -> int:
+        """Start process `name` ("nats" included: same port, same store) again with the command
+        line it had, once it has exited (a fault test killed it); returns the new PID."""
+        old = self.procs.get(name)
+        if old is not None and old.poll() is None:
+            raise RuntimeError(f"{name} is still running (PID {old.pid})")
+        self._spawn(name, self._argv[name])
+        return self.procs[name].pid
 
     def stop(self) -> None:
         """Stop the services first, NATS last."""
