@@ -248,6 +248,14 @@ class S3Listed(msgspec.Struct, frozen=True, kw_only=True):
     storage_class: str | None
 
 
+class S3Upload(msgspec.Struct, frozen=True, kw_only=True):
+    """One unfinished multipart upload (what ListMultipartUploads says about it)."""
+
+    key: str
+    upload_id: str
+    initiated: datetime | None
+
+
 class AccessCheck(msgspec.Struct, frozen=True, kw_only=True):
     """One step of :meth:`S3Store.test_access`."""
 
@@ -768,6 +776,64 @@ class S3Store:
                 )
             )
         return AccessReport(ok=all(c.status == "ok" for c in checks), checks=checks)
+
+    # -- unfinished uploads ----------------------------------------------------------------
+
+    def prefix_root(self) -> str:
+        """The store's path prefix as a listing prefix (``""`` or ``"<prefix>/"``)."""
+        prefix = self.settings.path_prefix.strip("/")
+        return f"{prefix}/" if prefix else ""
+
+    async def list_incomplete_uploads(self, prefix: str | None = None) -> list[S3Upload]:
+        """Every unfinished multipart upload under `prefix` (default: the store's path
+        prefix), with when it was initiated (paginated ListMultipartUploads)."""
+        if prefix is None:
+            prefix = self.prefix_root()
+        found: list[S3Upload] = []
+        key_marker: str | None = None
+        id_marker: str | None = None
+        while True:
+            params: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
+            if key_marker:
+                params["KeyMarker"] = key_marker
+            if id_marker:
+                params["UploadIdMarker"] = id_marker
+
+            async def page(client: Any, params: dict[str, Any] = params) -> Any:
+                return await client.list_multipart_uploads(**params)
+
+            response: Any = await self.call("ListMultipartUploads", prefix or None, page)
+            found.extend(
+                S3Upload(
+                    key=str(u["Key"]),
+                    upload_id=str(u["UploadId"]),
+                    initiated=u.get("Initiated"),
+                )
+                for u in _items(response, "Uploads")
+            )
+            key_marker = response.get("NextKeyMarker")
+            id_marker = response.get("NextUploadIdMarker")
+            if not response.get("IsTruncated") or (not key_marker and not id_marker):
+                return found
+
+    async def abort_multipart(self, key: str, upload_id: str) -> bool:
+        """Abort the multipart upload `upload_id` of `key`, freeing its parts.
+
+        Returns:
+            False when S3 no longer knows the upload (completed or aborted meanwhile).
+        """
+        bucket = self.settings.bucket
+
+        async def abort(client: Any) -> bool:
+            try:
+                await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            except ClientError as exc:
+                if _error_code(exc) == "NoSuchUpload":
+                    return False
+                raise
+            return True
+
+        return await self.call("AbortMultipartUpload", key, abort)
 
 
 # --------------------------------------------------------------------------- sink

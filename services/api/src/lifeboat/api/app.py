@@ -35,6 +35,7 @@ from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
 from lifeboat.api.domain.retention.controller import RetentionPolicyController
 from lifeboat.api.domain.s3configs.controller import LocalImportController, S3ConfigController
 from lifeboat.api.domain.s3configs.service import ensure_env_default
+from lifeboat.api.domain.s3configs.sweep import run_periodic_upload_sweep
 from lifeboat.api.domain.schedules.controller import ScheduleController
 from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_published
 from lifeboat.api.domain.system.controller import SystemController
@@ -152,6 +153,7 @@ def create_app(settings: Settings) -> Litestar:
         link = asyncio.create_task(ctx.nats.run([on_connected]), name="nats-link")
         tasks.add(link)
         tasks.add(asyncio.create_task(run_periodic_cleanup(ctx), name="retention-cleanup"))
+        tasks.add(asyncio.create_task(run_periodic_upload_sweep(ctx), name="s3-upload-sweep"))
         try:
             yield
         finally:

@@ -110,6 +110,11 @@ class Settings:
     """First retry delay, doubled for each further retry (SCHEDULE_RETRY_DELAY_SECONDS)."""
     max_upload_bytes: int = 50 * GIB
     """Largest file POST /api/restores/upload accepts (MAX_UPLOAD_BYTES); larger: 413."""
+    partial_upload_max_age_seconds: int = 6 * 3600
+    """Unfinished S3 multipart uploads older than this are aborted by the periodic sweep
+    (PARTIAL_UPLOAD_MAX_AGE_SECONDS)."""
+    sweep_interval_seconds: int = 600
+    """How often that sweep runs (SWEEP_INTERVAL_SECONDS)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
 
     @classmethod
@@ -168,5 +173,7 @@ class Settings:
                 env, "SCHEDULE_RETRY_DELAY_SECONDS", 60, minimum=1
             ),
             max_upload_bytes=env_int(env, "MAX_UPLOAD_BYTES", 50 * GIB, minimum=1),
+            partial_upload_max_age_seconds=env_int(env, "PARTIAL_UPLOAD_MAX_AGE_SECONDS", 6 * 3600),
+            sweep_interval_seconds=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             auth=AuthSettings.from_env(env),
         )
