@@ -360,3 +360,16 @@ class Bus:
         """Drain subscriptions and close."""
         with contextlib.suppress(Exception):
             await self._nc.drain()
+
+    async def subscribe(
+        self, subject: str, handler: Callable[[bytes], Awaitable[None]]
+    ) -> Subscription:
+        """Core NATS subscription (every subscriber gets every message, e.g. heartbeats)."""
+
+        async def _on_msg(msg: Msg) -> None:
+            try:
+                await handler(msg.data)
+            except Exception:  # a handler bug must not kill the subscription
+                log.exception("handler for %s failed", subject)
+
+        return await self._nc.subscribe(subject, cb=_on_msg)

@@ -29,6 +29,8 @@ from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
 from lifeboat.api.domain.databases.controller import DatabaseController
 from lifeboat.api.domain.events.controller import EventStreamController
+from lifeboat.api.domain.executors.controller import ExecutorController
+from lifeboat.api.domain.executors.registry import ExecutorRegistry, follow_heartbeats
 from lifeboat.api.domain.health.controller import HealthController
 from lifeboat.api.domain.restores.controller import RestoreController
 from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
@@ -131,12 +133,14 @@ def create_app(settings: Settings) -> Litestar:
     connected, the executor events consumer and the external trigger responder start.
     """
     ctx = ApiContext.build(settings)
+    executors = ExecutorRegistry()
     tasks: set[asyncio.Task[None]] = set()
 
     async def on_connected(bus: Bus) -> None:
         task = asyncio.create_task(consume_events(ctx, bus), name="events-consumer")
         tasks.add(task)
         tasks.add(asyncio.create_task(consume_fired(ctx, bus), name="fired-consumer"))
+        tasks.add(asyncio.create_task(follow_heartbeats(executors, bus), name="executor-registry"))
         tasks.add(
             asyncio.create_task(keep_schedules_published(ctx, bus), name="schedules-publisher")
         )
@@ -175,6 +179,7 @@ def create_app(settings: Settings) -> Litestar:
         LocalImportController,
         SystemController,
         HealthController,
+        ExecutorController,
         EventStreamController,
         AuthController,
         UserController,
@@ -187,7 +192,10 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=handlers,
-        dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
+        dependencies={
+            "ctx": Provide(lambda: ctx, sync_to_thread=False),
+            "executors": Provide(lambda: executors, sync_to_thread=False),
+        },
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

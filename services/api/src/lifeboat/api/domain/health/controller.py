@@ -8,6 +8,8 @@ from litestar import Controller, get
 
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.common import Output
+from lifeboat.api.domain.executors.registry import Executors
+from lifeboat.api.domain.executors.service import queue_warnings
 from lifeboat.api.domain.system.service import disk_usage
 from lifeboat.api.envelope import Envelope, ok
 from lifeboat.core.errors import UnavailableError
@@ -16,17 +18,19 @@ log = logging.getLogger(__name__)
 
 
 class CheckOut(Output):
-    """One readiness check."""
+    """One readiness check; ``warning``: it passed but something is worth a look."""
 
     ok: bool
     detail: str
+    warning: bool = False
 
 
 class HealthOut(Output):
-    """Overall health and, for readiness, each check."""
+    """Overall health and, for readiness, each check and what is worth a look but not fatal."""
 
     status: str
     checks: dict[str, CheckOut] | None = None
+    warnings: list[str] | None = None
 
 
 class HealthController(Controller):
@@ -41,8 +45,12 @@ class HealthController(Controller):
         return ok(HealthOut(status="ok"))
 
     @get("/ready", summary="Readiness", opt={"public": True})
-    async def ready(self, ctx: Ctx) -> Envelope[HealthOut]:
-        """200 when SQLite answers, NATS is connected and disk space suffices; else 503."""
+    async def ready(self, ctx: Ctx, executors: Executors) -> Envelope[HealthOut]:
+        """200 when SQLite answers, NATS is connected and disk space suffices; else 503.
+
+        The ``executors`` check never fails readiness (an executor may start after the API):
+        a queue some enabled database uses without a live executor is listed in ``warnings``.
+        """
         checks: dict[str, CheckOut] = {}
         try:
             await ctx.db.ping()
@@ -62,9 +70,20 @@ class HealthController(Controller):
             detail=f"{disk.free_bytes} bytes free, {minimum} required",
         )
         failed = [name for name, check in checks.items() if not check.ok]
+        warnings: list[str] = []
+        if not failed:
+            try:
+                warnings = [w.message for w in await queue_warnings(ctx, executors)]
+            except Exception as exc:  # a warning must never fail readiness
+                log.warning("readiness: executors check failed: %s", exc)
+            checks["executors"] = CheckOut(
+                ok=True,
+                warning=bool(warnings),
+                detail="; ".join(warnings) or "every queue in use has a live executor",
+            )
         if failed:
             raise UnavailableError(
                 f"not ready: {', '.join(failed)}",
                 details={name: {"ok": c.ok, "detail": c.detail} for name, c in checks.items()},
             )
-        return ok(HealthOut(status="ready", checks=checks))
+        return ok(HealthOut(status="ready", checks=checks, warnings=warnings))

@@ -1,0 +1,1 @@
+"""The executors domain: the registry of executors, fed by their heartbeats."""
