@@ -1,5 +1,11 @@
 """The only module that imports nats: connection, stream set-up, publishing and pulling.
 
+Connecting takes a :class:`~lifeboat.wire.connection.NatsOptions`: a list of servers (a cluster;
+nats-py fails over between them and learns the others from the one it reached), credentials
+and TLS. Streams and KV buckets are created with ``options.replicas`` replicas, and only by the
+process that manages them (the API): the executor and the scheduler only look them up, so a
+NATS server can refuse them every stream-administration subject (deploy/nats/cluster/).
+
 JetStream delivers at least once. Jobs are deduplicated on publish by execution id, bounded by
 ``max_deliver`` and kept alive past ``ack_wait`` by :meth:`Delivery.in_progress` heartbeats; a
 job is acknowledged only after its result event was stored by the server.
@@ -7,8 +13,11 @@ job is acknowledged only after its result event was stored by the server.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -32,6 +41,7 @@ from nats.js.kv import KeyValue
 from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import subjects
 from lifeboat.wire.codec import encode
+from lifeboat.wire.connection import NatsOptions
 from lifeboat.wire.messages import Event, Job, ScheduleFired, UploadJob
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,15 @@ FIRED_ACK_WAIT_S = 60.0
 # one message; the API is idempotent per slot beyond it.
 FIRED_DUPLICATE_WINDOW_S = 2 * 3600.0
 FIRED_MAX_AGE_S = 2 * 24 * 3600.0
+# A process that only looks streams up (executor, scheduler) waits this long for the API to
+# create them before giving up (its caller retries or the process restarts).
+STREAM_WAIT_S = 30.0
+STREAM_POLL_S = 0.5
+
+
+def _kv_stream(bucket: str) -> str:
+    """The stream behind KV bucket `bucket` (a JetStream convention)."""
+    return f"KV_{bucket}"
 
 
 class KvChange(NamedTuple):
@@ -98,29 +117,65 @@ class Delivery:
 class Bus:
     """A connection to NATS with the streams Lifeboat uses."""
 
-    def __init__(self, nc: Client) -> None:
+    def __init__(self, nc: Client, *, replicas: int = 1, manages_streams: bool = True) -> None:
         self._nc = nc
         self._js: JetStreamContext = nc.jetstream()
+        self._replicas = replicas
+        self._manages_streams = manages_streams
 
     @classmethod
-    async def connect(cls, url: str, *, name: str, connect_timeout: float = 5.0) -> Bus:
-        """Connect (reconnecting forever afterwards) or raise UnavailableError."""
+    async def connect(
+        cls,
+        options: NatsOptions | str,
+        *,
+        name: str,
+        connect_timeout: float = 5.0,
+        manages_streams: bool = True,
+    ) -> Bus:
+        """Connect to the first reachable server of `options` (reconnecting forever afterwards,
+        to any server of the cluster) or raise UnavailableError.
+
+        `options` may be a plain ``NATS_URL`` string (comma-separated servers, no credentials).
+        With ``manages_streams=False`` the ``ensure_*`` methods only wait for the streams and
+        buckets to exist (someone else, the API, creates them).
+        """
+        if isinstance(options, str):
+            options = NatsOptions.from_url(options)
 
         async def _on_error(exc: Exception) -> None:
             log.warning("nats: %s", exc)
 
+        extra: dict[str, Any] = {}
+        if options.user is not None:
+            extra["user"] = options.user
+            extra["password"] = options.password or ""
+        if options.creds_file is not None:
+            extra["user_credentials"] = str(options.creds_file)
+        if options.nkey_seed_file is not None:
+            extra["nkeys_seed"] = str(options.nkey_seed_file)
+        if options.inbox_prefix is not None:
+            extra["inbox_prefix"] = options.inbox_prefix
+        try:
+            tls = options.ssl_context()
+        except (OSError, ValueError) as exc:
+            raise UnavailableError(f"cannot load the NATS TLS files: {exc}") from exc
         try:
             nc = await nats.connect(
-                servers=[url],
+                servers=list(options.servers),
                 name=name,
                 connect_timeout=connect_timeout,
                 max_reconnect_attempts=-1,
                 allow_reconnect=True,
+                # A lost node: try the next server of the list soon, not after 2 s each.
+                reconnect_time_wait=0.5,
                 error_cb=_on_error,
+                tls=tls,
+                **extra,
             )
         except (OSError, nats.errors.Error) as exc:
-            raise UnavailableError(f"cannot connect to NATS at {url}: {exc}") from exc
-        return cls(nc)
+            # nats-py's messages name servers, never credentials; the list is shown redacted.
+            raise UnavailableError(f"cannot connect to NATS at {options.display}: {exc}") from exc
+        return cls(nc, replicas=options.replicas, manages_streams=manages_streams)
 
     @property
     def connected(self) -> bool:
@@ -128,7 +183,13 @@ class Bus:
         return bool(self._nc.is_connected)
 
     async def ensure_streams(self) -> None:
-        """Create or update the jobs, events and fired streams and the schedules KV (idempotent)."""
+        """Create or update the jobs, events and fired streams and the schedules KV (idempotent).
+
+        On a bus that does not manage streams: wait until the jobs and events streams exist.
+        """
+        if not self._manages_streams:
+            await self._await_streams([subjects.JOBS_STREAM, subjects.EVENTS_STREAM])
+            return
         await self._upsert_stream(
             StreamConfig(
                 name=subjects.JOBS_STREAM,
@@ -150,8 +211,13 @@ class Bus:
         await self.ensure_scheduling()
 
     async def ensure_scheduling(self) -> None:
-        """Create or update the "schedule fired" stream and the schedules KV bucket (idempotent;
-        both the API and the scheduler call it, whichever starts first)."""
+        """Create or update the "schedule fired" stream and the schedules KV bucket (idempotent).
+
+        On a bus that does not manage streams (the scheduler's): wait until both exist.
+        """
+        if not self._manages_streams:
+            await self._await_streams([subjects.FIRED_STREAM, _kv_stream(subjects.SCHEDULES_KV)])
+            return
         await self._upsert_stream(
             StreamConfig(
                 name=subjects.FIRED_STREAM,
@@ -165,10 +231,31 @@ class Bus:
         await self.ensure_kv(subjects.SCHEDULES_KV)
 
     async def _upsert_stream(self, config: StreamConfig) -> None:
+        config = dataclasses.replace(config, num_replicas=self._replicas)
         try:
             await self._js.add_stream(config)
         except nats.js.errors.BadRequestError:
+            # It exists with another configuration (an upgrade, or NATS_REPLICAS changed).
             await self._js.update_stream(config)
+
+    async def _await_streams(self, names: list[str]) -> None:
+        """Return once every stream in `names` exists; UnavailableError after STREAM_WAIT_S."""
+        deadline = time.monotonic() + STREAM_WAIT_S
+        for stream in names:
+            logged = False
+            while True:
+                try:
+                    await self._js.stream_info(stream)
+                    break
+                except nats.js.errors.NotFoundError:
+                    if time.monotonic() > deadline:
+                        raise UnavailableError(
+                            f"NATS stream {stream} does not exist: is the API running?"
+                        ) from None
+                    if not logged:
+                        log.info("waiting for the API to create the NATS stream %s", stream)
+                        logged = True
+                    await asyncio.sleep(STREAM_POLL_S)
 
     async def publish_job(self, queue: str, job: Job) -> None:
         """Publish a job; a second publish of the same execution id is dropped by the server."""
@@ -264,11 +351,23 @@ class Bus:
         return self._pull(subjects.FIRED_SUBJECTS, subjects.FIRED_CONSUMER, config)
 
     async def ensure_kv(self, bucket: str) -> None:
-        """Create the KV bucket `bucket` (latest value per key only) unless it exists."""
+        """Create the KV bucket `bucket` (latest value per key only) unless it exists, with the
+        configured replicas (an existing bucket is re-replicated when that number changed); a
+        bus that does not manage streams only waits for it."""
+        if not self._manages_streams:
+            await self._await_streams([_kv_stream(bucket)])
+            return
         try:
-            await self._js.key_value(bucket)
-        except nats.js.errors.BucketNotFoundError:
-            await self._js.create_key_value(bucket=bucket, history=1, storage=StorageType.FILE)
+            info = await self._js.stream_info(_kv_stream(bucket))
+        except nats.js.errors.NotFoundError:
+            await self._js.create_key_value(
+                bucket=bucket, history=1, storage=StorageType.FILE, replicas=self._replicas
+            )
+            return
+        if info.config.num_replicas != self._replicas:
+            await self._js.update_stream(
+                dataclasses.replace(info.config, num_replicas=self._replicas)
+            )
 
     async def _kv(self, bucket: str) -> KeyValue:
         try:

@@ -79,3 +79,20 @@ def fired_subject(schedule_id: str) -> str:
 def probe_queue_group(queue: str) -> str:
     """Queue group of the executors answering probes for `queue` (one answer per probe)."""
     return f"executors-{check_queue(queue)}"
+
+
+# Reply inboxes: each service's under its own prefix (not under the default ``_INBOX``), so a
+# NATS server can let a user subscribe to its own replies only, and an outside client allowed
+# ``_INBOX.>`` for its requests sees none of the services' replies.
+INBOX_ROOT = "_LIFEBOAT_INBOX"
+
+
+def inbox_prefix(role: str, queue: str | None = None) -> str:
+    """Inbox prefix of a service's connections (`role`: ``api``, ``scheduler``, ``executor``).
+
+    Executors get one per queue: pulled jobs arrive in the puller's inbox, so executors of one
+    queue must not be able to subscribe to the inboxes of another's.
+    """
+    if queue is None:
+        return f"{INBOX_ROOT}.{role}"
+    return f"{INBOX_ROOT}.{role}.{check_queue(queue)}"

@@ -43,7 +43,7 @@ class ApiContext:
             db=Database(settings.database_path),
             box=SecretBox(settings.encryption_key),
             sealer=Sealer(settings.executor_seal_key),
-            nats=NatsLink(settings.nats_url),
+            nats=NatsLink(settings.nats_options),
             hub=EventHub(),
         )
 

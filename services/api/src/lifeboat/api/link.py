@@ -11,10 +11,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlsplit, urlunsplit
 
 from lifeboat.core.errors import UnavailableError
+from lifeboat.wire import connection
 from lifeboat.wire.bus import Bus
+from lifeboat.wire.connection import NatsOptions
 
 log = logging.getLogger(__name__)
 
@@ -22,19 +23,17 @@ OnConnected = Callable[[Bus], Awaitable[None]]
 
 
 def redact_url(url: str) -> str:
-    """`url` without user info (NATS URLs may carry credentials)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    """`url` (a comma-separated server list) without user info (NATS URLs may carry
+    credentials)."""
+    return ",".join(connection.redact_url(item.strip()) for item in url.split(",") if item.strip())
 
 
 class NatsLink:
     """Holds the Bus once connected; connects and sets up streams in the background."""
 
-    def __init__(self, url: str, *, name: str = "lifeboat-api") -> None:
-        self.url = url
+    def __init__(self, options: NatsOptions | str, *, name: str = "lifeboat-api") -> None:
+        self.options = NatsOptions.from_url(options) if isinstance(options, str) else options
+        self.url = self.options.display
         self._name = name
         self._bus: Bus | None = None
         self._ready = asyncio.Event()
@@ -69,7 +68,7 @@ class NatsLink:
         bus: Bus | None = None
         while bus is None:
             try:
-                bus = await Bus.connect(self.url, name=self._name, connect_timeout=2.0)
+                bus = await Bus.connect(self.options, name=self._name, connect_timeout=2.0)
                 await bus.ensure_streams()
             except Exception as exc:  # keep trying: the API serves without NATS meanwhile
                 log.warning("NATS at %s not usable yet: %s", redact_url(self.url), exc)

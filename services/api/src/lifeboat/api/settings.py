@@ -11,6 +11,8 @@ from lifeboat.core.config import env_int, key_from_env_or_file
 from lifeboat.core.crypto import check_key_material
 from lifeboat.core.errors import ConfigurationError, ValidationError
 from lifeboat.policy.cron import validate_cron
+from lifeboat.wire.connection import NatsOptions, options_from_env
+from lifeboat.wire.subjects import inbox_prefix
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,14 @@ class Settings:
     sweep_interval_seconds: int = 600
     """How often that sweep runs (SWEEP_INTERVAL_SECONDS)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
+    nats: NatsOptions | None = None
+    """Credentials, TLS, replicas and the server list (NATS_URL, NATS_USER, NATS_CREDS,
+    NATS_TLS_*, NATS_REPLICAS...); None: ``nats_url`` alone, without credentials."""
+
+    @property
+    def nats_options(self) -> NatsOptions:
+        """How to connect to NATS (and how many replicas the streams get)."""
+        return self.nats or NatsOptions.from_url(self.nats_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -176,4 +186,5 @@ class Settings:
             partial_upload_max_age_seconds=env_int(env, "PARTIAL_UPLOAD_MAX_AGE_SECONDS", 6 * 3600),
             sweep_interval_seconds=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             auth=AuthSettings.from_env(env),
+            nats=options_from_env(env, inbox_prefix=inbox_prefix("api")),
         )

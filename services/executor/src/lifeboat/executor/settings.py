@@ -11,7 +11,8 @@ from pathlib import Path
 from lifeboat.core.config import env_int, key_from_env_or_file
 from lifeboat.core.crypto import check_key_material
 from lifeboat.core.errors import ConfigurationError
-from lifeboat.wire.subjects import DEFAULT_QUEUE, check_queue
+from lifeboat.wire.connection import NatsOptions, options_from_env
+from lifeboat.wire.subjects import DEFAULT_QUEUE, check_queue, inbox_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,8 @@ class Settings:
     """Everything the executor needs to start.
 
     Attributes:
-        nats_url: ``NATS_URL`` (default ``nats://127.0.0.1:4222``).
+        nats_url: ``NATS_URL`` (default ``nats://127.0.0.1:4222``; comma-separated servers).
+        nats: How to connect: ``NATS_URL`` and the ``NATS_*`` credentials and TLS files.
         queue: ``EXECUTOR_QUEUE``: the job queue this executor serves (default ``default``).
         concurrency: ``EXECUTOR_CONCURRENCY``: jobs run at once (default 2).
         data_dir: ``DATA_DIR`` (default ``./data``).
@@ -56,6 +58,7 @@ class Settings:
     tmp_dir: Path | None = None
     shutdown_grace_s: float = 25.0
     heartbeat_s: float = 15.0
+    nats: NatsOptions = field(default_factory=NatsOptions)
     partial_file_max_age_s: int = 6 * 3600
     sweep_interval_s: int = 600
     beat_interval_s: float = 5.0
@@ -93,6 +96,7 @@ class Settings:
             tool_path=env.get("EXECUTOR_TOOL_PATH", "").strip() or None,
             tmp_dir=Path(tmp) if tmp else None,
             shutdown_grace_s=float(env_int(env, "EXECUTOR_SHUTDOWN_GRACE", 25, minimum=0)),
+            nats=options_from_env(env, inbox_prefix=inbox_prefix("executor", queue)),
             partial_file_max_age_s=env_int(env, "PARTIAL_FILE_MAX_AGE_SECONDS", 6 * 3600),
             sweep_interval_s=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             beat_interval_s=float(env_int(env, "EXECUTOR_HEARTBEAT_SECONDS", 5, minimum=1)),

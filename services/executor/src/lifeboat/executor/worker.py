@@ -242,7 +242,13 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
             installed.append(sig)
-    bus = await Bus.connect(settings.nats_url, name=f"lifeboat-executor-{settings.executor_id}")
+    # The API creates the streams; the executor only finds them (its NATS user may not
+    # administer streams) and creates its own queue's consumer.
+    bus = await Bus.connect(
+        settings.nats,
+        name=f"lifeboat-executor-{settings.executor_id}",
+        manages_streams=False,
+    )
     ctx = Context.create(settings, base_env)
     executor = Executor(ctx, bus)
     beats = Heartbeat(

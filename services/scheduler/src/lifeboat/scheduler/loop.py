@@ -158,7 +158,7 @@ async def run(
     bus = await _connect_with_retry(settings, stop)
     if bus is None:
         return
-    log.info("scheduler %s connected to %s", settings.scheduler_id, settings.nats_url)
+    log.info("scheduler %s connected to %s", settings.scheduler_id, settings.nats_options.display)
     planner = Planner()
     tasks = [
         asyncio.create_task(
@@ -186,7 +186,13 @@ async def _connect_with_retry(settings: SchedulerSettings, stop: asyncio.Event) 
     while not stop.is_set():
         bus: Bus | None = None
         try:
-            bus = await Bus.connect(settings.nats_url, name=f"scheduler-{settings.scheduler_id}")
+            # The API creates the streams; the scheduler only finds them (its NATS user may
+            # not administer streams).
+            bus = await Bus.connect(
+                settings.nats_options,
+                name=f"scheduler-{settings.scheduler_id}",
+                manages_streams=False,
+            )
             await bus.ensure_scheduling()
             return bus
         except Exception as exc:  # UnavailableError or transient socket errors: keep trying

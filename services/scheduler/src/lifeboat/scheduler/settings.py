@@ -9,6 +9,8 @@ from collections.abc import Mapping
 import msgspec
 
 from lifeboat.core.config import env_int
+from lifeboat.wire.connection import NatsOptions, options_from_env
+from lifeboat.wire.subjects import inbox_prefix
 
 
 class SchedulerSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +29,14 @@ class SchedulerSettings(msgspec.Struct, frozen=True, kw_only=True):
     clock_offset_seconds: int = 0
     """Test hook: run the schedules this many seconds ahead of the real clock
     (SCHEDULER_CLOCK_OFFSET_SECONDS; never set it in production)."""
+    nats: NatsOptions | None = None
+    """Credentials, TLS and the server list (NATS_URL, NATS_USER, NATS_CREDS, NATS_TLS_*...);
+    None: ``nats_url`` alone, without credentials."""
+
+    @property
+    def nats_options(self) -> NatsOptions:
+        """How to connect to NATS."""
+        return self.nats or NatsOptions.from_url(self.nats_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SchedulerSettings:
@@ -40,4 +50,5 @@ class SchedulerSettings(msgspec.Struct, frozen=True, kw_only=True):
             tick_ms=env_int(env, "SCHEDULER_TICK_MS", 250, minimum=10),
             rewatch_seconds=env_int(env, "SCHEDULER_REWATCH_SECONDS", 60, minimum=1),
             clock_offset_seconds=env_int(env, "SCHEDULER_CLOCK_OFFSET_SECONDS", 0),
+            nats=options_from_env(env, inbox_prefix=inbox_prefix("scheduler")),
         )
