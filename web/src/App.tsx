@@ -21,6 +21,7 @@ const retention = () => import("./pages/RetentionPolicies.tsx");
 const s3 = () => import("./pages/S3Configs.tsx");
 const schedules = () => import("./pages/Schedules.tsx");
 const Settings = page(() => import("./pages/Settings.tsx"), "Settings");
+const Executors = page(() => import("./pages/Executors.tsx"), "Executors");
 const BackupDetail = page(() => import("./pages/BackupDetail.tsx"), "BackupDetail");
 const DatabaseDetail = page(() => import("./pages/DatabaseDetail.tsx"), "DatabaseDetail");
 const DatabaseForm = page(() => import("./pages/DatabaseForm.tsx"), "DatabaseForm");
@@ -84,6 +85,7 @@ function route(pathname: string): ReactNode {
   const s3Id = param(path, "/s3-configs", "edit") ?? param(path, "/s3-configs");
   if (s3Id) return <S3ConfigForm key={s3Id} configId={s3Id} />;
   if (path === "/settings") return <Settings />;
+  if (path === "/executors") return <Executors />;
   if (path === "/restores") return <Restores />;
   if (path === "/restore/new") return <RestoreWizard />;
   const restoreId = param(path, "/restores");

@@ -7,6 +7,7 @@ import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../
 import { Link } from "../lib/router.tsx";
 import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
+import { CancelButton } from "./CancelButton.tsx";
 import { DataTable } from "./DataTable.tsx";
 
 const COPY_TONE: Record<string, string> = {
@@ -120,6 +121,7 @@ export function BackupTable({
           <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
           {!compact && (
             <td className={`${TD} text-right`}>
+              <CancelButton kind="backup" id={backup.id} status={backup.status} name={backup.databaseName ?? "a deleted database"} compact />
               {backup.status === "completed" &&
                 canUpload &&
                 backup.localStatus === "completed" &&

@@ -13,6 +13,7 @@ export const NAV_ITEMS = [
   { to: "/schedules", label: "Schedules" },
   { to: "/retention-policies", label: "Retention" },
   { to: "/s3-configs", label: "S3" },
+  { to: "/executors", label: "Executors" },
   { to: "/settings", label: "Settings" },
 ] as const;
 

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState, type ReactNode } from "react";
 import { BUTTON, DANGER, FormStatus, LINK, SECONDARY } from "../components/Form.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
+import { CancelButton } from "../components/CancelButton.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api, ApiError, type Page } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
@@ -332,6 +333,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
             Restore
           </Link>
         )}
+        <CancelButton kind="backup" id={b.id} status={b.status} name={name} />
         {!isActive(b.status) && can(user, "backup.delete") && (
           <button
             type="button"

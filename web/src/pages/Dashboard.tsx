@@ -4,6 +4,7 @@ import { BackupTable } from "../components/BackupTable.tsx";
 import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
@@ -98,6 +99,7 @@ export function Dashboard() {
         }
       />
       <div className="space-y-6">
+        <ExecutorWarnings />
         <section aria-label="Statistics">
           {stats.isPending ? (
             <Loading label="Loading statistics…" />

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from "rea
 
 import { BUTTON, CHECKBOX, Field, INPUT, LINK, ReadOnlyNote, SECONDARY, TD } from "../components/Form.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
+import { CancelButton } from "../components/CancelButton.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
@@ -125,7 +126,8 @@ export function Restores() {
                   </td>
                   <td className={`${TD} text-right tabular-nums`}>{formatDuration(restore.durationSeconds)}</td>
                   <td className={TD}>{restore.initiatedBy ?? "—"}</td>
-                  <td className={`${TD} text-right`}>
+                  <td className={`${TD} text-right whitespace-nowrap`}>
+                    <CancelButton kind="restore" id={restore.id} status={restore.status} name={restore.databaseName ?? "a deleted database"} compact />
                     <Link to={`/restores/${encodeURIComponent(restore.id)}`} className={LINK} aria-label={`Details of the restore into ${restore.databaseName ?? restore.id}`}>
                       Details
                     </Link>
@@ -197,7 +199,15 @@ export function RestoreDetail({ restoreId }: { restoreId: string }) {
           ← Restores
         </Link>
       </p>
-      <PageHeader title={`Restore into ${r.databaseName ?? "a deleted database"}`} actions={<StatusBadge status={r.status} />} />
+      <PageHeader
+        title={`Restore into ${r.databaseName ?? "a deleted database"}`}
+        actions={
+          <div className="flex flex-wrap items-center gap-2">
+            <StatusBadge status={r.status} />
+            <CancelButton kind="restore" id={r.id} status={r.status} name={r.databaseName ?? "a deleted database"} />
+          </div>
+        }
+      />
       <div className="space-y-6">
         {r.status === "failed" && r.errorMessage && (
           <div role="alert" className="rounded-lg border border-red-200 bg-red-50 p-4 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-300">
