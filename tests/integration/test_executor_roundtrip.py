@@ -241,7 +241,7 @@ async def backup(
         ),
         requested_at=now,
     )
-    await h.bus.publish_job(queue, job)
+    await h.bus.publish_job(queue, job, sign=h.sealer.mac)
     finished = await h.recorder.finished(execution_id)
     assert isinstance(finished, BackupFinished)
     return finished
@@ -269,7 +269,7 @@ async def restore(
         options=options or RestoreOptions(),
         requested_at=datetime.now(UTC),
     )
-    await h.bus.publish_job(QUEUE, job)
+    await h.bus.publish_job(QUEUE, job, sign=h.sealer.mac)
     finished = await h.recorder.finished(execution_id)
     assert isinstance(finished, RestoreFinished)
     return finished
@@ -516,7 +516,7 @@ async def test_restore_refuses_other_engine(
             expected_size=finished.size_bytes,
             requested_at=datetime.now(UTC),
         )
-        await harness.bus.publish_job(QUEUE, job)
+        await harness.bus.publish_job(QUEUE, job, sign=harness.sealer.mac)
         done = await harness.recorder.finished(execution_id)
         assert not done.ok and done.error_message
         assert "cannot be restored into a mysql database" in done.error_message

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -96,6 +97,7 @@ class Sealer:
     def __init__(self, key: str) -> None:
         check_key_material(key, name="EXECUTOR_SEAL_KEY")
         self._key = _hkdf(key.encode(), b"lifeboat/seal/v1", b"lifeboat job credentials")
+        self._mac_key = _hkdf(key.encode(), b"lifeboat/seal/v1", b"lifeboat job mac")
 
     def seal(self, plaintext: str, *, bound_to: str) -> str:
         """Seal `plaintext` so that it opens only for the same `bound_to` (an execution id)."""
@@ -103,6 +105,15 @@ class Sealer:
         return _b64e(
             nonce + AESGCM(self._key).encrypt(nonce, plaintext.encode(), bound_to.encode())
         )
+
+    def mac(self, data: bytes) -> str:
+        """An HMAC-SHA256 of `data` under a key derived from the seal key (job authenticity:
+        only the API and executors can make one)."""
+        return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()
+
+    def check_mac(self, data: bytes, mac: str) -> bool:
+        """Whether `mac` is :meth:`mac` of `data` (constant-time)."""
+        return hmac.compare_digest(self.mac(data), mac)
 
     def open(self, sealed: str, *, bound_to: str) -> str:
         """Open a sealed value; raises :class:`DecryptionError` if key or binding differ."""

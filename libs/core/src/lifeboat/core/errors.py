@@ -17,7 +17,10 @@ each branch has exactly one outcome::
     │   ├── BackupError             BACKUP_ERROR
     │   ├── RestoreError            RESTORE_ERROR
     │   ├── IntegrityError          RESTORE_ERROR   (checksum or size mismatch)
-    │   └── S3Error                 S3_ERROR
+    │   ├── S3Error                 S3_ERROR
+    │   └── JobCancelledError       CANCELLED       (a user cancelled it: record says cancelled)
+    ├── FencedError                 this attempt lost its job's lease: it changes nothing more
+    │                               and reports nothing (another attempt owns the record)
     └── ConfigurationError          refused at start-up with a clear message
 """
 
@@ -127,6 +130,20 @@ class S3Error(OperationError):
     """An S3 operation failed."""
 
     code = "S3_ERROR"
+
+
+class JobCancelledError(OperationError):
+    """A user cancelled the execution (SPEC §6.1.3): stopped, partial artifacts removed."""
+
+    code = "CANCELLED"
+
+
+class FencedError(LifeboatError):
+    """The attempt no longer holds its execution's lease (a newer attempt took the job over,
+    or the execution already ended): it must not change anything and reports nothing."""
+
+    code = "FENCED"
+    status = 409
 
 
 class ConfigurationError(LifeboatError):

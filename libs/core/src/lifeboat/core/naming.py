@@ -72,3 +72,25 @@ def s3_key(*, prefix: str, database: str, started_at: datetime, file_name: str) 
 def manifest_name(file_name: str) -> str:
     """The sidecar manifest beside an artifact."""
     return f"{file_name}.manifest.json"
+
+
+def attempt_file_name(file_name: str, attempt: int) -> str:
+    """The name an artifact gets from delivery `attempt` of its job.
+
+    The first attempt uses ``file_name``; attempt n ≥ 2 inserts ``-a<n>`` before the two
+    format suffixes (``…_1a2b3c4d-a2.dump.zst``). Attempts never share a final name, so a stale
+    attempt that publishes late cannot replace what a newer attempt published and recorded.
+    """
+    if attempt <= 1:
+        return file_name
+    parts = file_name.rsplit(".", 2)
+    if len(parts) == 3 and parts[0]:
+        return f"{parts[0]}-a{attempt}.{parts[1]}.{parts[2]}"
+    return f"{file_name}-a{attempt}"
+
+
+def attempt_s3_key(key: str, attempt: int) -> str:
+    """The S3 key delivery `attempt` writes (:func:`attempt_file_name` of its last part)."""
+    head, _, name = key.rpartition("/")
+    named = attempt_file_name(name, attempt)
+    return f"{head}/{named}" if head else named

@@ -424,11 +424,13 @@ async def restore_database(
     on_progress: ProgressFn | None = None,
     on_log: LogFn | None = None,
     progress_interval: float = PROGRESS_INTERVAL_S,
+    before_touch: Callable[[], Awaitable[None]] | None = None,
 ) -> RestoreResult:
     """Load `artifact` into ``conn.database``.
 
     Order: engine and option checks, artifact checksum and size (nothing touches the target
-    before they pass), tool look-up, then the optional drop-and-recreate, then
+    before they pass), tool look-up, `before_touch` (raising stops the restore before the
+    target changes: the executor's lease), then the optional drop-and-recreate, then
     ``decompress | pg_restore`` or ``decompress | mysql``.
 
     Raises:
@@ -457,6 +459,8 @@ async def restore_database(
         decomp_argv = decompressor_argv(toolbox, compression)
         client_path = toolbox.which("psql" if conn.engine == "postgresql" else "mysql")
         del client_path  # looked up now so a missing client fails before the target changes
+        if before_touch is not None:
+            await before_touch()
         with credentials(conn, base_dir=tmp_dir) as creds:
             recreate = plan.drop_and_recreate or (conn.engine == "mysql" and plan.clean)
             if recreate:

@@ -1,8 +1,13 @@
 """Local artifact storage: atomic, durable, private (files 0600, directories 0700).
 
-An artifact is written under a temporary name in its final directory, fsynced, renamed into
-place and the directory fsynced, so a crash leaves either nothing or the complete file. The
-manifest sidecar is written the same way. Nothing is left behind when a write fails.
+An artifact is written under a temporary name in its final directory, fsynced, then published
+under its final name *without replacing* anything (``link``, which fails if the name exists) and
+the directory fsynced, so a crash leaves either nothing or the complete file, and no writer ever
+replaces an artifact someone else published. A sink may be given a *guard*: an awaitable run
+between the fsync and the publication that raises to stop it (the executor's lease check, see
+``lifeboat.wire.lease``). The manifest sidecar is written the same way. Nothing is left behind
+when a write fails; temporary names (``.<final name>.<token>.part``) say whose they are, so a
+later attempt or a sweep can remove what a killed writer left.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 
 from lifeboat.core.errors import BackupError
@@ -31,7 +37,9 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _temp_name(file_name: str) -> str:
-    # Hidden and unique, so listings and concurrent writers never mistake it for an artifact.
+    # Hidden and unique, so listings and concurrent writers never mistake it for an artifact;
+    # it starts with the final name so that whoever owns that name can find it (see
+    # partial_names).
     return f".{file_name}.{secrets.token_hex(6)}.part"
 
 
@@ -66,12 +74,28 @@ def write_atomic(path: Path, data: bytes) -> None:
 SYNC_EVERY_BYTES = 32 * 1024 * 1024
 
 
+Guard = Callable[[], Awaitable[None]]
+"""Run right before a commit publishes anything; raising stops the commit."""
+
+
+def partial_names(file_name: str) -> str:
+    """The glob of the temporary files of the artifact `file_name` (any writer)."""
+    return f".{file_name}.*.part"
+
+
+def _publish_noreplace(tmp: Path, final: Path) -> None:
+    """Give `tmp` the name `final` unless `final` exists (then FileExistsError), drop `tmp`."""
+    os.link(tmp, final)
+    os.unlink(tmp)
+
+
 class LocalSink:
     """One artifact being written; :meth:`commit` makes it appear, :meth:`abort` removes it."""
 
-    def __init__(self, final_path: Path, relative_path: str) -> None:
+    def __init__(self, final_path: Path, relative_path: str, *, guard: Guard | None = None) -> None:
         self.path = final_path
         self.relative_path = relative_path
+        self._guard = guard
         self._tmp = final_path.with_name(_temp_name(final_path.name))
         self._fd: int | None = os.open(
             self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE
@@ -117,27 +141,38 @@ class LocalSink:
         return error
 
     async def commit(self, *, size: int, sha256: str) -> None:
-        """fsync, check the size on disk, rename into place, fsync the directory.
+        """fsync, check the size on disk, run the guard, publish without replacing, fsync the
+        directory.
 
         The sha256 is computed by the pipeline over exactly the bytes handed to :meth:`write`;
         the sink confirms that all of them reached the disk.
 
         Raises:
-            BackupError: size mismatch or I/O error (the temporary file is removed).
+            BackupError: size mismatch, I/O error, or the final name is taken (the temporary
+                file is removed).
+            Exception: whatever the guard raised (the temporary file is removed).
         """
         del sha256
         try:
             if (flush_error := await self._settle()) is not None:
                 raise flush_error
-            await asyncio.to_thread(self._commit_sync, size)
+            await asyncio.to_thread(self._flush_sync, size)
+            if self._guard is not None:
+                await self._guard()
+            await asyncio.to_thread(self._publish_sync)
+        except FileExistsError as exc:
+            await self.abort()
+            raise BackupError(
+                f"cannot store the backup file: {self.relative_path} already exists"
+            ) from exc
         except OSError as exc:
             await self.abort()
             raise BackupError(f"cannot store the backup file: {exc.strerror}") from exc
-        except BackupError:
+        except BaseException:
             await self.abort()
             raise
 
-    def _commit_sync(self, size: int) -> None:
+    def _flush_sync(self, size: int) -> None:
         fd = self._fd
         if fd is None:
             raise BackupError("commit of a closed sink")
@@ -149,7 +184,9 @@ class LocalSink:
             )
         os.close(fd)
         self._fd = None
-        os.replace(self._tmp, self.path)
+
+    def _publish_sync(self) -> None:
+        _publish_noreplace(self._tmp, self.path)
         self._done = True
         _fsync_dir(self.path.parent)
 
@@ -166,6 +203,11 @@ class LocalSink:
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
             self._done = False
+
+
+def _check_file_name(file_name: str) -> None:
+    if not file_name or "/" in file_name or file_name in {".", ".."}:
+        raise BackupError(f"invalid backup file name {file_name!r}")
 
 
 class LocalStorage:
@@ -192,14 +234,16 @@ class LocalStorage:
                 current.mkdir(mode=_DIR_MODE)
         return self.path_of(relative_dir)
 
-    def open_sink(self, relative_dir: str, file_name: str) -> LocalSink:
-        """A sink writing ``relative_dir/file_name`` (directories created 0700)."""
-        if not file_name or "/" in file_name or file_name in {".", ".."}:
-            raise BackupError(f"invalid backup file name {file_name!r}")
+    def open_sink(
+        self, relative_dir: str, file_name: str, *, guard: Guard | None = None
+    ) -> LocalSink:
+        """A sink writing ``relative_dir/file_name`` (directories created 0700); `guard` runs
+        right before the artifact is published."""
+        _check_file_name(file_name)
         relative = str(PurePosixPath(relative_dir, file_name))
         final = self.path_of(relative)
         self._make_dirs(relative_dir)
-        return LocalSink(final, relative)
+        return LocalSink(final, relative, guard=guard)
 
     def write_manifest(self, relative: str, manifest: Manifest) -> Path:
         """Write the sidecar of the artifact at `relative` atomically (0600)."""
@@ -207,6 +251,26 @@ class LocalStorage:
         path = artifact.with_name(manifest_name(artifact.name))
         write_atomic(path, encode_manifest(manifest))
         return path
+
+    def remove_leftovers(self, relative_dir: str, file_name: str) -> list[str]:
+        """Remove the artifact ``relative_dir/file_name``, its manifest and any temporary file
+        of it (what an earlier attempt of the same execution left); the names removed."""
+        _check_file_name(file_name)
+        directory = self.path_of(relative_dir)
+        if not directory.is_dir():
+            return []
+        removed: list[str] = []
+        candidates = [file_name, manifest_name(file_name)]
+        candidates += [p.name for p in directory.glob(partial_names(file_name))]
+        candidates += [p.name for p in directory.glob(partial_names(manifest_name(file_name)))]
+        for name in candidates:
+            with contextlib.suppress(FileNotFoundError):
+                (directory / name).unlink()
+                removed.append(name)
+        if removed:
+            with contextlib.suppress(OSError):
+                _fsync_dir(directory)
+        return removed
 
     def read_manifest(self, relative: str) -> Manifest:
         """The sidecar of the artifact at `relative`."""

@@ -555,11 +555,18 @@ class S3Store:
                 f"{self.location(manifest_key)} is not a Lifeboat manifest: {exc}"
             ) from None
 
-    def open_sink(self, key: str, metadata: Mapping[str, str] | None = None) -> S3Sink:
-        """A :class:`S3Sink` uploading to `key`, tagged with `metadata` (``x-amz-meta-*``)."""
+    def open_sink(
+        self,
+        key: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        guard: Callable[[], Awaitable[None]] | None = None,
+    ) -> S3Sink:
+        """A :class:`S3Sink` uploading to `key`, tagged with `metadata` (``x-amz-meta-*``);
+        `guard` runs right before the object is made visible (raising stops the commit)."""
         if not key or key.startswith("/"):
             raise S3Error(f"invalid S3 key {key!r}")
-        return S3Sink(self, key, metadata or {})
+        return S3Sink(self, key, metadata or {}, guard=guard)
 
     async def stream(self, key: str, *, chunk_size: int = DOWNLOAD_CHUNK) -> AsyncIterator[bytes]:
         """The object's bytes in chunks of at most `chunk_size`, streamed (restore, download).
@@ -848,9 +855,17 @@ class S3Sink:
     Not safe for concurrent :meth:`write` calls (the pipeline writes sequentially).
     """
 
-    def __init__(self, store: S3Store, key: str, metadata: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        store: S3Store,
+        key: str,
+        metadata: Mapping[str, str],
+        *,
+        guard: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.store = store
         self.key = key
+        self._guard = guard
         self.warnings: list[str] = []
         """Things that went wrong without failing the upload (e.g. sha256 tagging refused)."""
         self._meta = _encode_meta(metadata)
@@ -934,11 +949,16 @@ class S3Sink:
                     f" {size} expected"
                 )
             if self._upload_id is None:
+                if self._guard is not None:
+                    await self._guard()
                 await self._put_single(sha256)
             else:
                 if self._buffer:
                     await self._start_part()
                 await self._drain()
+                if self._guard is not None:
+                    # Right before the object becomes visible: a fenced attempt stops here.
+                    await self._guard()
                 await self._complete()
                 await self._tag_sha256(sha256)
             await self._verify(size)
@@ -1028,7 +1048,7 @@ class S3Sink:
             self._cond.notify_all()
 
     async def _create(self) -> None:
-        await self._abort_leftovers()
+        await self.abort_leftovers()
         params = {**self._create_params(), "Metadata": self._meta}
 
         async def create(client: Any) -> Any:
@@ -1040,7 +1060,8 @@ class S3Sink:
             raise S3Error(f"S3 gave no upload id for {self.store.location(self.key)}")
         self._upload_id = str(upload_id)
 
-    async def _abort_leftovers(self) -> None:
+    async def abort_leftovers(self) -> None:
+        """Abort unfinished multipart uploads of this key (never raises; see warnings)."""
         # A key names one backup, so an unfinished upload of the same key is an earlier
         # attempt whose abort could not reach S3 (an outage): its parts cost storage forever
         # unless aborted, and retrying the copy is the first chance to do it.

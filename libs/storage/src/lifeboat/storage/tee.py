@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from lifeboat.core.errors import BackupError, LifeboatError
+from lifeboat.core.errors import BackupError, FencedError, JobCancelledError, LifeboatError
 
 CopyStatus = Literal["open", "completed", "failed"]
 
@@ -117,6 +117,14 @@ class TeeSink:
                 await c.sink.write(self._chunk)
 
         results = await asyncio.gather(*(run(c) for c in targets), return_exceptions=True)
+        for result in results:
+            if isinstance(result, FencedError | JobCancelledError):
+                # Not a failure of one copy: the whole backup must stop and leave nothing.
+                for c in self.copies:
+                    c.status = "failed"
+                    c.error, c.error_code = _describe(result)
+                    await self._abort_one(c)
+                raise result
         for c, result in zip(targets, results, strict=True):
             if isinstance(result, asyncio.CancelledError):
                 raise result

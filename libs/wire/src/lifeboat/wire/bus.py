@@ -46,8 +46,11 @@ from lifeboat.wire.messages import Event, Job, ScheduleFired, UploadJob
 
 log = logging.getLogger(__name__)
 
-JOB_ACK_WAIT_S = 60.0
-JOB_MAX_DELIVER = 3
+JOB_ACK_WAIT_S = 30.0
+JOB_MAX_DELIVER = 5
+JOB_MAX_AGE_S = 7 * 24 * 3600.0
+"""Executors refuse a job message older than this (a replay); leases outlive it."""
+LEASE_TTL_S = 2 * JOB_MAX_AGE_S
 EVENT_ACK_WAIT_S = 30.0
 EVENTS_MAX_AGE_S = 7 * 24 * 3600.0
 FIRED_ACK_WAIT_S = 60.0
@@ -59,6 +62,17 @@ FIRED_MAX_AGE_S = 2 * 24 * 3600.0
 # create them before giving up (its caller retries or the process restarts).
 STREAM_WAIT_S = 30.0
 STREAM_POLL_S = 0.5
+
+
+JOB_MAC_HEADER = "Lifeboat-Job-Mac"
+"""Header carrying a job message's HMAC (see ``lifeboat.core.crypto.Sealer.mac``)."""
+
+
+class KvEntry(NamedTuple):
+    """A key's value and the revision a compare-and-set must name."""
+
+    value: bytes
+    revision: int
 
 
 def _kv_stream(bucket: str) -> str:
@@ -91,6 +105,11 @@ class Delivery:
     def data(self) -> bytes:
         """The raw payload."""
         return self._msg.data
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The message headers (empty when none)."""
+        return dict(self._msg.headers or {})
 
     @property
     def attempt(self) -> int:
@@ -257,15 +276,19 @@ class Bus:
                         logged = True
                     await asyncio.sleep(STREAM_POLL_S)
 
-    async def publish_job(self, queue: str, job: Job) -> None:
-        """Publish a job; a second publish of the same execution id is dropped by the server."""
+    async def publish_job(
+        self, queue: str, job: Job, *, sign: Callable[[bytes], str] | None = None
+    ) -> None:
+        """Publish a job; a second publish of the same execution id is dropped by the server.
+
+        `sign` authenticates the message (its result goes in the :data:`JOB_MAC_HEADER`
+        header; executors refuse jobs without a valid one)."""
+        data = encode(job)
+        headers = {"Nats-Msg-Id": job_dedup_id(job)}
+        if sign is not None:
+            headers[JOB_MAC_HEADER] = sign(data)
         try:
-            await self._js.publish(
-                subjects.job_subject(queue),
-                encode(job),
-                timeout=5.0,
-                headers={"Nats-Msg-Id": job_dedup_id(job)},
-            )
+            await self._js.publish(subjects.job_subject(queue), data, timeout=5.0, headers=headers)
         except (TimeoutError, nats.errors.Error) as exc:
             raise UnavailableError(f"cannot queue the job on NATS: {exc}") from exc
 
@@ -276,8 +299,13 @@ class Bus:
         )
 
     async def _pull(
-        self, subject: str, durable: str, config: ConsumerConfig
+        self, subject: str, durable: str, config: ConsumerConfig, *, upsert: bool = False
     ) -> AsyncIterator[Delivery]:
+        if upsert:
+            # pull_subscribe keeps an existing consumer as it is; the lease (AckWait) is a
+            # setting, so apply it (every executor of a queue should use the same value).
+            with contextlib.suppress(nats.js.errors.Error, TimeoutError):
+                await self._js.add_consumer(subjects.JOBS_STREAM, config=config)
         sub = await self._js.pull_subscribe(subject, durable=durable, config=config)
         try:
             while True:
@@ -294,17 +322,21 @@ class Bus:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    def jobs(self, queue: str) -> AsyncIterator[Delivery]:
-        """Pull jobs for `queue` one at a time (shared durable consumer: each job to one executor)."""
+    def jobs(self, queue: str, *, lease_s: float = JOB_ACK_WAIT_S) -> AsyncIterator[Delivery]:
+        """Pull jobs for `queue` one at a time (shared durable consumer: each job to one
+        executor). `lease_s` is the AckWait: a job whose executor stays silent that long goes
+        to another executor (see ``lifeboat.wire.lease`` for why that is safe)."""
         config = ConsumerConfig(
             durable_name=subjects.executor_consumer(queue),
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=JOB_ACK_WAIT_S,
+            ack_wait=lease_s,
             max_deliver=JOB_MAX_DELIVER,
             filter_subject=subjects.job_subject(queue),
             max_ack_pending=1000,
         )
-        return self._pull(subjects.job_subject(queue), subjects.executor_consumer(queue), config)
+        return self._pull(
+            subjects.job_subject(queue), subjects.executor_consumer(queue), config, upsert=True
+        )
 
     def events(self) -> AsyncIterator[Delivery]:
         """Pull executor events in stream order with the API's durable consumer."""
@@ -459,6 +491,52 @@ class Bus:
         """Drain subscriptions and close."""
         with contextlib.suppress(Exception):
             await self._nc.drain()
+
+    # -- fencing: compare-and-set on the leases KV bucket (see lifeboat.wire.lease) ----------
+
+    async def ensure_fencing(self, *, ttl_s: float) -> None:
+        """Create the leases and cancellations KV buckets unless they exist (entries expire
+        after `ttl_s`, longer than a job may wait in its queue)."""
+        for bucket in (subjects.LEASES_KV, subjects.CANCELS_KV):
+            try:
+                await self._js.key_value(bucket)
+            except nats.js.errors.BucketNotFoundError:
+                with contextlib.suppress(nats.js.errors.BadRequestError):
+                    await self._js.create_key_value(
+                        bucket=bucket, history=1, ttl=ttl_s, storage=StorageType.FILE
+                    )
+
+    async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
+        """The current value and revision of `key`, or None when it is not set."""
+        kv = await self._kv(bucket)
+        try:
+            entry = await kv.get(key)
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot read {bucket}/{key}: {exc}") from exc
+        return KvEntry(bytes(entry.value or b""), int(entry.revision or 0))
+
+    async def kv_create(self, bucket: str, key: str, value: bytes) -> int | None:
+        """Set `key` only if it is not set; its revision, or None when it already was."""
+        kv = await self._kv(bucket)
+        try:
+            return int(await kv.create(key, value))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot write {bucket}/{key}: {exc}") from exc
+
+    async def kv_update(self, bucket: str, key: str, value: bytes, *, revision: int) -> int | None:
+        """Set `key` only if its revision is still `revision` (compare-and-set); the new
+        revision, or None when someone changed it since."""
+        kv = await self._kv(bucket)
+        try:
+            return int(await kv.update(key, value, last=revision))
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return None
+        except (TimeoutError, nats.errors.Error) as exc:
+            raise UnavailableError(f"cannot write {bucket}/{key}: {exc}") from exc
 
     async def subscribe(
         self, subject: str, handler: Callable[[bytes], Awaitable[None]]

@@ -224,6 +224,8 @@ class BackupFinished(msgspec.Struct, frozen=True, kw_only=True, tag="backup-fini
     s3_bucket: str | None = None
     s3_key: str | None = None
     s3_error: str | None = None
+    cancelled: bool = False
+    """A user cancelled it: stopped, every copy removed (``ok`` is false)."""
 
 
 class S3UploadFinished(msgspec.Struct, frozen=True, kw_only=True, tag="s3-upload-finished"):
@@ -247,6 +249,15 @@ class RestoreFinished(msgspec.Struct, frozen=True, kw_only=True, tag="restore-fi
     started_at: datetime
     finished_at: datetime
     error_message: str | None = None
+    cancelled: bool = False
+    """A user cancelled it (``ok`` is false; the target may be partly restored if
+    ``touched``)."""
+    touched: bool = False
+    """Whether this attempt started changing the target."""
+    interrupted_attempt: int | None = None
+    """Set by an attempt that found an older attempt (this number) had started changing the
+    target and stopped responding: it did not run, and that older attempt may still report
+    its real outcome, which then replaces this one."""
 
 
 Event = (

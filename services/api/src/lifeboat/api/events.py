@@ -8,7 +8,13 @@ Rules, all idempotent under JetStream's at-least-once delivery:
   are still kept, tagged with their attempt in the metadata);
 * a finished execution is final: a redelivered or late result does not change it (except a
   record the API itself failed because queueing looked like it failed, see below);
-* log lines get an id derived from the event bytes, so a redelivered line is stored once.
+* log lines get an id derived from the event bytes, so a redelivered line is stored once;
+* a result naming a file or key other than the ones its attempt may write (a forged or broken
+  event: ``../../x``, another backup's key) changes nothing;
+* a restore declared interrupted by a newer attempt (its older attempt went silent while
+  changing the target) takes the real outcome of that older attempt if it ever reports one:
+  the record describes what happened to the target;
+* a cancelled result ends the execution as ``cancelled``.
 
 Each delivery is acknowledged only after its transaction committed; a database error naks it
 for a retry.
@@ -21,6 +27,7 @@ import json
 import logging
 import uuid
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Literal
 
 import msgspec
@@ -36,6 +43,7 @@ from lifeboat.api.db.models import (
 )
 from lifeboat.api.domain.schedules.firing import after_backup_finished
 from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.core import naming
 from lifeboat.wire.bus import Bus, Delivery
 from lifeboat.wire.codec import event_decoder
 from lifeboat.wire.messages import (
@@ -98,6 +106,9 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
         if isinstance(event, S3UploadFinished):
             # An upload job of a completed backup: its own attempts, never stale for the row.
             return _finish_upload(row, event) if isinstance(row, BackupExecution) else None
+        if _late_toucher(row, event):
+            assert isinstance(event, RestoreFinished) and isinstance(row, RestoreExecution)
+            return _finish_restore(row, event, late=True)
         if event.attempt < row.attempt:
             log.info(
                 "stale event from attempt %s of %s %s (now at attempt %s) ignored",
@@ -147,6 +158,14 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
             case BackupFinished():
                 if _final(row) or not isinstance(row, BackupExecution):
                     return None
+                if (problem := _forged_paths(row, event)) is not None:
+                    log.warning(
+                        "result of backup %s ignored: %s (attempt %s)",
+                        row.id,
+                        problem,
+                        event.attempt,
+                    )
+                    return None
                 _finish_backup(row, event)
                 return ExecutionUpdate(
                     execution_type="backup",
@@ -160,20 +179,75 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
             case RestoreFinished():
                 if _final(row) or not isinstance(row, RestoreExecution):
                     return None
-                row.attempt = event.attempt
-                row.status = "completed" if event.ok else "failed"
-                row.started_at = event.started_at
-                row.completed_at = event.finished_at
-                row.duration_seconds = _seconds(event.started_at, event.finished_at)
-                row.error_message = None if event.ok else (event.error_message or "restore failed")
-                return ExecutionUpdate(
-                    execution_type="restore",
-                    execution_id=row.id,
-                    event="finished",
-                    status=row.status,
-                    message=row.error_message,
-                    at=event.finished_at,
-                )
+                return _finish_restore(row, event, late=False)
+
+
+def _late_toucher(row: Execution, event: Event) -> bool:
+    """Whether `event` is the real outcome of the restore attempt a newer attempt declared
+    interrupted (it was changing the target when it went silent, and has now finished)."""
+    return (
+        isinstance(event, RestoreFinished)
+        and isinstance(row, RestoreExecution)
+        and row.status == "failed"
+        and row.interrupted_attempt is not None
+        and row.interrupted_attempt == event.attempt
+        and event.interrupted_attempt is None
+    )
+
+
+def _finish_restore(
+    row: RestoreExecution, event: RestoreFinished, *, late: bool
+) -> ExecutionUpdate:
+    if not late:
+        row.attempt = event.attempt
+        row.started_at = event.started_at
+        row.interrupted_attempt = event.interrupted_attempt
+    else:
+        row.interrupted_attempt = None
+        log.info(
+            "restore %s: attempt %s, declared interrupted, finished after all (ok=%s)",
+            row.id,
+            event.attempt,
+            event.ok,
+        )
+    if event.ok:
+        row.status = "completed"
+    else:
+        row.status = "cancelled" if event.cancelled else "failed"
+    row.completed_at = event.finished_at
+    row.duration_seconds = _seconds(row.started_at, event.finished_at)
+    row.error_message = None if event.ok else (event.error_message or "restore failed")
+    return ExecutionUpdate(
+        execution_type="restore",
+        execution_id=row.id,
+        event="finished",
+        status=row.status,
+        message=row.error_message,
+        at=event.finished_at,
+    )
+
+
+def _forged_paths(row: BackupExecution, event: BackupFinished) -> str | None:
+    """Why the file or key a backup result names cannot be this backup's (None: they can).
+
+    An attempt writes only ``attempt_file_name(file_name, n)`` under a relative directory, and
+    ``attempt_s3_key(key, n)``; a safety backup may name an earlier attempt's artifact. The
+    path must also stay inside the storage root (no ``..``, not absolute).
+    """
+    allowed = range(1, max(event.attempt, 1) + 1)
+    if event.relative_path is not None:
+        path = PurePosixPath(event.relative_path)
+        if path.is_absolute() or ".." in path.parts or len(path.parts) < 2:
+            return f"relative path {event.relative_path!r} leaves the storage root"
+        canonical = row.file_name or ""
+        if path.name not in {naming.attempt_file_name(canonical, n) for n in allowed}:
+            return f"file {path.name!r} is not this backup's"
+    keys = {naming.attempt_s3_key(row.s3_key, n) for n in allowed} if row.s3_key else set()
+    if event.s3_key is not None and row.s3_key is not None and event.s3_key not in keys:
+        return f"S3 key {event.s3_key!r} is not this backup's"
+    if event.s3_bucket not in (None, row.s3_bucket) and row.s3_bucket is not None:
+        return f"S3 bucket {event.s3_bucket!r} is not this backup's"
+    return None
 
 
 def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
@@ -194,7 +268,7 @@ def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
         row.progress_bytes = event.size_bytes or row.progress_bytes
         row.error_message = None
     else:
-        row.status = "failed"
+        row.status = "cancelled" if event.cancelled else "failed"
         row.error_message = event.error_message or "backup failed"
     _copies(row, event)
 

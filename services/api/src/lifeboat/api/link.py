@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import connection
-from lifeboat.wire.bus import Bus
+from lifeboat.wire.bus import LEASE_TTL_S, Bus
 from lifeboat.wire.connection import NatsOptions
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class NatsLink:
             try:
                 bus = await Bus.connect(self.options, name=self._name, connect_timeout=2.0)
                 await bus.ensure_streams()
+                await bus.ensure_fencing(ttl_s=LEASE_TTL_S)
             except Exception as exc:  # keep trying: the API serves without NATS meanwhile
                 log.warning("NATS at %s not usable yet: %s", redact_url(self.url), exc)
                 if bus is not None:

@@ -10,6 +10,10 @@ stays under :func:`decompressed_cap` (a crafted file must not fill the target's 
 
 An ``uploaded`` artifact (under ``UPLOADS_DIR``) is removed when the job ends, whatever the
 outcome; a job with a ``safety_backup`` takes that backup first (:mod:`lifeboat.executor.safety`).
+
+At most once (``lifeboat.wire.lease``): the attempt moves its lease to ``touching`` right
+before the first change to the target; an attempt that lost its lease stops there, and no
+other attempt ever touches a target once one did.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from lifeboat.core.errors import IntegrityError, LifeboatError, RestoreError
+from lifeboat.core.errors import (
+    FencedError,
+    IntegrityError,
+    JobCancelledError,
+    LifeboatError,
+    RestoreError,
+)
 from lifeboat.core.logs import scrub
 from lifeboat.engines.common import Connection, child_env, decompressor_argv
 from lifeboat.engines.credentials import private_dir
@@ -32,6 +42,7 @@ from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base
 from lifeboat.executor.safety import take_safety_backup
+from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import UPLOADS_DIR, RestoreFinished, RestoreJob
 
 log = logging.getLogger(__name__)
@@ -52,19 +63,25 @@ def failed_restore(
 
 
 async def run_restore(
-    ctx: Context, job: RestoreJob, rep: Reporter, *, started_at: datetime
+    ctx: Context, job: RestoreJob, rep: Reporter, fence: Fence, *, started_at: datetime
 ) -> RestoreFinished:
     """Restore ``job.source_path`` (relative to the storage root) into ``job.target``.
 
-    Never raises (except on cancellation, after its children were killed): failures come
-    back as ``ok=False``. Nothing touches the target before the checksum matched.
+    Never raises, except on cancellation (after its children were killed) and for
+    :class:`FencedError` / :class:`JobCancelledError`: failures come back as ``ok=False``.
+    Nothing touches the target before the checksum matched and the lease moved to
+    ``touching``.
     """
     try:
         with ctx.connection(job.target, bound_to=job.execution_id) as conn:
             try:
-                return await _restore(ctx, job, rep, conn, started_at=started_at)
+                return await _restore(ctx, job, rep, conn, fence, started_at=started_at)
+            except (FencedError, JobCancelledError):
+                raise
             except Exception as exc:
                 return await _failed(job, rep, exc, started_at=started_at)
+    except (FencedError, JobCancelledError):
+        raise
     except Exception as exc:  # the sealed password did not open
         return await _failed(job, rep, exc, started_at=started_at)
     finally:
@@ -98,7 +115,13 @@ async def _failed(
 
 
 async def _restore(
-    ctx: Context, job: RestoreJob, rep: Reporter, conn: Connection, *, started_at: datetime
+    ctx: Context,
+    job: RestoreJob,
+    rep: Reporter,
+    conn: Connection,
+    fence: Fence,
+    *,
+    started_at: datetime,
 ) -> RestoreFinished:
     if job.s3 is None:
         path = ctx.storage.path_of(job.source_path)
@@ -109,7 +132,9 @@ async def _restore(
             await rep.log("info", f"Reading {where} ({job.expected_size} bytes)")
             sha256 = await _hash_unverified(path, job.expected_size)
             await _vouch_unverified(ctx, job, rep, path, where=where, sha256=sha256)
-        return await _restore_from(ctx, job, rep, conn, path, sha256=sha256, started_at=started_at)
+        return await _restore_from(
+            ctx, job, rep, conn, fence, path, sha256=sha256, started_at=started_at
+        )
     source = job.s3
     where = f"s3://{source.bucket}/{source.key}"
     with private_dir(temp_base(ctx)) as directory:
@@ -134,7 +159,7 @@ async def _restore(
         else:
             await rep.log("info", "Downloaded; checksum and size match the manifest")
         return await _restore_from(
-            ctx, job, rep, conn, artifact, sha256=sha256, started_at=started_at
+            ctx, job, rep, conn, fence, artifact, sha256=sha256, started_at=started_at
         )
 
 
@@ -227,6 +252,13 @@ async def _check_decompressed_size(ctx: Context, job: RestoreJob, artifact: Path
     return total
 
 
+async def _touch(fence: Fence, rep: Reporter) -> None:
+    """The point of no return: only the attempt whose lease moves to ``touching`` changes the
+    target."""
+    await fence.hold("touching")
+    await rep.log("info", f"Attempt {rep.attempt} holds the job; changing the target now")
+
+
 async def _log_step(job: RestoreJob, rep: Reporter, message: str) -> None:
     if job.unverified:
         # The pipeline compares the download with its own sha256: not a verification.
@@ -242,6 +274,7 @@ async def _restore_from(
     job: RestoreJob,
     rep: Reporter,
     conn: Connection,
+    fence: Fence,
     artifact: Path,
     *,
     sha256: str,
@@ -260,7 +293,7 @@ async def _restore_from(
         f" {target.database} on {target.host}:{target.port}",
     )
     if job.safety_backup is not None:
-        await take_safety_backup(ctx, job.safety_backup, rep)
+        await take_safety_backup(ctx, job.safety_backup, rep, fence)
     version = await tool_version(ctx.toolbox, restore_tool(conn.engine), base_env=ctx.base_env)
     await rep.log("info", f"Using {version}")
     rep.bytes_total = job.expected_size
@@ -285,6 +318,7 @@ async def _restore_from(
         tmp_dir=ctx.settings.tmp_dir,
         on_progress=rep.progress,
         on_log=lambda message: _log_step(job, rep, message),
+        before_touch=lambda: _touch(fence, rep),
     )
     for warning in result.warnings:
         await rep.log("warn", f"Errors were ignored as requested: {warning}")

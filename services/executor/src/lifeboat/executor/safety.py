@@ -18,12 +18,13 @@ import logging
 
 import msgspec
 
-from lifeboat.core.errors import LifeboatError, RestoreError
+from lifeboat.core.errors import JobCancelledError, LifeboatError, RestoreError
 from lifeboat.core.logs import scrub
-from lifeboat.core.naming import manifest_name
+from lifeboat.core.naming import attempt_file_name, manifest_name
 from lifeboat.executor.backup import failed_backup, run_backup
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
+from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,15 @@ INTERRUPTED = "the executor stopped while taking the safety backup"
 
 def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished | None:
     """The result of `job` if an earlier delivery completed it locally, else None."""
-    relative = f"{job.relative_dir}/{job.file_name}"
+    for earlier in range(attempt - 1, 0, -1):
+        found = _taken_by(ctx, job, attempt_file_name(job.file_name, earlier), attempt)
+        if found is not None:
+            return found
+    return None
+
+
+def _taken_by(ctx: Context, job: BackupJob, file_name: str, attempt: int) -> BackupFinished | None:
+    relative = f"{job.relative_dir}/{file_name}"
     try:
         path = ctx.storage.path_of(relative)
         if not path.with_name(manifest_name(path.name)).is_file():
@@ -50,7 +59,7 @@ def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished 
         ok=True,
         started_at=manifest.started_at,
         finished_at=manifest.completed_at,
-        file_name=job.file_name,
+        file_name=file_name,
         relative_path=relative,
         size_bytes=manifest.size_bytes,
         sha256=manifest.sha256,
@@ -61,10 +70,13 @@ def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished 
     )
 
 
-async def take_safety_backup(ctx: Context, job: BackupJob, rep: Reporter) -> BackupFinished:
+async def take_safety_backup(
+    ctx: Context, job: BackupJob, rep: Reporter, fence: Fence
+) -> BackupFinished:
     """Back up the restore's target with `job`, reporting it as its own backup execution.
 
-    `rep` is the restore's reporter: its log names the backup and its outcome.
+    `rep` is the restore's reporter: its log names the backup and its outcome. The backup's
+    copies are published under the restore's `fence` (a fenced restore attempt stops here).
 
     Raises:
         RestoreError: the backup failed, or its result could not be published (the target
@@ -94,7 +106,7 @@ async def take_safety_backup(ctx: Context, job: BackupJob, rep: Reporter) -> Bac
         started_at = now()
         await backup_rep.started()
         try:
-            result = await run_backup(ctx, job, backup_rep, started_at=started_at)
+            result = await run_backup(ctx, job, backup_rep, fence, started_at=started_at)
         except asyncio.CancelledError:
             # Best effort, so the backup does not stay "running"; a redelivery may redo it.
             failed = failed_backup(
@@ -102,6 +114,13 @@ async def take_safety_backup(ctx: Context, job: BackupJob, rep: Reporter) -> Bac
             )
             with contextlib.suppress(Exception):
                 await asyncio.shield(backup_rep.finished(failed))
+            raise
+        except JobCancelledError:
+            failed = failed_backup(
+                job, attempt=rep.attempt, started_at=started_at, message="the restore was cancelled"
+            )
+            with contextlib.suppress(Exception):
+                await backup_rep.finished(failed)
             raise
     try:
         await backup_rep.finished(result)

@@ -36,7 +36,12 @@ class Settings:
             (default: the system temporary directory).
         shutdown_grace_s: ``EXECUTOR_SHUTDOWN_GRACE``: seconds running jobs get to finish
             after SIGTERM before they are failed (default 25).
-        heartbeat_s: Seconds between ``in_progress`` heartbeats of a running job.
+        lease_s: ``JOB_LEASE_SECONDS``: how long a job stays with an executor that stopped
+            responding before another executor takes it over (the JetStream AckWait, default
+            30). Recovery after an executor dies takes at most this plus one heartbeat.
+        heartbeat_s: ``JOB_HEARTBEAT_SECONDS``: seconds between ``in_progress`` heartbeats of a
+            running job, which also check for cancellation and a lost lease (default 5, at
+            most a third of the lease).
         beat_interval_s: ``EXECUTOR_HEARTBEAT_SECONDS``: seconds between the executor's own
             heartbeats to the API (registry, readiness warnings; default 5).
         partial_file_max_age_s: ``PARTIAL_FILE_MAX_AGE_SECONDS``: a temporary ``.*.part`` file
@@ -57,7 +62,8 @@ class Settings:
     tool_path: str | None = None
     tmp_dir: Path | None = None
     shutdown_grace_s: float = 25.0
-    heartbeat_s: float = 15.0
+    lease_s: float = 30.0
+    heartbeat_s: float = 5.0
     nats: NatsOptions = field(default_factory=NatsOptions)
     partial_file_max_age_s: int = 6 * 3600
     sweep_interval_s: int = 600
@@ -96,8 +102,20 @@ class Settings:
             tool_path=env.get("EXECUTOR_TOOL_PATH", "").strip() or None,
             tmp_dir=Path(tmp) if tmp else None,
             shutdown_grace_s=float(env_int(env, "EXECUTOR_SHUTDOWN_GRACE", 25, minimum=0)),
+            **_lease_timings(env),
             nats=options_from_env(env, inbox_prefix=inbox_prefix("executor", queue)),
             partial_file_max_age_s=env_int(env, "PARTIAL_FILE_MAX_AGE_SECONDS", 6 * 3600),
             sweep_interval_s=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             beat_interval_s=float(env_int(env, "EXECUTOR_HEARTBEAT_SECONDS", 5, minimum=1)),
         )
+
+
+def _lease_timings(env: Mapping[str, str]) -> dict[str, float]:
+    lease = float(env_int(env, "JOB_LEASE_SECONDS", 30, minimum=3))
+    heartbeat = float(env_int(env, "JOB_HEARTBEAT_SECONDS", 5, minimum=1))
+    if heartbeat * 3 > lease:
+        raise ConfigurationError(
+            f"JOB_HEARTBEAT_SECONDS ({heartbeat:g}) must be at most a third of"
+            f" JOB_LEASE_SECONDS ({lease:g}), or a busy executor loses its jobs"
+        )
+    return {"lease_s": lease, "heartbeat_s": heartbeat}

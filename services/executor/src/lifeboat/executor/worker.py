@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from lifeboat.executor.backup import failed_backup, run_backup
+from lifeboat.core.errors import FencedError, JobCancelledError, UnavailableError
+from lifeboat.executor.backup import failed_backup, run_backup, withdraw
 from lifeboat.executor.context import Context
 from lifeboat.executor.heartbeat import Heartbeat, detect_tools
 from lifeboat.executor.probe import handle_probe
@@ -26,8 +28,16 @@ from lifeboat.executor.restore import failed_restore, run_restore
 from lifeboat.executor.s3 import failed_upload, run_upload
 from lifeboat.executor.settings import Settings
 from lifeboat.wire import subjects
-from lifeboat.wire.bus import Bus, Delivery
-from lifeboat.wire.codec import job_decoder
+from lifeboat.wire.bus import (
+    JOB_MAC_HEADER,
+    JOB_MAX_AGE_S,
+    LEASE_TTL_S,
+    Bus,
+    Delivery,
+    job_dedup_id,
+)
+from lifeboat.wire.codec import encode, job_decoder
+from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import (
     BackupFinished,
     BackupJob,
@@ -35,6 +45,7 @@ from lifeboat.wire.messages import (
     RestoreFinished,
     RestoreJob,
     S3UploadFinished,
+    UploadJob,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +63,8 @@ class Executor:
         self.bus = bus
         self.settings = ctx.settings
         self._ops: dict[str, asyncio.Task[Finished]] = {}
+        self._stops: dict[str, str] = {}
+        """Why the heartbeat stopped a job: ``fenced`` or ``cancelled`` (else a shutdown)."""
         self._handlers: set[asyncio.Task[None]] = set()
 
     @property
@@ -67,6 +80,7 @@ class Executor:
     async def run(self, stop: asyncio.Event) -> None:
         """Serve probes and jobs until `stop` is set, then drain (see module docstring)."""
         await self.bus.ensure_streams()
+        await self.bus.ensure_fencing(ttl_s=LEASE_TTL_S)
         self.ctx.storage.ensure_root()
         queue = self.settings.queue
         probe_sub = await self.bus.serve(
@@ -90,7 +104,9 @@ class Executor:
 
     async def _pull(self, stop: asyncio.Event) -> None:
         slots = asyncio.Semaphore(self.settings.concurrency)
-        jobs: AsyncIterator[Delivery] = self.bus.jobs(self.settings.queue)
+        jobs: AsyncIterator[Delivery] = self.bus.jobs(
+            self.settings.queue, lease_s=self.settings.lease_s
+        )
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
@@ -115,7 +131,7 @@ class Executor:
                     slots.release()
                     await _close(jobs)
                     await asyncio.wait({stopping}, timeout=1.0)
-                    jobs = self.bus.jobs(self.settings.queue)
+                    jobs = self.bus.jobs(self.settings.queue, lease_s=self.settings.lease_s)
                     continue
                 delivery = pulled.result()
                 task = asyncio.ensure_future(self._handle(delivery))
@@ -145,19 +161,54 @@ class Executor:
                 op.cancel()
             await asyncio.wait(pending, timeout=60.0)
 
-    async def _heartbeat(self, delivery: Delivery) -> None:
+    async def _heartbeat(
+        self, delivery: Delivery, fence: Fence, op: asyncio.Task[Finished]
+    ) -> None:
+        """Keep the delivery alive; stop `op` when the user cancelled it or another attempt
+        took the job over (a woken stale executor stops here instead of dumping for nothing)."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
                 await delivery.in_progress()
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)
+            try:
+                if not await fence.still_mine():
+                    self._stops[fence.execution_id] = "fenced"
+                    op.cancel()
+                    return
+                if await fence.cancel_requested() is not None:
+                    self._stops[fence.execution_id] = "cancelled"
+                    op.cancel()
+                    return
+            except Exception as exc:  # NATS trouble: the holds before each step still guard
+                log.warning("lease check failed: %s", exc)
 
-    async def _handle(self, delivery: Delivery) -> None:
+    def _authentic(self, delivery: Delivery) -> Job | None:
+        """The job in `delivery` if the API made it (valid MAC) and it is not too old."""
+        mac = delivery.headers.get(JOB_MAC_HEADER, "")
+        if not mac or not self.ctx.sealer.check_mac(delivery.data, mac):
+            log.error("refusing a job message without a valid signature (forged or replayed?)")
+            return None
         try:
             job: Job = job_decoder.decode(delivery.data)
         except msgspec.DecodeError as exc:
             log.error("dropping an undecodable job message: %s", exc)
+            return None
+        age = (now() - job.requested_at).total_seconds()
+        if age > JOB_MAX_AGE_S:
+            log.error(
+                "refusing job %s requested %.0f s ago (older than %g s: a replay)",
+                job.execution_id,
+                age,
+                JOB_MAX_AGE_S,
+            )
+            return None
+        return job
+
+    async def _handle(self, delivery: Delivery) -> None:
+        job = self._authentic(delivery)
+        if job is None:
             with contextlib.suppress(Exception):
                 await delivery.term()
             return
@@ -169,25 +220,112 @@ class Executor:
             attempt=delivery.attempt,
             executor_id=self.settings.executor_id,
         )
-        heartbeat = asyncio.ensure_future(self._heartbeat(delivery))
-        started_at = now()
+        fence = Fence(
+            self.bus,
+            # An upload job is its own execution of a completed backup's copy.
+            execution_id=job_dedup_id(job) if isinstance(job, UploadJob) else job.execution_id,
+            attempt=delivery.attempt,
+            executor_id=self.settings.executor_id,
+        )
         try:
-            await rep.started()
-            if isinstance(job, BackupJob):
-                op: asyncio.Task[Finished] = asyncio.ensure_future(
-                    run_backup(self.ctx, job, rep, started_at=started_at)
-                )
-            elif isinstance(job, RestoreJob):
-                op = asyncio.ensure_future(run_restore(self.ctx, job, rep, started_at=started_at))
+            verdict = await fence.claim(restore=isinstance(job, RestoreJob))
+        except UnavailableError as exc:
+            log.warning("cannot claim %s (%s); retrying later", job.execution_id, exc)
+            with contextlib.suppress(Exception):
+                await delivery.nak(delay=2.0)
+            return
+        if verdict == "stale":
+            # A newer delivery owns this message: neither run nor acknowledge it.
+            log.warning(
+                "attempt %d of %s is stale (lease: attempt %s); not running it",
+                delivery.attempt,
+                job.execution_id,
+                fence.previous.attempt if fence.previous else "?",
+            )
+            return
+        if verdict == "ended":
+            await self._republish(delivery, fence, rep)
+            return
+        if verdict == "interrupted":
+            await self._interrupted(delivery, job, fence, rep)
+            return
+        await self._run(delivery, job, fence, rep)
+
+    async def _republish(self, delivery: Delivery, fence: Fence, rep: Reporter) -> None:
+        """The execution already ended (a redelivery after its result was recorded, or a
+        replay): publish the stored result again; the API keeps the first one it got."""
+        stored = fence.previous.result if fence.previous else None
+        log.info("%s already finished; publishing its stored result again", rep.execution_id)
+        if stored:
+            try:
+                await rep.republish(stored)
+            except Exception as exc:
+                log.error("cannot republish the result of %s: %s", rep.execution_id, exc)
+                return
+        with contextlib.suppress(Exception):
+            await delivery.ack()
+
+    async def _interrupted(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
+        """A restore whose older attempt started changing the target and went silent: never
+        run it again; say what may have happened to the target."""
+        assert isinstance(job, RestoreJob) and fence.previous is not None
+        touched_by = fence.previous.touched_by
+        message = (
+            f"the executor stopped responding while restoring (attempt {touched_by} on"
+            f" {fence.previous.executor_id}); the target may be partly restored. It was not"
+            " restored again: check the target, then restore once more if needed"
+        )
+        result = RestoreFinished(
+            execution_id=job.execution_id,
+            attempt=delivery.attempt,
+            ok=False,
+            started_at=fence.previous.at,
+            finished_at=now(),
+            error_message=message,
+            interrupted_attempt=touched_by,
+        )
+        if not await fence.conclude(encode(result), touched_by=touched_by):
+            log.warning("%s: the lease changed while concluding; leaving it", job.execution_id)
+            return
+        await rep.log("error", f"Failed: {message}")
+        try:
+            await rep.finished(result)
+        except Exception as exc:
+            log.error("cannot publish the result of %s: %s", job.execution_id, exc)
+            return
+        with contextlib.suppress(Exception):
+            await delivery.term()
+
+    async def _run(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
+        started_at = now()
+        op: asyncio.Task[Finished] | None = None
+        heartbeat: asyncio.Task[None] | None = None
+        try:
+            if await fence.cancel_requested() is not None:
+                finished: Finished | None = _stopped(job, rep, started_at, cancelled=True)
             else:
-                op = asyncio.ensure_future(run_upload(self.ctx, job, rep, started_at=started_at))
-            self._ops[job.execution_id] = op
-            await asyncio.wait({op})
-            finished = await self._outcome(job, op, rep, started_at)
+                if delivery.attempt > 1:
+                    await rep.log(
+                        "warn",
+                        f"Attempt {delivery.attempt}: the executor of the previous attempt"
+                        " stopped responding; this executor took the job over",
+                    )
+                await rep.started()
+                op = asyncio.ensure_future(self._operation(job, rep, fence, started_at))
+                self._ops[job.execution_id] = op
+                heartbeat = asyncio.ensure_future(self._heartbeat(delivery, fence, op))
+                await asyncio.wait({op})
+                finished = await self._outcome(job, op, rep, fence, started_at)
+            if finished is None:
+                return  # fenced: another attempt owns the record
+            finished = await self._record(job, fence, rep, finished)
+            if finished is None:
+                return
             try:
                 await rep.finished(finished)
             except Exception as exc:
-                # Unacknowledged: JetStream redelivers it once our heartbeats stop.
+                # Unacknowledged: the redelivery finds the lease finished and publishes the
+                # stored result.
                 log.error("cannot publish the result of %s: %s", job.execution_id, exc)
                 return
             with contextlib.suppress(Exception):
@@ -197,31 +335,113 @@ class Executor:
                     await delivery.term()
         finally:
             self._ops.pop(job.execution_id, None)
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            self._stops.pop(fence.execution_id, None)
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+
+    def _operation(
+        self, job: Job, rep: Reporter, fence: Fence, started_at: datetime
+    ) -> Coroutine[Any, Any, Finished]:
+        if isinstance(job, BackupJob):
+            return run_backup(self.ctx, job, rep, fence, started_at=started_at)
+        if isinstance(job, RestoreJob):
+            return run_restore(self.ctx, job, rep, fence, started_at=started_at)
+        return run_upload(self.ctx, job, rep, started_at=started_at)
+
+    async def _record(
+        self, job: Job, fence: Fence, rep: Reporter, finished: Finished
+    ) -> Finished | None:
+        """Store the result in the lease (the commit point); None when fenced. A cancellation
+        that came first wins: a backup's copies are then withdrawn."""
+        try:
+            await fence.finish(encode(finished), cancellable=not _is_cancelled(finished))
+            return finished
+        except JobCancelledError:
+            if isinstance(job, BackupJob) and isinstance(finished, BackupFinished):
+                await withdraw(self.ctx, job, finished)
+            began = finished.finished_at if isinstance(finished, S3UploadFinished) else None
+            stopped = _stopped(
+                job, rep, began or getattr(finished, "started_at", now()), cancelled=True
+            )
+        except FencedError as exc:
+            log.warning("%s", exc)
+            if isinstance(job, BackupJob) and isinstance(finished, BackupFinished):
+                await withdraw(self.ctx, job, finished)
+            return None
+        except UnavailableError as exc:
+            # Not recorded: leave the delivery unacknowledged; whoever gets it next decides.
+            log.error("cannot record the result of %s: %s", job.execution_id, exc)
+            return None
+        await rep.log("warn", "Cancelled")
+        try:
+            await fence.finish(encode(stopped), cancellable=False)
+        except (FencedError, UnavailableError):
+            return None
+        return stopped
 
     async def _outcome(
         self,
         job: Job,
         op: asyncio.Task[Finished],
         rep: Reporter,
+        fence: Fence,
         started_at: datetime,
-    ) -> Finished:
+    ) -> Finished | None:
+        """The result to record, or None when this attempt was fenced (report nothing)."""
+        touched = fence.lease is not None and fence.lease.touched_by == rep.attempt
         if op.cancelled():
-            message = SHUTDOWN_MESSAGE
+            reason = self._stops.get(fence.execution_id)
+            if reason == "fenced":
+                log.warning("%s: attempt %d lost its lease; stopped", job.execution_id, rep.attempt)
+                return None
+            if reason == "cancelled":
+                await rep.log("warn", "Cancelled" + (_PARTLY if touched else ""))
+                return _stopped(job, rep, started_at, cancelled=True, touched=touched)
+            message = SHUTDOWN_MESSAGE + (_PARTLY if touched else "")
             await rep.log("error", f"Failed: {message}")
-        else:
-            exc = op.exception()
-            if exc is None:
-                return op.result()
-            log.error("job %s crashed", job.execution_id, exc_info=exc)
-            message = f"internal error: {type(exc).__name__}"
-        if isinstance(job, BackupJob):
-            return failed_backup(job, attempt=rep.attempt, started_at=started_at, message=message)
-        if not isinstance(job, RestoreJob):
-            return failed_upload(job, attempt=rep.attempt, message=message)
-        return failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
+            return _stopped(job, rep, started_at, message=message, touched=touched)
+        exc = op.exception()
+        if exc is None:
+            return op.result()
+        if isinstance(exc, FencedError):
+            log.warning("%s", exc)
+            return None
+        if isinstance(exc, JobCancelledError):
+            await rep.log("warn", "Cancelled" + (_PARTLY if touched else ""))
+            return _stopped(job, rep, started_at, cancelled=True, touched=touched)
+        log.error("job %s crashed", job.execution_id, exc_info=exc)
+        message = f"internal error: {type(exc).__name__}"
+        return _stopped(job, rep, started_at, message=message, touched=touched)
+
+
+_PARTLY = "; the target may be partly restored"
+
+
+def _is_cancelled(finished: Finished) -> bool:
+    return isinstance(finished, BackupFinished | RestoreFinished) and finished.cancelled
+
+
+def _stopped(
+    job: Job,
+    rep: Reporter,
+    started_at: datetime,
+    *,
+    cancelled: bool = False,
+    message: str | None = None,
+    touched: bool = False,
+) -> Finished:
+    """The result of a job that did not run to its end (cancelled, shut down, crashed)."""
+    if message is None:
+        message = "cancelled by the user" + (_PARTLY if touched else "")
+    if isinstance(job, BackupJob):
+        failed = failed_backup(job, attempt=rep.attempt, started_at=started_at, message=message)
+        return msgspec.structs.replace(failed, cancelled=cancelled)
+    if isinstance(job, RestoreJob):
+        failed_r = failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
+        return msgspec.structs.replace(failed_r, cancelled=cancelled, touched=touched)
+    return failed_upload(job, attempt=rep.attempt, message=message)
 
 
 async def _close(jobs: AsyncIterator[Delivery]) -> None:

@@ -299,6 +299,9 @@ class RestoreExecution(Base):
     restore_options: Mapped[str | None] = mapped_column(Text, default=None)  # JSON
     safety_backup_id: Mapped[str | None] = mapped_column(String(36), default=None)
     """The ``pre-restore`` backup taken of the target before this restore (migration 0005)."""
+    interrupted_attempt: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The attempt that was changing the target when its executor went silent (migration
+    0007): the record says the target may be partly restored, unless that attempt reports."""
 
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

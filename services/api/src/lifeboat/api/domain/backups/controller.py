@@ -12,6 +12,7 @@ from litestar.response import File, Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from lifeboat.api.auth.audit import audit
+from lifeboat.api.auth.guard import principal_of
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.backups import s3copy, service
 from lifeboat.api.domain.backups.removal import remove_backup
@@ -21,6 +22,7 @@ from lifeboat.api.domain.backups.schemas import (
     BackupOut,
     UploadToS3In,
 )
+from lifeboat.api.domain.cancel import cancel_execution
 from lifeboat.api.domain.common import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -126,6 +128,22 @@ class BackupController(Controller):
         if source.size is not None:
             headers["Content-Length"] = str(source.size)
         return Stream(source.stream, media_type="application/octet-stream", headers=headers)
+
+    @post(
+        "/{backup_id:str}/cancel",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Cancel a queued or running backup",
+        opt={"permission": "backup.execute"},
+    )
+    async def cancel(
+        self, ctx: Ctx, request: Request[Any, Any, Any], backup_id: FromPath[str]
+    ) -> Envelope[BackupDetailOut]:
+        """Stop the backup: its processes are killed, partial artifacts removed, and the record
+        ends ``cancelled`` (at once when no executor took it yet). 409 once it ended."""
+        principal = principal_of(request)
+        await cancel_execution(ctx, "backup", backup_id, by=principal.actor)
+        await audit(ctx, request, "backup.cancel", backup_id, {})
+        return ok(await service.get_backup(ctx, backup_id))
 
     @get("/{backup_id:str}/logs", summary="Get a backup's logs", opt={"permission": "backup.view"})
     async def logs(

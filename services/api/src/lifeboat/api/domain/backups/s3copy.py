@@ -166,7 +166,7 @@ async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | No
         queue, name = database.queue, database.name
         out = to_out(row, name)
     try:
-        await ctx.nats.require().publish_job(queue, job)
+        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
     except UnavailableError as exc:
         async with ctx.db.write() as session:
             again = await session.get(BackupExecution, backup_id)

@@ -299,7 +299,7 @@ async def request_backup(
         session.add(row)
         queue, name = config.queue, config.name
     try:
-        await ctx.nats.require().publish_job(queue, job)
+        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
     except UnavailableError as exc:
         reason = f"could not queue the backup job: {exc.message}"
         async with ctx.db.write() as session:

@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from lifeboat.api.auth.audit import audit
 from lifeboat.api.auth.guard import principal_of
 from lifeboat.api.context import Ctx
+from lifeboat.api.domain.cancel import cancel_execution
 from lifeboat.api.domain.common import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -130,6 +131,22 @@ class RestoreController(Controller):
     )
     async def get_restore(self, ctx: Ctx, restore_id: FromPath[str]) -> Envelope[RestoreDetailOut]:
         """One restore and its log."""
+        return ok(await service.get_restore(ctx, restore_id))
+
+    @post(
+        "/{restore_id:str}/cancel",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Cancel a queued or running restore",
+        opt={"permission": "restore.execute"},
+    )
+    async def cancel(
+        self, ctx: Ctx, request: Request[Any, Any, Any], restore_id: FromPath[str]
+    ) -> Envelope[RestoreDetailOut]:
+        """Stop the restore: its processes are killed, partial artifacts removed, and the record
+        ends ``cancelled`` (at once when no executor took it yet). 409 once it ended."""
+        principal = principal_of(request)
+        await cancel_execution(ctx, "restore", restore_id, by=principal.actor)
+        await audit(ctx, request, "restore.cancel", restore_id, {})
         return ok(await service.get_restore(ctx, restore_id))
 
     @get(

@@ -419,7 +419,7 @@ async def _queue_restore(
         session.add(row)
         queue, name = target.queue, target.name
     try:
-        await ctx.nats.require().publish_job(queue, job)
+        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
     except UnavailableError as exc:
         reason = f"could not queue the restore job: {exc.message}"
         async with ctx.db.write() as session:
