@@ -1,0 +1,735 @@
+"""The fault suite of issue 8: real processes hurt in the middle of real backups and restores.
+
+One stack for the module: nats-server, the API, a scheduler and TWO executors
+(scripts.devstack), every backup written locally and to S3 (moto's HTTP server) from one dump,
+against the machine's PostgreSQL and MariaDB. Each test starts backups or restores, waits until
+they are well under way (progress reported), then injects one fault:
+
+* SIGKILL of the executor running the job, together with its children (pg_dump, zstd, ...),
+  as in a machine crash;
+* SIGSTOP of it and all its children (a paused VM, a frozen cgroup) for longer than its lease,
+  then SIGCONT;
+* SIGTERM of it (it drains: finishes or cleanly fails what it holds);
+* SIGKILL of the API, restarted at once;
+* SIGKILL of nats-server, restarted at once on the same port with the same store.
+
+After each: the execution ends ``completed`` or ``failed`` with a reason within the bound
+(lease + the time the job needs + slack); a completed backup's local file, its S3 object and
+both manifests match the recorded sha256; nothing partial (hidden ``.*.part`` in backup
+storage, an incomplete multipart upload) is left for the execution; a restore target never
+has two restore sessions at once (a thread samples pg_stat_activity / PROCESSLIST for it) and
+the record matches the target: completed means its row digests equal the source's, failed
+says the target may be partly restored (when the executor vanished) or the target is indeed
+not the source. After a SIGSTOP the woken process is given the time to do whatever it would
+(its frozen children exit, then a few seconds more) and everything is checked AGAIN.
+
+Making jobs last long enough without gigabytes: each engine's source is the rich test schema
+plus ~20 MiB of random bytes (so compression cannot shrink it away), and the executor finds
+``zstd`` in tests/e2e/faultshim/ first (EXECUTOR_TOOL_PATH). That shim runs the real zstd on
+the real stream and only rate-limits what it writes (FAULTSHIM_ZSTD_COMPRESS_BPS,
+FAULTSHIM_ZSTD_DECOMPRESS_BPS), so a backup or restore takes ~5 s; pg_dump, mysqldump,
+pg_restore, mysql and zstd all do their real work.
+
+Timings: JOB_LEASE_SECONDS=6 and JOB_HEARTBEAT_SECONDS=1 for every service. The recovery time
+after an executor SIGKILL (kill → new attempt started, kill → execution ended) is printed and
+kept in the report written at the end of the module (also shown on the terminal).
+
+The variant against a 3-node NATS cluster (one node killed mid-backup) needs
+tests/support/natscluster.py and is skipped, saying so, without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+
+from lifeboat.storage.manifest import decode_manifest
+from lifeboat.storage.s3 import S3Settings, S3Store
+from scripts.devstack import Stack, wait_for_port
+from tests.e2e.test_s3_roundtrip import (
+    ACCESS,
+    SECRET,
+    add_s3_config,
+    fill_incompressible,
+    make_bucket,
+)
+from tests.e2e.test_system_roundtrip import add_database, ok
+from tests.support.dbs import (
+    PG_PASSWORD,
+    PG_USER,
+    ScratchDb,
+    my_connect,
+    scratch_my,
+    scratch_pg,
+    unique_name,
+)
+from tests.support.faults import (
+    RestoreSessions,
+    Watched,
+    descendants,
+    freeze_tree,
+    kill_tree,
+    thaw,
+    wait_gone,
+)
+from tests.support.richdb import build_rich_my, build_rich_pg, my_fingerprint, pg_fingerprint
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+Engine = Literal["postgresql", "mysql"]
+Kind = Literal["backup", "restore"]
+ENGINES: tuple[Engine, ...] = ("postgresql", "mysql")
+ENDED = ("completed", "failed", "cancelled")
+
+SHIM_DIR = Path(__file__).with_name("faultshim")
+LEASE_S = 6.0
+HEARTBEAT_S = 1.0
+SLACK_S = 10.0
+"""Added to every bound: restarts, reconnects (nats-py waits 2 s between tries), progress
+reported once a second, and a 2-core machine shared with other work."""
+FILLER_MIB = 20
+COMPRESS_BPS = 4_000_000
+DECOMPRESS_BPS = 8_000_000
+MIDWAY = 0.15
+"""A job is hurt once this fraction of its bytes went through (and well before its end)."""
+SETTLE_S = 3.0
+"""After a woken executor's children exited: time for it to rename, complete uploads, write
+manifests (what it would do last)."""
+PARTLY = "partly restored"
+MY_PASSWORD = f"lbfault-{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="module")
+def stack_services() -> tuple[str, ...]:
+    return ("api", "scheduler", "executor", "executor#2")
+
+
+@pytest.fixture(scope="module")
+def stack_env() -> dict[str, str]:
+    return {
+        "JOB_LEASE_SECONDS": str(int(LEASE_S)),
+        "JOB_HEARTBEAT_SECONDS": str(int(HEARTBEAT_S)),
+        "EXECUTOR_TOOL_PATH": f"{SHIM_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+        "FAULTSHIM_ZSTD_COMPRESS_BPS": str(COMPRESS_BPS),
+        "FAULTSHIM_ZSTD_DECOMPRESS_BPS": str(DECOMPRESS_BPS),
+        "LOG_LEVEL": "info",
+    }
+
+
+# --- the world: sources, S3, baselines ----------------------------------------------------------
+
+
+@dataclass
+class Side:
+    """One engine's source database, as recorded by the API, and its undisturbed timings."""
+
+    engine: Engine
+    source: ScratchDb
+    source_id: str
+    fingerprint: dict[str, Any]
+    baseline: dict[str, Any] = field(default_factory=dict[str, Any])
+    """A completed backup of the source: what the restores restore."""
+    backup_s: float = 0.0
+    restore_s: float = 0.0
+
+
+@dataclass
+class World:
+    stack: Stack
+    api: httpx.Client
+    endpoint: str
+    bucket: str
+    s3_config_id: str
+    my_user: str
+    sessions: RestoreSessions
+    sides: dict[Engine, Side]
+    report: list[str]
+    targets: contextlib.ExitStack
+
+    def job_bound(self, kind: Kind) -> float:
+        """How long one job may take here: twice the slowest undisturbed one."""
+        took = [s.backup_s if kind == "backup" else s.restore_s for s in self.sides.values()]
+        return 2 * max(took)
+
+    def note(self, line: str) -> None:
+        self.report.append(line)
+        print(line, flush=True)
+
+
+def fingerprint(engine: Engine, name: str) -> dict[str, Any]:
+    return pg_fingerprint(name) if engine == "postgresql" else my_fingerprint(name)
+
+
+def fill_incompressible_my(dbname: str, mib: int) -> None:
+    """`mib` MiB of random bytes in table ``filler`` (one MiB per row)."""
+    conn = my_connect(dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE filler (id INT PRIMARY KEY, data LONGBLOB NOT NULL)")
+            for i in range(mib):
+                cur.execute("INSERT INTO filler VALUES (%s, %s)", (i, os.urandom(1 << 20)))
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def mysql_user() -> Generator[str]:
+    """The MariaDB user Lifeboat connects as; the test's own sessions use another one, so the
+    restore sessions on a target can be told apart (no performance_schema here)."""
+    user = unique_name("lbf")[:30]
+    conn = my_connect()
+    try:
+        with conn.cursor() as cur:
+            for host in ("%", "localhost"):
+                # pymysql formats with %: the host wildcard is doubled where arguments follow.
+                quoted = host.replace("%", "%%")
+                cur.execute(f"CREATE USER '{user}'@'{quoted}' IDENTIFIED BY %s", (MY_PASSWORD,))
+                cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'{host}'")
+        yield user
+    finally:
+        with conn.cursor() as cur:
+            for host in ("%", "localhost"):
+                cur.execute(f"DROP USER IF EXISTS '{user}'@'{host}'")
+        conn.close()
+
+
+def register(world_api: httpx.Client, db: ScratchDb, my_user: str) -> dict[str, Any]:
+    if db.engine == "postgresql":
+        return add_database(world_api, db, user=PG_USER, password=PG_PASSWORD)
+    return add_database(world_api, db, user=my_user, password=MY_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def world(
+    api: httpx.Client, stack: Stack, endpoint: str, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    started = time.monotonic()
+    bucket = make_bucket(endpoint)
+    config = add_s3_config(api, endpoint, bucket)
+    report: list[str] = []
+    with (
+        mysql_user() as my_user,
+        scratch_pg("lbf_src") as pg_src,
+        scratch_my("lbf_src") as my_src,
+        RestoreSessions(my_user) as sessions,
+        contextlib.ExitStack() as targets,
+    ):
+
+        def build(db: ScratchDb) -> None:
+            if db.engine == "postgresql":
+                build_rich_pg(db.name)
+                fill_incompressible(db.name, FILLER_MIB)
+            else:
+                build_rich_my(db.name)
+                fill_incompressible_my(db.name, FILLER_MIB)
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(build, (pg_src, my_src)))
+        sides: dict[Engine, Side] = {}
+        sources: dict[Engine, ScratchDb] = {"postgresql": pg_src, "mysql": my_src}
+        for engine, db in sources.items():
+            record = register(api, db, my_user)
+            sides[engine] = Side(engine, db, record["id"], fingerprint(engine, db.name))
+        world = World(
+            stack, api, endpoint, bucket, config["id"], my_user, sessions, sides, report, targets
+        )
+        # Undisturbed runs: the restores' artifacts, and how long a job takes here.
+        backups: dict[Engine, Job] = {e: start_backup(world, e) for e in ENGINES}
+        for engine, job in backups.items():
+            record = wait_end(world, job, deadline=time.monotonic() + 180)
+            assert record["status"] == "completed", record
+            check_backup(world, record)
+            sides[engine].baseline = record
+            sides[engine].backup_s = time.monotonic() - job.submitted
+        restores: dict[Engine, Job] = {e: start_restore(world, e) for e in ENGINES}
+        for engine, job in restores.items():
+            record = wait_end(world, job, deadline=time.monotonic() + 180)
+            assert record["status"] == "completed", record
+            check_restore(world, job, record, vanished=False)
+            sides[engine].restore_s = time.monotonic() - job.submitted
+        for side in sides.values():
+            world.note(
+                f"baseline {side.engine}: backup {side.backup_s:.1f}s"
+                f" ({side.baseline['fileSizeBytes'] / 1e6:.1f} MB), restore {side.restore_s:.1f}s"
+            )
+        world.note(f"set-up took {time.monotonic() - started:.0f}s")
+        try:
+            yield world
+        finally:
+            # A test that failed half-way must not leave a process frozen or a service missing.
+            for proc in list(stack.procs.values()):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGCONT)
+                thaw(descendants(proc.pid))
+            out = Path(stack.data_dir).parent / "logs" / "faults-report.txt"
+            out.write_text("\n".join(report) + "\n")
+            reporter: Any = request.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line("")
+                reporter.write_line(f"fault suite report ({out}):")
+                for line in report:
+                    reporter.write_line(f"  {line}")
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    kind: Kind
+    engine: Engine
+    id: str
+    path: str
+    submitted: float
+    expected_bytes: int
+    target: ScratchDb | None = None
+    watched: Watched | None = None
+
+
+def start_backup(world: World, engine: Engine) -> Job:
+    side = world.sides[engine]
+    body = {
+        "databaseId": side.source_id,
+        "uploadToS3": True,
+        "storeLocally": True,
+        "s3ConfigId": world.s3_config_id,
+    }
+    record = ok(world.api.post("/api/backups", json=body), 202)
+    size = int(side.baseline.get("fileSizeBytes") or FILLER_MIB << 20)
+    return Job(
+        "backup", engine, record["id"], f"/api/backups/{record['id']}", time.monotonic(), size
+    )
+
+
+def start_restore(world: World, engine: Engine) -> Job:
+    """A restore of the engine's baseline backup into a new, empty target (each restore has its
+    own, so a stray attempt of an earlier test can never be mistaken for this one's)."""
+    side = world.sides[engine]
+    scratch = scratch_pg if engine == "postgresql" else scratch_my
+    target = world.targets.enter_context(scratch("lbf_dst"))
+    database = register(world.api, target, world.my_user)
+    watched = world.sessions.watch(engine, target.name)
+    body = {
+        "databaseId": database["id"],
+        "backupId": side.baseline["id"],
+        "options": {"dropAndRecreate": True},
+    }
+    record = ok(world.api.post("/api/restores", json=body), 202)
+    return Job(
+        "restore",
+        engine,
+        record["id"],
+        f"/api/restores/{record['id']}",
+        time.monotonic(),
+        int(side.baseline["fileSizeBytes"]),
+        target,
+        watched,
+    )
+
+
+def start(world: World, kind: Kind, engine: Engine) -> Job:
+    return start_backup(world, engine) if kind == "backup" else start_restore(world, engine)
+
+
+def fetch(world: World, job: Job) -> dict[str, Any] | None:
+    """The job's record, or None while the API cannot answer (it may be down on purpose)."""
+    try:
+        resp = world.api.get(job.path, timeout=5)
+    except httpx.TransportError:
+        return None
+    if resp.status_code != 200:
+        return None
+    record: dict[str, Any] = resp.json()["data"]
+    return record
+
+
+def wait_for(
+    world: World, job: Job, what: Callable[[dict[str, Any]], bool], deadline: float
+) -> dict[str, Any] | None:
+    """Poll the record until `what` holds (returns it) or `deadline` passes (None)."""
+    while time.monotonic() < deadline:
+        record = fetch(world, job)
+        if record is not None and what(record):
+            return record
+        time.sleep(0.1)
+    return None
+
+
+def wait_end(world: World, job: Job, deadline: float) -> dict[str, Any]:
+    record = wait_for(world, job, lambda r: r["status"] in ENDED, deadline)
+    if record is None:
+        last = fetch(world, job)
+        raise AssertionError(
+            f"{job.kind} {job.id} ({job.engine}) did not end within the bound;"
+            f" last seen: {last and (last['status'], last['attempt'], last['executorId'])}"
+        )
+    return record
+
+
+def executor_service(stack: Stack, executor_id: str) -> str:
+    """The stack's name ("executor", "executor#2") of the process whose id is `executor_id`
+    (``<hostname>-<pid>`` by default)."""
+    for name, proc in stack.procs.items():
+        if name.startswith("executor") and executor_id.endswith(f"-{proc.pid}"):
+            return name
+    raise AssertionError(f"no running executor has id {executor_id}")
+
+
+def wait_midway(world: World, job: Job) -> tuple[str, dict[str, Any]]:
+    """Wait until the job runs and has moved MIDWAY of its bytes; returns the stack name of the
+    executor running it and the record at that moment."""
+
+    def under_way(r: dict[str, Any]) -> bool:
+        if r["status"] in ENDED:
+            raise AssertionError(f"{job.kind} {job.id} ended before the fault: {r}")
+        return (
+            r["status"] == "running"
+            and bool(r["executorId"])
+            and r["progressBytes"] >= MIDWAY * job.expected_bytes
+        )
+
+    record = wait_for(world, job, under_way, time.monotonic() + 60)
+    assert record is not None, f"{job.kind} {job.id} never got under way"
+    assert record["progressBytes"] < 0.8 * job.expected_bytes, "too late to call it mid-way"
+    return executor_service(world.stack, record["executorId"]), record
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def _s3(world: World) -> S3Store:
+    return S3Store(
+        S3Settings(
+            bucket=world.bucket,
+            access_key_id=ACCESS,
+            secret_access_key=SECRET,
+            endpoint_url=world.endpoint,
+            addressing_style="path",
+        )
+    )
+
+
+def s3_sha256(world: World, key: str) -> tuple[str, int]:
+    async def digest() -> tuple[str, int]:
+        h = hashlib.sha256()
+        size = 0
+        async with _s3(world) as store:
+            async for chunk in store.stream(key):
+                h.update(chunk)
+                size += len(chunk)
+        return h.hexdigest(), size
+
+    return asyncio.run(digest())
+
+
+def s3_manifest_sha256(world: World, key: str) -> str:
+    async def read() -> str:
+        async with _s3(world) as store:
+            return (await store.read_manifest(S3Store.manifest_key(key))).sha256
+
+    return asyncio.run(read())
+
+
+def s3_uploads(world: World) -> list[tuple[str, str]]:
+    async def listing() -> list[tuple[str, str]]:
+        async with _s3(world) as store:
+            return await store.list_multipart_uploads()
+
+    return asyncio.run(listing())
+
+
+def storage_root(world: World) -> Path:
+    return Path(world.stack.data_dir, "backups")
+
+
+def check_backup(world: World, record: dict[str, Any]) -> None:
+    """A completed backup's bytes, local and in S3, and both manifests, are the recorded ones;
+    a failed one says why."""
+    if record["status"] != "completed":
+        assert record["status"] == "failed", record
+        assert record["errorMessage"], f"failed without a reason: {record}"
+        return
+    checksum = record["checksum"]
+    assert checksum and record["localStatus"] == "completed", record
+    local = storage_root(world) / record["localPath"]
+    data = local.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == checksum, (
+        f"the local file of backup {record['id']} is not the recorded one"
+    )
+    assert len(data) == record["fileSizeBytes"]
+    manifest = decode_manifest(Path(f"{local}.manifest.json").read_bytes())
+    assert manifest.sha256 == checksum, "the local manifest is not the recorded backup's"
+    assert record["s3Status"] == "completed", record.get("s3Error")
+    digest, size = s3_sha256(world, record["s3Key"])
+    assert digest == checksum, f"the S3 object of backup {record['id']} is not the recorded one"
+    assert size == record["fileSizeBytes"]
+    assert s3_manifest_sha256(world, record["s3Key"]) == checksum, "the S3 manifest differs"
+
+
+def check_nothing_partial(world: World, job: Job) -> None:
+    """No hidden partial file and no incomplete multipart upload of this execution (their
+    names end with the first 8 characters of its id, see lifeboat.core.naming)."""
+    if job.kind != "backup":
+        return
+    mark = job.id[:8]
+    parts = [p for p in storage_root(world).rglob(".*.part") if mark in p.name]
+    assert parts == [], f"partial files left behind: {parts}"
+    uploads = [key for key, _ in s3_uploads(world) if mark in key]
+    assert uploads == [], f"incomplete multipart uploads left behind: {uploads}"
+
+
+def check_restore(world: World, job: Job, record: dict[str, Any], *, vanished: bool) -> None:
+    """The record describes the target; never two restore sessions at once on it.
+
+    `vanished`: the executor running it may have vanished mid-way (SIGKILL, SIGSTOP): a failed
+    record must then say that the target may be partly restored."""
+    assert job.target is not None and job.watched is not None
+    assert world.sessions.error is None, world.sessions.error
+    assert job.watched.samples > 0, "the restore sessions were never sampled"
+    assert job.watched.max_sessions <= 1, (
+        f"two restores at once into {job.target.name}: {job.watched.overlaps[:5]}"
+    )
+    state = fingerprint(job.engine, job.target.name)
+    source = world.sides[job.engine].fingerprint
+    if record["status"] == "completed":
+        assert state == source, "restore recorded completed but the target is not the source"
+        return
+    assert record["status"] == "failed", record
+    message = record["errorMessage"] or ""
+    assert message, f"failed without a reason: {record}"
+    if vanished:
+        assert PARTLY in message, f"the record does not say the target may be partly: {message}"
+    elif PARTLY not in message:
+        assert state != source, f"recorded failed ({message}) but the target is fully restored"
+
+
+def check(world: World, job: Job, record: dict[str, Any], *, vanished: bool = False) -> None:
+    if job.kind == "backup":
+        check_backup(world, record)
+    else:
+        check_restore(world, job, record, vanished=vanished)
+    check_nothing_partial(world, job)
+
+
+def ensure_executors(stack: Stack) -> None:
+    """Both executors run (a test restarts what it killed; this catches what a failure left)."""
+    for name in ("executor", "executor#2"):
+        proc = stack.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            stack.restart_service(name)
+
+
+def describe(job: Job) -> str:
+    return f"{'pg' if job.engine == 'postgresql' else 'mysql'} {job.kind}"
+
+
+CASES = [
+    pytest.param(kind, engine, id=f"{kind}-{'pg' if engine == 'postgresql' else 'mysql'}")
+    for kind in ("backup", "restore")
+    for engine in ENGINES
+]
+
+
+# --- executor faults ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "engine"), CASES)
+def test_sigkill_executor_with_children(world: World, kind: Kind, engine: Engine) -> None:
+    """The executor running the job dies with its children; the other executor takes over
+    within the lease (measured), and the end is clean."""
+    stack = world.stack
+    ensure_executors(stack)
+    job = start(world, kind, engine)
+    name, before = wait_midway(world, job)
+    victim = stack.procs[name]
+    try:
+        t0 = time.monotonic()
+        kill_tree(victim.pid)
+        victim.wait(10)
+        taken = wait_for(
+            world,
+            job,
+            lambda r: r["attempt"] > before["attempt"] or r["status"] in ENDED,
+            t0 + LEASE_S + SLACK_S,
+        )
+        t_taken = time.monotonic() - t0
+        record = wait_end(world, job, t0 + LEASE_S + world.job_bound(kind) + SLACK_S)
+        t_end = time.monotonic() - t0
+        world.note(
+            f"SIGKILL {describe(job)}: new attempt after {t_taken:.1f}s"
+            f"{'' if taken else ' (NONE within the bound)'}, {record['status']} after"
+            f" {t_end:.1f}s (attempt {record['attempt']}, lease {LEASE_S:g}s,"
+            f" undisturbed job {world.job_bound(kind) / 2:.1f}s)"
+        )
+        assert taken is not None, f"no new attempt within lease + {SLACK_S:g}s"
+        if record["status"] == "completed":
+            assert record["executorId"] != before["executorId"]
+        check(world, job, record, vanished=True)
+    finally:
+        stack.restart_service(name)
+
+
+@pytest.mark.parametrize(("kind", "engine"), CASES)
+def test_sigstop_executor_past_its_lease_then_sigcont(
+    world: World, kind: Kind, engine: Engine
+) -> None:
+    """The executor running the job freezes (with its children) past its lease while the
+    other executor takes the job over; then it wakes up. Whatever the woken attempt does, it
+    must change nothing: checked when the execution ended, and again after the woken process
+    had twice the time it needs to finish."""
+    stack = world.stack
+    ensure_executors(stack)
+    job = start(world, kind, engine)
+    name, before = wait_midway(world, job)
+    t0 = time.monotonic()
+    frozen = freeze_tree(stack.procs[name].pid)
+    try:
+        taken = wait_for(
+            world,
+            job,
+            lambda r: r["attempt"] > before["attempt"] or r["status"] in ENDED,
+            t0 + LEASE_S + SLACK_S,
+        )
+        t_taken = time.monotonic() - t0
+        # Still frozen while the other attempt runs to its end (or the bound passes: a frozen
+        # attempt may hold locks the new one waits for).
+        ended = wait_for(
+            world, job, lambda r: r["status"] in ENDED, t0 + LEASE_S + world.job_bound(kind)
+        )
+    finally:
+        thaw(frozen)
+    t_thawed = time.monotonic() - t0
+    record = ended or wait_end(world, job, time.monotonic() + world.job_bound(kind) + SLACK_S)
+    world.note(
+        f"SIGSTOP {describe(job)}: new attempt after {t_taken:.1f}s"
+        f"{'' if taken else ' (NONE within the bound)'}, {record['status']}"
+        f" (attempt {record['attempt']}) {'while frozen' if ended else 'after SIGCONT'},"
+        f" SIGCONT at {t_thawed:.1f}s"
+    )
+    assert taken is not None, f"no new attempt within lease + {SLACK_S:g}s"
+    failures: list[str] = []
+    try:
+        check(world, job, record, vanished=True)
+    except AssertionError as exc:
+        failures.append(f"when it ended: {exc}")
+    # The woken attempt finishes whatever it would do: its children run to their end...
+    gone = wait_gone(frozen[1:], world.job_bound(kind) + SLACK_S)
+    # ...and then it renames, completes uploads, writes manifests, reports.
+    time.sleep(SETTLE_S)
+    later = fetch(world, job)
+    assert later is not None
+    try:
+        assert gone, "the woken attempt's children still run"
+        for key in ("status", "checksum", "localPath", "s3Key", "errorMessage"):
+            assert later.get(key) == record.get(key), f"the record's {key} changed afterwards"
+        check(world, job, later, vanished=True)
+    except AssertionError as exc:
+        failures.append(f"after the woken executor finished: {exc}")
+    world.note(f"SIGSTOP {describe(job)}: {'; '.join(failures) or 'all checks pass'}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("kind", ["backup", "restore"])
+def test_sigterm_executor(world: World, kind: Kind) -> None:
+    """Both engines at once: each executor running one of the jobs gets SIGTERM; it drains
+    (finishes within its grace period, or fails cleanly) and exits; it is started again."""
+    stack = world.stack
+    ensure_executors(stack)
+    jobs = [start(world, kind, engine) for engine in ENGINES]
+    names = {wait_midway(world, job)[0] for job in jobs}
+    t0 = time.monotonic()
+    procs = {name: stack.procs[name] for name in names}
+    for proc in procs.values():
+        proc.send_signal(signal.SIGTERM)
+    try:
+        records = [wait_end(world, job, t0 + world.job_bound(kind) + SLACK_S) for job in jobs]
+        for job, record in zip(jobs, records, strict=True):
+            world.note(
+                f"SIGTERM {describe(job)}: {record['status']} after {time.monotonic() - t0:.1f}s"
+                f" (attempt {record['attempt']})"
+            )
+        for name, proc in procs.items():
+            proc.wait(60)
+            world.note(f"SIGTERM: {name} exited with status {proc.returncode}")
+        for job, record in zip(jobs, records, strict=True):
+            check(world, job, record)
+    finally:
+        for name, proc in procs.items():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            stack.restart_service(name)
+
+
+# --- API and NATS faults -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["backup", "restore"])
+def test_sigkill_and_restart_api(world: World, kind: Kind) -> None:
+    """Both engines at once: the API dies mid-job and is started again; the events it missed
+    are still in JetStream, so the records end right."""
+    stack = world.stack
+    ensure_executors(stack)
+    jobs = [start(world, kind, engine) for engine in ENGINES]
+    for job in jobs:
+        wait_midway(world, job)
+    t0 = time.monotonic()
+    kill_tree(stack.procs["api"].pid)
+    stack.procs["api"].wait(10)
+    stack.restart_service("api")
+    stack.wait_ready(60)
+    world.note(f"API {kind}s: API back after {time.monotonic() - t0:.1f}s")
+    for job in jobs:
+        record = wait_end(world, job, t0 + world.job_bound(kind) + SLACK_S)
+        world.note(
+            f"API SIGKILL {describe(job)}: {record['status']} after {time.monotonic() - t0:.1f}s"
+            f" (attempt {record['attempt']})"
+        )
+        check(world, job, record)
+
+
+@pytest.mark.parametrize("kind", ["backup", "restore"])
+def test_sigkill_and_restart_nats(world: World, kind: Kind) -> None:
+    """Both engines at once: nats-server dies mid-job and comes back on the same port with the
+    same store; every service reconnects; each job ends within lease + job + slack."""
+    stack = world.stack
+    ensure_executors(stack)
+    jobs = [start(world, kind, engine) for engine in ENGINES]
+    for job in jobs:
+        wait_midway(world, job)
+    t0 = time.monotonic()
+    kill_tree(stack.procs["nats"].pid)
+    stack.procs["nats"].wait(10)
+    stack.restart_service("nats")
+    wait_for_port(int(stack.nats_url.rpartition(":")[2]), 15)
+    world.note(f"NATS {kind}s: nats-server back after {time.monotonic() - t0:.1f}s")
+    for job in jobs:
+        record = wait_end(world, job, t0 + LEASE_S + world.job_bound(kind) + SLACK_S)
+        world.note(
+            f"NATS SIGKILL {describe(job)}: {record['status']} after"
+            f" {time.monotonic() - t0:.1f}s (attempt {record['attempt']})"
+        )
+        check(world, job, record)
+
+
+def test_nothing_left_behind_anywhere(world: World) -> None:
+    """After every fault: no partial file anywhere in backup storage, no incomplete multipart
+    upload in the bucket, no restore target ever had two restores at once."""
+    parts = list(storage_root(world).rglob(".*.part"))
+    uploads = s3_uploads(world)
+    world.note(f"end of suite: {len(parts)} partial file(s), {len(uploads)} incomplete upload(s)")
+    assert parts == [], parts
+    assert uploads == [], uploads
