@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def my_sql(*statements: str) -> None:
 
 
 @contextlib.contextmanager
-def pg_database(name: str) -> Iterator[str]:
+def pg_database(name: str) -> Generator[str]:
     pg_sql(f"CREATE DATABASE {pg_ident(name)}")
     try:
         yield name
@@ -83,7 +83,7 @@ def pg_database(name: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def pg_role(name: str) -> Iterator[str]:
+def pg_role(name: str) -> Generator[str]:
     # Superuser: drop-and-recreate needs CREATEDB, and the rich schema's objects are owned by
     # postgres; the point here is the name, not the privileges.
     pg_sql(f"CREATE ROLE {pg_ident(name)} LOGIN SUPERUSER PASSWORD {pg_literal(PASSWORD)}")
@@ -96,7 +96,7 @@ def pg_role(name: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def my_database(name: str) -> Iterator[str]:
+def my_database(name: str) -> Generator[str]:
     my_sql(f"CREATE DATABASE {my_ident(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     try:
         yield name
@@ -105,7 +105,7 @@ def my_database(name: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def my_user(name: str) -> Iterator[str]:
+def my_user(name: str) -> Generator[str]:
     accounts = [f"{my_literal(name)}@{my_literal(host)}" for host in ("%", "localhost")]
     my_sql(
         *(f"CREATE USER {a} IDENTIFIED BY {my_literal(PASSWORD)}" for a in accounts),
