@@ -3,21 +3,29 @@
 The executor beats every second here and finds only some client tools (its tool path holds
 links to PostgreSQL's tools, zstd and gzip, none of MySQL's), so the listing shows both found
 and missing tools. Stopping it makes it not live at once (its last beat says it is stopping),
-and readiness then warns, still 200, about every queue an enabled database uses.
+and readiness then warns, still 200, about every queue an enabled database uses. A heartbeat
+sent by the test itself names a pending backup as running: the listing resolves it, the page
+links to it, and its Cancel button cancels it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Dialog, expect
 
+from lifeboat.wire import subjects
+from lifeboat.wire.bus import Bus
+from lifeboat.wire.codec import encode
+from lifeboat.wire.messages import ExecutorHeartbeat
 from scripts.devstack import Stack
 from tests.e2e.browser import open_page
 from tests.e2e.test_system_roundtrip import ok
@@ -153,3 +161,70 @@ def test_registry_and_readiness(
     # A disabled database's queue is nobody's concern.
     ok(api.put(f"/api/databases/{databases[1]['id']}", json={"enabled": False}))
     assert {w["queue"] for w in ok(api.get("/api/executors/warnings"))} == {"default"}
+
+
+def publish_beat(nats_url: str, beat: ExecutorHeartbeat) -> None:
+    """Send one heartbeat as an executor would (from this test, over the stack's NATS)."""
+
+    async def send() -> None:
+        bus = await Bus.connect(nats_url, name="e2e-fake-executor")
+        try:
+            await bus.publish(subjects.EXECUTOR_HEARTBEAT, encode(beat))
+        finally:
+            await bus.close()
+
+    asyncio.run(send())
+
+
+def test_running_jobs_and_cancel(stack: Stack, api: httpx.Client, tmp_path: Path) -> None:
+    # A backup on a queue nobody serves stays pending; an executor claiming to run it names it.
+    ledger = add_unchecked_database(api, "ledger", "batch")
+    pending = ok(api.post("/api/backups", json={"databaseId": ledger["id"]}), 202)
+    now = datetime.now(UTC)
+    publish_beat(
+        stack.nats_url,
+        ExecutorHeartbeat(
+            executor_id="fake-batch-1",
+            queue="batch",
+            version="9.9.9",
+            tools={"pg_dump": "pg_dump (PostgreSQL) 16.4", "mysqldump": None},
+            running=[pending["id"], "not-a-known-execution"],
+            concurrency=4,
+            started_at=now,
+            at=now,
+            interval_s=60,
+        ),
+    )
+    fake = eventually(
+        lambda: next((e for e in ok(api.get("/api/executors")) if e["id"] == "fake-batch-1"), None)
+    )
+    assert fake["live"] is True and fake["queue"] == "batch"
+    assert fake["runningJobs"] == [
+        {"id": pending["id"], "kind": "backup", "databaseName": "ledger", "status": "pending"},
+        {"id": "not-a-known-execution", "kind": None, "databaseName": None, "status": None},
+    ]
+    assert "batch" not in {w["queue"] for w in ok(api.get("/api/executors/warnings"))}
+
+    if not STATIC.is_file():
+        return
+    with open_page(color_scheme="dark") as page:
+        confirms: list[str] = []
+
+        def on_dialog(dialog: Dialog) -> None:
+            confirms.append(dialog.message)
+            dialog.accept()
+
+        page.on("dialog", on_dialog)
+        sign_in(page, stack.api_url, "/executors")
+        row = page.get_by_test_id("executor-row").filter(has_text="fake-batch-1")
+        expect(row.get_by_test_id("running-job")).to_have_count(2, timeout=TIMEOUT)
+        page.screenshot(path=str(tmp_path / "executors-dark.png"), full_page=True)
+        # From the running job to its page, and cancelled from there (after a confirmation).
+        row.get_by_role("link", name="backup of ledger").click()
+        page.wait_for_url(f"**/backups/{pending['id']}", timeout=TIMEOUT)
+        page.get_by_role("button", name="Cancel the backup of ledger").click()
+        expect(page.get_by_text("cancelled", exact=True).first).to_be_visible(timeout=TIMEOUT)
+        expect(page.get_by_test_id("cancel-execution")).to_have_count(0)
+        page.screenshot(path=str(tmp_path / "cancelled-dark.png"), full_page=True)
+        assert len(confirms) == 1 and "ledger" in confirms[0], confirms
+    assert ok(api.get(f"/api/backups/{pending['id']}"))["status"] == "cancelled"

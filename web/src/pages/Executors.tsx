@@ -57,7 +57,7 @@ function Job({ job }: { job: RunningJob }) {
   const what = job.kind ? `${job.kind} of ${job.databaseName ?? "a deleted database"}` : job.id;
   const to = job.kind === "backup" ? `/backups/${encodeURIComponent(job.id)}` : job.kind === "restore" ? `/restores/${encodeURIComponent(job.id)}` : null;
   return (
-    <li data-testid="running-job">{to ? <Link to={to} className={LINK}>{what}</Link> : <span className="font-mono text-xs">{what}</span>}</li>
+    <li data-testid="running-job" className="whitespace-nowrap">{to ? <Link to={to} className={LINK}>{what}</Link> : <span className="font-mono text-xs">{what}</span>}</li>
   );
 }
 
