@@ -496,14 +496,23 @@ class Bus:
 
     async def ensure_fencing(self, *, ttl_s: float) -> None:
         """Create the leases and cancellations KV buckets unless they exist (entries expire
-        after `ttl_s`, longer than a job may wait in its queue)."""
-        for bucket in (subjects.LEASES_KV, subjects.CANCELS_KV):
+        after `ttl_s`, longer than a job may wait in its queue; configured replicas); a bus
+        that does not manage streams only waits for them."""
+        buckets = (subjects.LEASES_KV, subjects.CANCELS_KV)
+        if not self._manages_streams:
+            await self._await_streams([_kv_stream(b) for b in buckets])
+            return
+        for bucket in buckets:
             try:
-                await self._js.key_value(bucket)
-            except nats.js.errors.BucketNotFoundError:
+                await self._js.stream_info(_kv_stream(bucket))
+            except nats.js.errors.NotFoundError:
                 with contextlib.suppress(nats.js.errors.BadRequestError):
                     await self._js.create_key_value(
-                        bucket=bucket, history=1, ttl=ttl_s, storage=StorageType.FILE
+                        bucket=bucket,
+                        history=1,
+                        ttl=ttl_s,
+                        storage=StorageType.FILE,
+                        replicas=self._replicas,
                     )
 
     async def kv_get(self, bucket: str, key: str) -> KvEntry | None:
