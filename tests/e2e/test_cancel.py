@@ -39,6 +39,8 @@ def stack_env() -> dict[str, str]:
         "EXECUTOR_CONCURRENCY": "1",
         "JOB_LEASE_SECONDS": "6",
         "JOB_HEARTBEAT_SECONDS": "1",
+        "PARTIAL_FILE_MAX_AGE_SECONDS": "600",
+        "SWEEP_INTERVAL_SECONDS": "1",
     }
 
 
@@ -197,3 +199,22 @@ def test_a_forged_result_changes_nothing(
     assert record["status"] == "completed"
     assert record["checksum"] != "0" * 64
     assert ".." not in (record["localPath"] or "")
+
+
+def test_the_executor_sweeps_stale_partial_files(stack: Stack) -> None:
+    """What a SIGKILLed writer left (a hidden ``.part`` file nobody touches any more) goes once
+    it is older than PARTIAL_FILE_MAX_AGE_SECONDS; a live one (fresh mtime) stays."""
+    directory = stack.data_dir / "backups" / "swept" / "2026" / "12"
+    directory.mkdir(parents=True, exist_ok=True)
+    stale = directory / ".swept_manual_20261202_000000_deadbeef.dump.zst.0123456789ab.part"
+    live = directory / ".swept_manual_20261202_000001_feedface.dump.zst.ba9876543210.part"
+    stale.write_bytes(b"left by a killed attempt")
+    live.write_bytes(b"being written")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    deadline = time.monotonic() + 15
+    while stale.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not stale.exists()
+    assert live.exists()
+    live.unlink()

@@ -131,3 +131,17 @@ def test_settings(tmp_path: Path) -> None:
     assert (custom.partial_file_max_age_s, custom.sweep_interval_s) == (60, 5)
     with pytest.raises(ConfigurationError, match="SWEEP_INTERVAL_SECONDS"):
         Settings.from_env({**base, "SWEEP_INTERVAL_SECONDS": "0"})
+
+
+def test_a_live_backups_attempt_keys_are_kept() -> None:
+    from lifeboat.api.domain.s3configs.sweep import belongs_to_live_backup
+
+    live = {"p/db/2026/12/db_manual_20261202_000000_1a2b3c4d.dump.zst"}
+    assert belongs_to_live_backup("p/db/2026/12/db_manual_20261202_000000_1a2b3c4d.dump.zst", live)
+    assert belongs_to_live_backup(
+        "p/db/2026/12/db_manual_20261202_000000_1a2b3c4d-a2.dump.zst", live
+    )
+    assert not belongs_to_live_backup(
+        "p/db/2026/12/db_manual_20261202_000000_1a2b3c4d.dump.zst.old", live
+    )
+    assert not belongs_to_live_backup("p/db/2026/12/other_1a2b3c4d.dump.zst", live)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -22,6 +22,7 @@ from lifeboat.core.errors import FencedError, JobCancelledError, UnavailableErro
 from lifeboat.executor.backup import failed_backup, run_backup, withdraw
 from lifeboat.executor.context import Context
 from lifeboat.executor.heartbeat import Heartbeat, detect_tools
+from lifeboat.executor.housekeeping import sweep_periodically
 from lifeboat.executor.probe import handle_probe
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore, run_restore
@@ -478,12 +479,22 @@ async def serve(
         running=lambda: executor.running_ids,
     )
     beating = asyncio.create_task(beats.run(stop), name="executor-heartbeat")
+    sweeping = asyncio.create_task(
+        sweep_periodically(
+            settings.storage_path,
+            older_than=timedelta(seconds=settings.partial_file_max_age_s),
+            interval=settings.sweep_interval_s,
+            stop=stop,
+        ),
+        name="executor-sweep",
+    )
     try:
         await executor.run(stop)
     finally:
-        beating.cancel()
-        with contextlib.suppress(BaseException):
-            await beating
+        for task in (beating, sweeping):
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
         # The last word: stopped, nothing running; the API need not wait for it to go stale.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(beats.publish(stopping=True), timeout=2.0)

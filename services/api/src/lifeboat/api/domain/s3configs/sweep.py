@@ -24,7 +24,9 @@ from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import ACTIVE_STATUSES, BackupExecution, S3Config
 from lifeboat.api.domain.s3configs.service import store_for
 from lifeboat.core.errors import LifeboatError
+from lifeboat.core.naming import attempt_s3_key
 from lifeboat.storage.s3 import S3Upload
+from lifeboat.wire.bus import JOB_MAX_DELIVER
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,10 @@ def is_stale(upload: S3Upload, *, older_than: timedelta, now: datetime) -> bool:
 
 
 def belongs_to_live_backup(key: str, live_keys: set[str]) -> bool:
-    """Whether `key` is (or derives from, e.g. an attempt-specific key) a live backup's key."""
-    return any(key == live or key.startswith(live) for live in live_keys)
+    """Whether `key` is a live backup's key or the key one of its delivery attempts writes
+    (``…-a<n>.dump.zst``, see ``lifeboat.core.naming.attempt_s3_key``)."""
+    attempts = range(1, JOB_MAX_DELIVER + 1)
+    return any(key in {attempt_s3_key(live, n) for n in attempts} for live in live_keys)
 
 
 async def _live_keys(ctx: ApiContext, bucket: str) -> set[str]:
