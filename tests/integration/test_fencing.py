@@ -202,6 +202,17 @@ def test_verdicts() -> None:
     assert verdict(lease(1, "finished"), attempt=1, restore=True) == "ended"
     assert verdict(lease(1, "claimed"), attempt=2, restore=True) == "run"
     assert verdict(lease(1, "touching", touched_by=1), attempt=2, restore=True) == "interrupted"
+    # A replayed copy of a running job (another stream message) never takes the lease over,
+    # whatever its delivery count.
+    replayed = msgspec.structs.replace(lease(1, "claimed"), message=7)
+    assert verdict(replayed, attempt=3, restore=False, message=8) == "duplicate"
+    assert verdict(replayed, attempt=2, restore=False, message=7) == "run"
+    assert (
+        verdict(
+            msgspec.structs.replace(replayed, phase="finished"), attempt=1, restore=False, message=8
+        )
+        == "ended"
+    )
 
 
 async def test_a_newer_attempt_fences_the_older_one(bus: Bus) -> None:

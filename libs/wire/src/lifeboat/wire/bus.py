@@ -112,6 +112,11 @@ class Delivery:
         return dict(self._msg.headers or {})
 
     @property
+    def stream_sequence(self) -> int:
+        """The message's sequence in its stream (the same for every delivery of it)."""
+        return int(self._msg.metadata.sequence.stream)
+
+    @property
     def attempt(self) -> int:
         """How many times this message has been delivered, this delivery included."""
         return int(self._msg.metadata.num_delivered)

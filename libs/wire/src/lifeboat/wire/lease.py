@@ -48,7 +48,7 @@ from lifeboat.wire.bus import Bus
 
 LeasePhase = Literal["claimed", "touching", "finished"]
 
-Verdict = Literal["run", "stale", "ended", "interrupted"]
+Verdict = Literal["run", "stale", "duplicate", "ended", "interrupted"]
 """What a new attempt does with its job (see :func:`verdict`)."""
 
 
@@ -64,6 +64,9 @@ class Lease(msgspec.Struct, frozen=True, kw_only=True):
     """The attempt that started modifying a restore's target (None: untouched)."""
     result: bytes | None = None
     """The encoded result event, once ``finished``."""
+    message: int = 0
+    """The stream sequence of the job message the attempts are deliveries of: another message
+    of the same execution (a replay) is a duplicate, whatever its delivery count."""
 
 
 class Cancellation(msgspec.Struct, frozen=True, kw_only=True):
@@ -76,11 +79,12 @@ class Cancellation(msgspec.Struct, frozen=True, kw_only=True):
 _lease_decoder = msgspec.json.Decoder(Lease)
 
 
-def verdict(current: Lease | None, *, attempt: int, restore: bool) -> Verdict:
-    """What delivery `attempt` of a job may do, given the lease as it stands.
+def verdict(current: Lease | None, *, attempt: int, restore: bool, message: int = 0) -> Verdict:
+    """What delivery `attempt` of job message `message` may do, given the lease as it stands.
 
     * ``run``: nobody holds it, or an older attempt does that has not touched a target;
-    * ``stale``: a newer (or the same) attempt exists: this delivery is a ghost or a replay;
+    * ``stale``: a newer (or the same) delivery of the same message exists: this one is a ghost;
+    * ``duplicate``: another message of the same execution holds it (a replay): drop this one;
     * ``ended``: the execution finished; only its stored result may be published again;
     * ``interrupted``: a restore whose older attempt was modifying the target: never again.
     """
@@ -88,6 +92,8 @@ def verdict(current: Lease | None, *, attempt: int, restore: bool) -> Verdict:
         return "run"
     if current.phase == "finished":
         return "ended"
+    if current.message != message:
+        return "duplicate"
     if current.attempt >= attempt:
         return "stale"
     if restore and current.touched_by is not None:
@@ -103,11 +109,14 @@ def now() -> datetime:
 class Fence:
     """One attempt's hold on its execution's lease."""
 
-    def __init__(self, bus: Bus, *, execution_id: str, attempt: int, executor_id: str) -> None:
+    def __init__(
+        self, bus: Bus, *, execution_id: str, attempt: int, executor_id: str, message: int = 0
+    ) -> None:
         self.bus = bus
         self.execution_id = execution_id
         self.attempt = attempt
         self.executor_id = executor_id
+        self.message = message
         self.lease: Lease | None = None
         """The lease as this attempt last wrote it."""
         self.previous: Lease | None = None
@@ -150,7 +159,7 @@ class Fence:
         while True:
             current, revision = await self._read()
             self.previous = current
-            decided = verdict(current, attempt=self.attempt, restore=restore)
+            decided = verdict(current, attempt=self.attempt, restore=restore, message=self.message)
             if decided != "run":
                 return decided
             mine = Lease(
@@ -159,6 +168,7 @@ class Fence:
                 executor_id=self.executor_id,
                 phase="claimed",
                 at=now(),
+                message=self.message,
             )
             written = await self._write(mine, revision)
             if written is not None:
@@ -183,6 +193,7 @@ class Fence:
         return (
             current is not None
             and current.attempt == self.attempt
+            and current.message == self.message
             and current.executor_id == self.executor_id
         )
 
@@ -263,6 +274,7 @@ class Fence:
             at=now(),
             touched_by=touched_by,
             result=result,
+            message=self.message,
         )
         written = await self._write(lease, revision)
         if written is None:

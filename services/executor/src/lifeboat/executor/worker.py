@@ -227,6 +227,7 @@ class Executor:
             execution_id=job_dedup_id(job) if isinstance(job, UploadJob) else job.execution_id,
             attempt=delivery.attempt,
             executor_id=self.settings.executor_id,
+            message=delivery.stream_sequence,
         )
         try:
             verdict = await fence.claim(restore=isinstance(job, RestoreJob))
@@ -243,6 +244,12 @@ class Executor:
                 job.execution_id,
                 fence.previous.attempt if fence.previous else "?",
             )
+            return
+        if verdict == "duplicate":
+            # Another message of the same execution (a replay) holds it; this one is spare.
+            log.warning("refusing a duplicate job message for %s", job.execution_id)
+            with contextlib.suppress(Exception):
+                await delivery.term()
             return
         if verdict == "ended":
             await self._republish(delivery, fence, rep)
