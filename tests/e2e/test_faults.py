@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
 import os
 import signal
 import time
@@ -58,7 +59,8 @@ import pytest
 
 from lifeboat.storage.manifest import decode_manifest
 from lifeboat.storage.s3 import S3Settings, S3Store
-from scripts.devstack import Stack, wait_for_port
+from scripts.devstack import Stack, free_port, wait_for_port
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_and_make_token
 from tests.e2e.test_s3_roundtrip import (
     ACCESS,
     SECRET,
@@ -117,16 +119,19 @@ def stack_services() -> tuple[str, ...]:
     return ("api", "scheduler", "executor", "executor#2")
 
 
+FAULT_ENV = {
+    "JOB_LEASE_SECONDS": str(int(LEASE_S)),
+    "JOB_HEARTBEAT_SECONDS": str(int(HEARTBEAT_S)),
+    "EXECUTOR_TOOL_PATH": f"{SHIM_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+    "FAULTSHIM_ZSTD_COMPRESS_BPS": str(COMPRESS_BPS),
+    "FAULTSHIM_ZSTD_DECOMPRESS_BPS": str(DECOMPRESS_BPS),
+    "LOG_LEVEL": "info",
+}
+
+
 @pytest.fixture(scope="module")
 def stack_env() -> dict[str, str]:
-    return {
-        "JOB_LEASE_SECONDS": str(int(LEASE_S)),
-        "JOB_HEARTBEAT_SECONDS": str(int(HEARTBEAT_S)),
-        "EXECUTOR_TOOL_PATH": f"{SHIM_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
-        "FAULTSHIM_ZSTD_COMPRESS_BPS": str(COMPRESS_BPS),
-        "FAULTSHIM_ZSTD_DECOMPRESS_BPS": str(DECOMPRESS_BPS),
-        "LOG_LEVEL": "info",
-    }
+    return dict(FAULT_ENV)
 
 
 # --- the world: sources, S3, baselines ----------------------------------------------------------
@@ -733,6 +738,96 @@ def test_sigkill_and_restart_nats(world: World, kind: Kind) -> None:
             f" {time.monotonic() - t0:.1f}s (attempt {record['attempt']}){why(record)}"
         )
         check(world, job, record)
+
+
+# --- the same against a 3-node NATS cluster -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def natscluster() -> Any:
+    """tests/support/natscluster.py, the 3-node cluster starter, or a skip saying it is missing.
+
+    Module-scoped and asked for before `world`, so a missing helper skips before anything
+    is built for it.
+    """
+    try:
+        return importlib.import_module("tests.support.natscluster")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tests.support.natscluster":
+            raise
+        pytest.skip(
+            "3-node NATS cluster variant: tests/support/natscluster.py (the cluster starter"
+            " of the NATS multi-server work) is not in the tree yet"
+        )
+
+
+def test_nats_cluster_node_killed_mid_backup(
+    natscluster: Any, world: World, endpoint: str, tmp_path: Path
+) -> None:
+    """The system on a 3-node NATS cluster (streams and buckets with 3 replicas, NATS_URL
+    listing the three servers); one node is SIGKILLed mid-backup. The backup ends within the
+    bound, its bytes local and in S3 are the recorded ones, nothing partial is left."""
+    run_cluster = getattr(natscluster, "run_cluster", None)
+    if run_cluster is None:
+        pytest.skip("tests.support.natscluster has no run_cluster()")
+    with run_cluster(tmp_path / "nats") as cluster:
+        urls: list[str] = list(getattr(cluster, "urls", None) or cluster.url.split(","))
+        assert len(urls) == 3, urls
+        stack = Stack(
+            tmp_path / "data",
+            api_port=free_port(),
+            nats_url=",".join(urls),
+            log_dir=tmp_path / "logs",
+            extra_env={
+                "MIN_FREE_DISK_BYTES": "1",
+                "ADMIN_EMAIL": ADMIN_EMAIL,
+                "ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "NATS_REPLICAS": "3",
+                **FAULT_ENV,
+            },
+            services=("api", "scheduler", "executor", "executor#2"),
+        )
+        with stack:
+            headers = {"Authorization": f"Bearer {sign_in_and_make_token(stack.api_url)}"}
+            with httpx.Client(base_url=stack.api_url, timeout=30, headers=headers) as client:
+                config = add_s3_config(client, endpoint, world.bucket)
+                pg = world.sides["postgresql"]
+                source = register(client, pg.source, world.my_user)
+                side = Side(
+                    "postgresql",
+                    pg.source,
+                    source["id"],
+                    pg.fingerprint,
+                    pg.baseline,
+                    pg.backup_s,
+                    pg.restore_s,
+                )
+                here = World(
+                    stack,
+                    client,
+                    endpoint,
+                    world.bucket,
+                    config["id"],
+                    world.my_user,
+                    world.sessions,
+                    {"postgresql": side},
+                    world.report,
+                    world.targets,
+                )
+                job = start_backup(here, "postgresql")
+                wait_midway(here, job)
+                t0 = time.monotonic()
+                kill = getattr(cluster, "kill", None)
+                if kill is not None:
+                    kill(0)
+                else:
+                    kill_tree(cluster.procs[0].pid)
+                record = wait_end(here, job, t0 + LEASE_S + here.job_bound("backup") + SLACK_S)
+                world.note(
+                    f"NATS cluster, node 0 of 3 SIGKILLed mid pg backup: {record['status']} after"
+                    f" {time.monotonic() - t0:.1f}s (attempt {record['attempt']}){why(record)}"
+                )
+                check(here, job, record)
 
 
 def test_nothing_left_behind_anywhere(world: World) -> None:
