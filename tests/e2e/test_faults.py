@@ -281,12 +281,13 @@ def world(
                 thaw(descendants(proc.pid))
             out = Path(stack.data_dir).parent / "logs" / "faults-report.txt"
             out.write_text("\n".join(report) + "\n")
-            reporter: Any = request.config.pluginmanager.get_plugin("terminalreporter")
-            if reporter is not None:
-                reporter.write_line("")
-                reporter.write_line(f"fault suite report ({out}):")
+            # Shown whatever the capture mode: the issue note quotes these measurements.
+            capman: Any = request.config.pluginmanager.get_plugin("capturemanager")
+            shown = capman.global_and_fixture_disabled() if capman else contextlib.nullcontext()
+            with shown:
+                print(f"\nfault suite report ({out}):", flush=True)
                 for line in report:
-                    reporter.write_line(f"  {line}")
+                    print(f"  {line}", flush=True)
 
 
 # --- jobs ---------------------------------------------------------------------------------------
