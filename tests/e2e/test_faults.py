@@ -649,8 +649,14 @@ def test_sigstop_executor_past_its_lease_then_sigcont(
     assert later is not None
     try:
         assert gone, "the woken attempt's children still run"
-        for key in ("status", "checksum", "localPath", "s3Key", "errorMessage"):
-            assert later.get(key) == record.get(key), f"the record's {key} changed afterwards"
+        if kind == "backup":
+            for key in ("status", "checksum", "localPath", "s3Key", "errorMessage"):
+                assert later.get(key) == record.get(key), f"the record's {key} changed afterwards"
+        elif later["status"] != record["status"]:
+            # A restore's real outcome wins when its (woken) attempt reports it: failed
+            # ("may be partly restored") may become completed, checked against the target below.
+            assert (record["status"], later["status"]) == ("failed", "completed"), later
+            world.note(f"SIGSTOP {describe(job)}: completed once the woken attempt reported")
         check(world, job, later, vanished=True)
     except AssertionError as exc:
         failures.append(f"after the woken executor finished: {exc}")
