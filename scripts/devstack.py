@@ -63,13 +63,17 @@ class Stack:
         extra_env: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
         services: tuple[str, ...] = SERVICES,
+        service_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """`service_env` adds variables to one service's processes only (by service name, e.g.
+        its own NATS_USER / NATS_PASSWORD), over `extra_env`."""
         self.data_dir = data_dir.resolve()
         self.api_port = api_port
         self.services = services
         self._external_nats = nats_url
         self._nats_port = nats_port
         self._extra_env = dict(extra_env or {})
+        self._service_env = {name: dict(env) for name, env in (service_env or {}).items()}
         self._log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.nats_url = nats_url or ""
@@ -81,8 +85,9 @@ class Stack:
         """Base URL of the API."""
         return f"http://127.0.0.1:{self.api_port}"
 
-    def env(self) -> dict[str, str]:
-        """Environment for the service processes: the parent's, extended."""
+    def env(self, service: str | None = None) -> dict[str, str]:
+        """Environment for the service processes: the parent's, extended (and for `service`,
+        its own variables)."""
         env = dict(os.environ)
         env.update(
             {
@@ -93,6 +98,8 @@ class Stack:
             }
         )
         env.update(self._extra_env)
+        if service is not None:
+            env.update(self._service_env.get(service.partition("#")[0], {}))
         return env
 
     def _spawn(self, name: str, argv: list[str]) -> None:
@@ -105,7 +112,7 @@ class Stack:
         self._argv[name] = argv
         self.procs[name] = subprocess.Popen(
             argv,
-            env=self.env(),
+            env=self.env(name),
             stdout=out,  # type: ignore[arg-type]
             stderr=subprocess.STDOUT if out is not None else None,
             start_new_session=self._log_dir is not None,

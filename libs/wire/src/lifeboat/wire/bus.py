@@ -332,6 +332,9 @@ class Bus:
         executor). `lease_s` is the AckWait: a job whose executor stays silent that long goes
         to another executor (see ``lifeboat.wire.lease`` for why that is safe)."""
         config = ConsumerConfig(
+            # `name` too: nats-py then creates it on $JS.API.CONSUMER.CREATE.<stream>.<name>.
+            # <filter>, a subject a NATS server can allow per queue (deploy/nats/cluster/).
+            name=subjects.executor_consumer(queue),
             durable_name=subjects.executor_consumer(queue),
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=lease_s,
