@@ -178,7 +178,7 @@ class Executor:
                     self._stops[fence.execution_id] = "fenced"
                     op.cancel()
                     return
-                if await fence.cancel_requested() is not None:
+                if await _cancel_requested(fence):
                     self._stops[fence.execution_id] = "cancelled"
                     op.cancel()
                     return
@@ -309,7 +309,7 @@ class Executor:
         op: asyncio.Task[Finished] | None = None
         heartbeat: asyncio.Task[None] | None = None
         try:
-            if await fence.cancel_requested() is not None:
+            if await _cancel_requested(fence):
                 finished: Finished | None = _stopped(job, rep, started_at, cancelled=True)
             else:
                 if delivery.attempt > 1:
@@ -425,6 +425,14 @@ class Executor:
 
 
 _PARTLY = "; the target may be partly restored"
+
+
+async def _cancel_requested(fence: Fence) -> bool:
+    """Whether the user cancelled; when NATS cannot say, no (every hold asks again)."""
+    try:
+        return await fence.cancel_requested() is not None
+    except UnavailableError:
+        return False
 
 
 def _is_cancelled(finished: Finished) -> bool:
