@@ -124,6 +124,22 @@ def backup_job(db: dbs.ScratchDb) -> BackupJob:
     )
 
 
+def restore_job(done: BackupFinished, target: dbs.ScratchDb, options: RestoreOptions) -> RestoreJob:
+    assert done.relative_path and done.sha256 and done.size_bytes
+    restore_id = str(uuid.uuid4())
+    return RestoreJob(
+        execution_id=restore_id,
+        target=target_of(target, restore_id),
+        source_path=done.relative_path,
+        source_engine="postgresql",
+        compression="zstd",
+        expected_sha256=done.sha256,
+        expected_size=done.size_bytes,
+        options=options,
+        requested_at=datetime.now(UTC),
+    )
+
+
 def reporter(bus: Bus, execution_id: str, attempt: int, kind: str = "backup") -> Reporter:
     return Reporter(
         bus,
@@ -347,18 +363,8 @@ async def test_a_restore_touches_its_target_at_most_once(
     )
     assert done.ok and done.relative_path and done.sha256 and done.size_bytes
     with dbs.scratch_pg("lbfence_target") as target:
-        restore_id = str(uuid.uuid4())
-        restore = RestoreJob(
-            execution_id=restore_id,
-            target=target_of(target, restore_id),
-            source_path=done.relative_path,
-            source_engine="postgresql",
-            compression="zstd",
-            expected_sha256=done.sha256,
-            expected_size=done.size_bytes,
-            options=RestoreOptions(),
-            requested_at=datetime.now(UTC),
-        )
+        restore = restore_job(done, target, RestoreOptions())
+        restore_id = restore.execution_id
         first = await claimed(bus, restore_id, 1, restore=True)
         verdicts: list[str] = []
 
@@ -399,18 +405,8 @@ async def test_a_fenced_restore_never_touches_the_target(
     )
     assert done.ok and done.relative_path and done.sha256 and done.size_bytes
     with dbs.scratch_pg("lbfence_untouched") as target:
-        restore_id = str(uuid.uuid4())
-        restore = RestoreJob(
-            execution_id=restore_id,
-            target=target_of(target, restore_id),
-            source_path=done.relative_path,
-            source_engine="postgresql",
-            compression="zstd",
-            expected_sha256=done.sha256,
-            expected_size=done.size_bytes,
-            options=RestoreOptions(drop_and_recreate=True),
-            requested_at=datetime.now(UTC),
-        )
+        restore = restore_job(done, target, RestoreOptions(drop_and_recreate=True))
+        restore_id = restore.execution_id
         with dbs.pg_connect(target.name) as conn:
             conn.execute("CREATE TABLE sentinel (x int)")
         first = await claimed(bus, restore_id, 1, restore=True)
@@ -499,7 +495,7 @@ async def test_replayed_and_forged_job_messages_change_nothing(
         old = msgspec.structs.replace(
             forged[3], requested_at=datetime.now(UTC) - timedelta(days=30)
         )
-        attempts = [
+        attempts: list[tuple[bytes, dict[str, str]]] = [
             (encode(forged[0]), {}),
             (encode(forged[1]), {JOB_MAC_HEADER: "0" * 64}),
             (encode(forged[2]), {JOB_MAC_HEADER: sealer.mac(encode(forged[0]))}),

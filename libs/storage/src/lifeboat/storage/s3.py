@@ -706,27 +706,7 @@ class S3Store:
 
     async def list_multipart_uploads(self, prefix: str = "") -> list[tuple[str, str]]:
         """``(key, upload id)`` of unfinished multipart uploads under `prefix`."""
-        found: list[tuple[str, str]] = []
-        key_marker: str | None = None
-        id_marker: str | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
-            if key_marker:
-                params["KeyMarker"] = key_marker
-            if id_marker:
-                params["UploadIdMarker"] = id_marker
-
-            async def page(client: Any, params: dict[str, Any] = params) -> Any:
-                return await client.list_multipart_uploads(**params)
-
-            response: Any = await self.call("ListMultipartUploads", prefix or None, page)
-            found.extend((str(u["Key"]), str(u["UploadId"])) for u in _items(response, "Uploads"))
-            if not response.get("IsTruncated"):
-                return found
-            key_marker = response.get("NextKeyMarker")
-            id_marker = response.get("NextUploadIdMarker")
-            if not key_marker and not id_marker:
-                return found
+        return [(u.key, u.upload_id) for u in await self.list_incomplete_uploads(prefix)]
 
     async def list_buckets(self) -> list[str]:
         """Names of the buckets these credentials can list."""

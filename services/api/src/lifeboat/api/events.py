@@ -242,7 +242,9 @@ def _forged_paths(row: BackupExecution, event: BackupFinished) -> str | None:
         canonical = row.file_name or ""
         if path.name not in {naming.attempt_file_name(canonical, n) for n in allowed}:
             return f"file {path.name!r} is not this backup's"
-    keys = {naming.attempt_s3_key(row.s3_key, n) for n in allowed} if row.s3_key else set()
+    keys: set[str] = (
+        {naming.attempt_s3_key(row.s3_key, n) for n in allowed} if row.s3_key else set()
+    )
     if event.s3_key is not None and row.s3_key is not None and event.s3_key not in keys:
         return f"S3 key {event.s3_key!r} is not this backup's"
     if event.s3_bucket not in (None, row.s3_bucket) and row.s3_bucket is not None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from lifeboat.core.logs import scrub
 from lifeboat.wire.bus import Bus
-from lifeboat.wire.codec import event_decoder
 from lifeboat.wire.messages import (
     BackupFinished,
     ExecutionKind,
@@ -104,13 +103,6 @@ class Reporter:
             log.warning(
                 "cannot publish %s event for %s: %s", type(event).__name__, self.execution_id, exc
             )
-
-    async def republish(self, stored: bytes) -> None:
-        """Publish a result stored in the lease by an earlier delivery (see ``finished``)."""
-        event = event_decoder.decode(stored)
-        if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
-            raise TypeError(f"stored result is a {type(event).__name__}")
-        await self.finished(event)
 
     async def finished(self, event: BackupFinished | RestoreFinished | S3UploadFinished) -> None:
         """Publish the result, retrying; raises if the server never confirmed it."""

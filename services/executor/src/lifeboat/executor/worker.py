@@ -37,7 +37,7 @@ from lifeboat.wire.bus import (
     Delivery,
     job_dedup_id,
 )
-from lifeboat.wire.codec import encode, job_decoder
+from lifeboat.wire.codec import encode, event_decoder, job_decoder
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import (
     BackupFinished,
@@ -264,14 +264,16 @@ class Executor:
         replay): publish the stored result again; the API keeps the first one it got."""
         stored = fence.previous.result if fence.previous else None
         log.info("%s already finished; publishing its stored result again", rep.execution_id)
-        if stored:
-            try:
-                await rep.republish(stored)
-            except Exception as exc:
-                log.error("cannot republish the result of %s: %s", rep.execution_id, exc)
-                return
-        with contextlib.suppress(Exception):
-            await delivery.ack()
+        if not stored:
+            with contextlib.suppress(Exception):
+                await delivery.ack()
+            return
+        try:
+            result = stored_result(stored)
+        except (msgspec.DecodeError, TypeError) as exc:
+            log.error("unreadable stored result of %s: %s", rep.execution_id, exc)
+            return
+        await _report(delivery, rep, result, done=True)
 
     async def _interrupted(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
         """A restore whose older attempt started changing the target and went silent: never
@@ -296,13 +298,7 @@ class Executor:
             log.warning("%s: the lease changed while concluding; leaving it", job.execution_id)
             return
         await rep.log("error", f"Failed: {message}")
-        try:
-            await rep.finished(result)
-        except Exception as exc:
-            log.error("cannot publish the result of %s: %s", job.execution_id, exc)
-            return
-        with contextlib.suppress(Exception):
-            await delivery.term()
+        await _report(delivery, rep, result, done=False)
 
     async def _run(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
         started_at = now()
@@ -327,20 +323,8 @@ class Executor:
             if finished is None:
                 return  # fenced: another attempt owns the record
             finished = await self._record(job, fence, rep, finished)
-            if finished is None:
-                return
-            try:
-                await rep.finished(finished)
-            except Exception as exc:
-                # Unacknowledged: the redelivery finds the lease finished and publishes the
-                # stored result.
-                log.error("cannot publish the result of %s: %s", job.execution_id, exc)
-                return
-            with contextlib.suppress(Exception):
-                if finished.ok:
-                    await delivery.ack()
-                else:
-                    await delivery.term()
+            if finished is not None:
+                await _report(delivery, rep, finished, done=finished.ok)
         finally:
             self._ops.pop(job.execution_id, None)
             self._stops.pop(fence.execution_id, None)
@@ -425,6 +409,27 @@ class Executor:
 
 
 _PARTLY = "; the target may be partly restored"
+
+
+def stored_result(stored: bytes) -> Finished:
+    """The result event an earlier delivery stored in the lease."""
+    event = event_decoder.decode(stored)
+    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
+        raise TypeError(f"stored result is a {type(event).__name__}")
+    return event
+
+
+async def _report(delivery: Delivery, rep: Reporter, result: Finished, *, done: bool) -> None:
+    """Publish `result`, then acknowledge (`done`) or terminate the job. If the result cannot
+    be published the job stays unacknowledged: its redelivery finds the lease finished and
+    publishes the stored result."""
+    try:
+        await rep.finished(result)
+    except Exception as exc:
+        log.error("cannot publish the result of %s: %s", rep.execution_id, exc)
+        return
+    with contextlib.suppress(Exception):
+        await (delivery.ack() if done else delivery.term())
 
 
 async def _cancel_requested(fence: Fence) -> bool:
