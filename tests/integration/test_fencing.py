@@ -249,6 +249,13 @@ async def test_a_newer_attempt_fences_the_older_one(bus: Bus) -> None:
     assert third.previous is not None and third.previous.result == b"result"
 
 
+async def test_one_attempts_concurrent_holds_take_turns(bus: Bus) -> None:
+    """The local and S3 copies of one backup commit at once: both holds must pass."""
+    fence = await claimed(bus, str(uuid.uuid4()), 1)
+    await asyncio.gather(fence.hold(), fence.hold(), fence.hold())
+    assert await fence.still_mine()
+
+
 async def test_cancellation_is_seen_by_every_hold(bus: Bus) -> None:
     execution_id = str(uuid.uuid4())
     fence = await claimed(bus, execution_id, 1)

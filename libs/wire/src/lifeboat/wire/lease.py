@@ -37,6 +37,7 @@ not a timer, only the record of which attempt owns the job.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -122,6 +123,9 @@ class Fence:
         self.previous: Lease | None = None
         """The lease as :meth:`claim` found it (None: the first attempt)."""
         self._revision = 0
+        # Copies of one backup commit concurrently (local and S3): their holds must take turns,
+        # or the second would name a revision the first just replaced and fence itself.
+        self._turn = asyncio.Lock()
 
     async def _read(self) -> tuple[Lease | None, int]:
         entry = await self.bus.kv_get(subjects.LEASES_KV, self.execution_id)
@@ -204,6 +208,10 @@ class Fence:
             JobCancelledError: the user cancelled the execution.
             FencedError: another attempt took the job over (or it already ended).
         """
+        async with self._turn:
+            await self._hold(phase)
+
+    async def _hold(self, phase: LeasePhase | None) -> None:
         if self.lease is None:
             raise FencedError("this attempt never held the job")
         if (cancel := await self.cancel_requested()) is not None:
@@ -232,6 +240,10 @@ class Fence:
                 restore attempt that touched the target records its real outcome even after
                 a newer attempt declared it interrupted.
         """
+        async with self._turn:
+            await self._finish(result, cancellable=cancellable)
+
+    async def _finish(self, result: bytes, *, cancellable: bool) -> None:
         if self.lease is None:
             raise FencedError("this attempt never held the job")
         if cancellable and (cancel := await self.cancel_requested()) is not None:
