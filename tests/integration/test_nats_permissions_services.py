@@ -31,6 +31,16 @@ def _data(response: httpx.Response, status: int) -> Any:
     return response.json()["data"]
 
 
+def _wait_for_live_executor(api: httpx.Client, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executors = _data(api.get("/api/executors"), 200)
+        if any(e["live"] and e["queue"] == "default" for e in executors):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"no live executor on queue 'default' after {timeout:g}s")
+
+
 def test_services_work_with_their_own_users(secured: SecuredNats, tmp_path: Path) -> None:
     stack = Stack(
         tmp_path / "data",
@@ -52,7 +62,8 @@ def test_services_work_with_their_own_users(secured: SecuredNats, tmp_path: Path
             dbs.scratch_pg("perm") as db,
             httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as api,
         ):
-            # The connection test is a probe answered by the executor.
+            # The connection test is a probe answered by the executor: wait until it serves.
+            _wait_for_live_executor(api)
             source = _data(
                 api.post(
                     "/api/databases",

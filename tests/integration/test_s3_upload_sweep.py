@@ -111,7 +111,6 @@ def test_staleness() -> None:
 async def test_stale_uploads_are_aborted_and_audited(api: RunningApi, endpoint: str) -> None:
     assert api.settings.partial_upload_max_age_seconds == 0
     bucket = await new_bucket(endpoint)
-    config = await add_s3_config(api, endpoint, bucket)
     async with S3Store(store_settings(endpoint, bucket)) as store:
         done_key = f"{PREFIX}/db/2025/06/done.dump.zst"
         await store.put_bytes(done_key, b"completed backup bytes")
@@ -119,6 +118,8 @@ async def test_stale_uploads_are_aborted_and_audited(api: RunningApi, endpoint: 
         dead_id = await start_upload(store, dead_key)
         outside_key = "other-prefix/x.dump.zst"
         outside_id = await start_upload(store, outside_key)
+        # Only now does the sweep (threshold 0) know the bucket: it must not race the set-up.
+        config = await add_s3_config(api, endpoint, bucket)
 
         # The sweep runs every second: the dead upload goes, the rest stays.
         async def swept() -> bool:

@@ -64,6 +64,8 @@ class Executor:
         self.bus = bus
         self.settings = ctx.settings
         self._ops: dict[str, asyncio.Task[Finished]] = {}
+        self.ready = asyncio.Event()
+        """Set once the executor answers probes and pulls jobs (heartbeats wait for it)."""
         self._stops: dict[str, str] = {}
         """Why the heartbeat stopped a job: ``fenced`` or ``cancelled`` (else a shutdown)."""
         self._handlers: set[asyncio.Task[None]] = set()
@@ -89,6 +91,7 @@ class Executor:
             subjects.probe_queue_group(queue),
             lambda data: handle_probe(self.ctx, data),
         )
+        self.ready.set()
         log.info(
             "executor %s serving queue %r (concurrency %d, storage %s)",
             self.settings.executor_id,
@@ -498,7 +501,13 @@ async def serve(
         tools=await detect_tools(ctx.toolbox, base_env),
         running=lambda: executor.running_ids,
     )
-    beating = asyncio.create_task(beats.run(stop), name="executor-heartbeat")
+
+    async def beat_once_ready() -> None:
+        # An executor is announced live only once it can take jobs and answer probes.
+        await executor.ready.wait()
+        await beats.run(stop)
+
+    beating = asyncio.create_task(beat_once_ready(), name="executor-heartbeat")
     sweeping = asyncio.create_task(
         sweep_periodically(
             settings.storage_path,
