@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import importlib
 import os
@@ -795,13 +796,15 @@ def stream_leader(url: str, stream: str) -> str:
     return asyncio.run(ask())
 
 
-def test_nats_cluster_node_killed_mid_backup(
+def test_nats_cluster_node_killed_mid_job(
     natscluster: Any, world: World, endpoint: str, tmp_path: Path
 ) -> None:
     """The system on a 3-node NATS cluster (streams and buckets with 3 replicas, NATS_URL
-    listing the three servers); the node leading the jobs stream is SIGKILLed mid-backup. The
-    backup ends within the bound, its bytes local and in S3 are the recorded ones, nothing
-    partial is left."""
+    listing the three servers). For a backup, then a restore of it, on each engine, the node
+    leading the jobs stream is SIGKILLed mid-job (and started again before the next one). Each
+    job ends within the bound with the same checks as on one server: a backup's bytes local and
+    in S3 are the recorded ones, a restore's record matches its target, never two restores at
+    once, nothing partial is left."""
     with natscluster.run_nats_cluster(tmp_path / "nats", n=3) as cluster:
         stack = Stack(
             tmp_path / "data",
@@ -821,41 +824,34 @@ def test_nats_cluster_node_killed_mid_backup(
             headers = {"Authorization": f"Bearer {sign_in_and_make_token(stack.api_url)}"}
             with httpx.Client(base_url=stack.api_url, timeout=30, headers=headers) as client:
                 config = add_s3_config(client, endpoint, world.bucket)
-                pg = world.sides["postgresql"]
-                source = register(client, pg.source, world.my_user)
-                side = Side(
-                    "postgresql",
-                    pg.source,
-                    source["id"],
-                    pg.fingerprint,
-                    pg.baseline,
-                    pg.backup_s,
-                    pg.restore_s,
+                sides: dict[Engine, Side] = {}
+                for engine, side in world.sides.items():
+                    source = register(client, side.source, world.my_user)
+                    # The restores below restore the backup this stack takes first.
+                    sides[engine] = dataclasses.replace(side, source_id=source["id"], baseline={})
+                here = dataclasses.replace(
+                    world, stack=stack, api=client, s3_config_id=config["id"], sides=sides
                 )
-                here = World(
-                    stack,
-                    client,
-                    endpoint,
-                    world.bucket,
-                    config["id"],
-                    world.my_user,
-                    world.sessions,
-                    {"postgresql": side},
-                    world.report,
-                    world.targets,
-                )
-                job = start_backup(here, "postgresql")
-                wait_midway(here, job)
-                leader = stream_leader(cluster.url, subjects.JOBS_STREAM)
-                t0 = time.monotonic()
-                cluster.kill(int(leader.removeprefix("n")))
-                record = wait_end(here, job, t0 + LEASE_S + here.job_bound("backup") + SLACK_S)
-                world.note(
-                    f"NATS cluster: {leader} (jobs stream leader) of 3 SIGKILLed mid pg backup:"
-                    f" {record['status']} after {time.monotonic() - t0:.1f}s"
-                    f" (attempt {record['attempt']}){why(record)}"
-                )
-                check(here, job, record)
+                for kind in ("backup", "restore"):
+                    for engine in ENGINES:
+                        job = start(here, kind, engine)
+                        wait_midway(here, job)
+                        leader = stream_leader(cluster.url, subjects.JOBS_STREAM)
+                        node = int(leader.removeprefix("n"))
+                        t0 = time.monotonic()
+                        cluster.kill(node)
+                        record = wait_end(here, job, t0 + LEASE_S + here.job_bound(kind) + SLACK_S)
+                        world.note(
+                            f"NATS cluster: {leader} (jobs stream leader) of 3 SIGKILLed mid"
+                            f" {describe(job)}: {record['status']} after"
+                            f" {time.monotonic() - t0:.1f}s (attempt {record['attempt']})"
+                            f"{why(record)}"
+                        )
+                        check(here, job, record)
+                        if kind == "backup":
+                            assert record["status"] == "completed", record
+                            sides[engine].baseline = record
+                        cluster.start(node)
 
 
 def test_nothing_left_behind_anywhere(world: World) -> None:
