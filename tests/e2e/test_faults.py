@@ -796,6 +796,35 @@ def stream_leader(url: str, stream: str) -> str:
     return asyncio.run(ask())
 
 
+def wait_replicas_current(url: str, stream: str, timeout: float = 30) -> None:
+    """Until `stream` has a leader and both followers are current again (a restarted node
+    caught up), so the next job does not start in the middle of the cluster healing."""
+
+    async def ask() -> bool:
+        nc = await nats.connect(servers=url.split(","))
+        try:
+            info = await nc.jetstream().stream_info(stream)
+        except Exception:
+            return False
+        finally:
+            await nc.close()
+        cluster = info.cluster
+        replicas = cluster.replicas or [] if cluster is not None else []
+        return (
+            cluster is not None
+            and bool(cluster.leader)
+            and len(replicas) == 2
+            and all(r.current and not r.offline for r in replicas)
+        )
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if asyncio.run(ask()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{stream} did not get all three replicas back within {timeout:g}s")
+
+
 def test_nats_cluster_node_killed_mid_job(
     natscluster: Any, world: World, endpoint: str, tmp_path: Path
 ) -> None:
@@ -852,6 +881,7 @@ def test_nats_cluster_node_killed_mid_job(
                             assert record["status"] == "completed", record
                             sides[engine].baseline = record
                         cluster.start(node)
+                        wait_replicas_current(cluster.url, subjects.JOBS_STREAM)
 
 
 def test_nothing_left_behind_anywhere(world: World) -> None:

@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 JOB_ACK_WAIT_S = 30.0
 JOB_MAX_DELIVER = 5
+JOB_PUBLISH_PATIENCE_S = 12.0
+"""How long publishing a job keeps retrying before the request fails (503)."""
 JOB_MAX_AGE_S = 7 * 24 * 3600.0
 """Executors refuse a job message older than this (a replay); leases outlive it."""
 LEASE_TTL_S = 2 * JOB_MAX_AGE_S
@@ -292,10 +294,20 @@ class Bus:
         headers = {"Nats-Msg-Id": job_dedup_id(job)}
         if sign is not None:
             headers[JOB_MAC_HEADER] = sign(data)
-        try:
-            await self._js.publish(subjects.job_subject(queue), data, timeout=5.0, headers=headers)
-        except (TimeoutError, nats.errors.Error) as exc:
-            raise UnavailableError(f"cannot queue the job on NATS: {exc}") from exc
+        # A cluster electing a new stream leader (a node died) or a client failing over
+        # answers nothing for a few seconds: publish again; the message id makes it once.
+        deadline = time.monotonic() + JOB_PUBLISH_PATIENCE_S
+        while True:
+            try:
+                await self._js.publish(
+                    subjects.job_subject(queue), data, timeout=4.0, headers=headers
+                )
+                return
+            except (TimeoutError, nats.errors.Error) as exc:
+                if time.monotonic() >= deadline:
+                    raise UnavailableError(f"cannot queue the job on NATS: {exc}") from exc
+                log.warning("queueing job %s failed (%s); retrying", job.execution_id, exc)
+                await asyncio.sleep(0.5)
 
     async def publish_event(self, kind: str, event: Event) -> None:
         """Store an event in the events stream; returns once the server has it."""

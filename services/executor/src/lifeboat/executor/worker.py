@@ -169,7 +169,9 @@ class Executor:
         self, delivery: Delivery, fence: Fence, op: asyncio.Task[Finished]
     ) -> None:
         """Keep the delivery alive; stop `op` when the user cancelled it or another attempt
-        took the job over (a woken stale executor stops here instead of dumping for nothing)."""
+        took the job over (a woken stale executor stops here instead of dumping for nothing),
+        unless `op` is a restore already changing its target: stopping it there would leave
+        the target half restored for certain."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
@@ -177,7 +179,10 @@ class Executor:
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)
             try:
-                if not await fence.still_mine():
+                # A restore already changing its target is finished, not abandoned: a newer
+                # attempt only declared it interrupted, and takes this one's real outcome.
+                touching = fence.lease is not None and fence.lease.touched_by == fence.attempt
+                if not touching and not await fence.still_mine():
                     self._stops[fence.execution_id] = "fenced"
                     op.cancel()
                     return
