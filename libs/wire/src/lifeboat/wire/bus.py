@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -511,6 +512,37 @@ class Bus:
         """Drain subscriptions and close."""
         with contextlib.suppress(Exception):
             await self._nc.drain()
+
+    async def follow_exhausted_jobs(
+        self, handler: Callable[[bytes], Awaitable[None]]
+    ) -> Subscription:
+        """Call `handler` with every job message that was delivered ``JOB_MAX_DELIVER`` times
+        without finishing (each executor that took it died or went silent), then remove it
+        from the jobs stream. Announced by the server as a core NATS advisory: a job exhausted
+        while nobody listens is not seen."""
+
+        async def on_advisory(msg: Msg) -> None:
+            try:
+                seq = int(json.loads(msg.data)["stream_seq"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable max-deliveries advisory ignored")
+                return
+            try:
+                raw = await self._js.get_msg(subjects.JOBS_STREAM, seq)
+            except nats.js.errors.NotFoundError:
+                return
+            except (TimeoutError, nats.errors.Error) as exc:
+                log.warning("cannot read exhausted job %d: %s", seq, exc)
+                return
+            try:
+                await handler(bytes(raw.data or b""))
+            except Exception:
+                log.exception("handling exhausted job %d failed", seq)
+                return
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
+                await self._js.delete_msg(subjects.JOBS_STREAM, seq)
+
+        return await self._nc.subscribe(subjects.JOBS_MAX_DELIVERIES, cb=on_advisory)
 
     # -- fencing: compare-and-set on the leases KV bucket (see lifeboat.wire.lease) ----------
 

@@ -14,6 +14,8 @@ PREFIX = "lifeboat"
 # Jobs: a work-queue stream; each executor queue has its own subject and durable consumer.
 JOBS_STREAM = "LIFEBOAT_JOBS"
 JOBS_SUBJECTS = f"{PREFIX}.jobs.>"
+# What the server announces when a job was delivered MaxDeliver times and never finished.
+JOBS_MAX_DELIVERIES = f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{JOBS_STREAM}.>"
 
 # Events from executors to the API: progress, log lines, results.
 EVENTS_STREAM = "LIFEBOAT_EVENTS"

@@ -44,6 +44,7 @@ from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.events import consume_events
+from lifeboat.api.exhausted import fail_exhausted
 from lifeboat.api.openapi_errors import document_errors
 from lifeboat.api.security import add_security_headers, cors_config
 from lifeboat.api.settings import Settings
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> Litestar:
         tasks.add(
             asyncio.create_task(keep_schedules_published(ctx, bus), name="schedules-publisher")
         )
+        await bus.follow_exhausted_jobs(lambda raw: fail_exhausted(ctx, bus, raw))
         await serve_trigger(ctx, bus)
 
     @contextlib.asynccontextmanager
