@@ -37,7 +37,9 @@ from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import open_store
 from lifeboat.storage.local import LocalSink
 from lifeboat.storage.manifest import Manifest
-from lifeboat.storage.s3 import S3Sink, S3Store, backup_metadata
+from lifeboat.storage.s3.multipart import S3Sink
+from lifeboat.storage.s3.settings import backup_metadata
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.storage.tee import Copy, TeeSink
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob
