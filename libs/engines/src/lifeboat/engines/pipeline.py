@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from lifeboat.core.errors import (
     BackupError,
@@ -45,6 +45,7 @@ from lifeboat.engines.common import (
 from lifeboat.engines.credentials import credentials
 from lifeboat.engines.probe import dump_tool, restore_tool
 from lifeboat.engines.process import Child
+from lifeboat.storage.sink import Sink
 
 CHUNK_SIZE = 1 << 20
 PIPE_SIZE = 1 << 20
@@ -52,22 +53,6 @@ PROGRESS_INTERVAL_S = 1.0
 
 ProgressFn = Callable[[int], Awaitable[None]]
 LogFn = Callable[[str], Awaitable[None]]
-
-
-class Sink(Protocol):
-    """Where the compressed stream goes (local file, S3 upload, or several)."""
-
-    async def write(self, chunk: bytes) -> None:
-        """Append `chunk`."""
-        ...
-
-    async def commit(self, *, size: int, sha256: str) -> None:
-        """Make the artifact durable and visible; raise if it does not hold `size` bytes."""
-        ...
-
-    async def abort(self) -> None:
-        """Discard everything written; must not raise."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

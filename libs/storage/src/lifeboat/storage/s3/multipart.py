@@ -48,7 +48,7 @@ SinkState = Literal["open", "committed", "failed", "aborted"]
 
 
 class S3Sink:
-    """A streaming upload of one object; implements the pipeline's ``Sink`` protocol.
+    """A streaming upload of one object; implements :class:`lifeboat.storage.sink.Sink`.
 
     Not safe for concurrent :meth:`write` calls (the pipeline writes sequentially).
     """
