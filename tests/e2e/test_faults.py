@@ -62,7 +62,8 @@ import nats
 import pytest
 
 from lifeboat.storage.manifest import decode_manifest
-from lifeboat.storage.s3 import S3Settings, S3Store
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire import subjects
 from scripts.devstack import Stack, free_port, wait_for_port
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_and_make_token

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lifeboat.storage.s3 import S3Settings, S3Store
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from scripts.devstack import Stack
 from tests.e2e.conftest import sign_in_and_make_token
 from tests.e2e.test_s3_roundtrip import (

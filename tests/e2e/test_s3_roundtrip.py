@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lifeboat.storage.s3 import S3Settings, S3Store
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from scripts.devstack import Stack, free_port
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, sign_in_and_make_token
 from tests.e2e.test_system_roundtrip import NatsTap, add_database, ok, wait_done

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from lifeboat.storage.s3 import S3Settings, S3Store
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from tests.support.api import RunningApi, api_settings, data_of, error_of, serve_api
 from tests.support.s3 import TEST_ACCESS_KEY, run_moto
 

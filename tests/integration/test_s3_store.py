@@ -15,7 +15,9 @@ import pytest
 
 from lifeboat.core.errors import S3Error
 from lifeboat.storage.manifest import Manifest
-from lifeboat.storage.s3 import MiB, S3Settings, S3Sink, S3Store, backup_metadata
+from lifeboat.storage.s3.multipart import S3Sink
+from lifeboat.storage.s3.settings import MiB, S3Settings, backup_metadata
+from lifeboat.storage.s3.store import S3Store
 from tests.support.s3 import (
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,

@@ -14,7 +14,9 @@ import pytest
 
 from lifeboat.api.db.models import BackupExecution, utcnow
 from lifeboat.api.domain.s3configs.sweep import is_stale, sweep_all
-from lifeboat.storage.s3 import S3Settings, S3Store, S3Upload
+from lifeboat.storage.s3.results import S3Upload
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from tests.support.api import (
     RunningApi,
     api_settings,

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from lifeboat.core.errors import ValidationError
-from lifeboat.storage.s3 import (
+from lifeboat.storage.s3.multipart import part_size_for
+from lifeboat.storage.s3.settings import (
     MAX_PART_SIZE,
     MAX_PARTS,
     MIN_PART_SIZE,
@@ -15,7 +16,6 @@ from lifeboat.storage.s3 import (
     MiB,
     S3Settings,
     TiB,
-    part_size_for,
 )
 
 

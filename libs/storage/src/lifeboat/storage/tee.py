@@ -13,27 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from lifeboat.core.errors import BackupError, FencedError, JobCancelledError, LifeboatError
+from lifeboat.storage.sink import Sink
 
 CopyStatus = Literal["open", "completed", "failed"]
-
-
-class CopySink(Protocol):
-    """The pipeline's ``Sink`` protocol (repeated here: libs/storage does not import engines)."""
-
-    async def write(self, chunk: bytes) -> None:
-        """Append `chunk`."""
-        ...
-
-    async def commit(self, *, size: int, sha256: str) -> None:
-        """Make the copy durable; raise if it does not hold `size` bytes."""
-        ...
-
-    async def abort(self) -> None:
-        """Discard the copy; must not raise."""
-        ...
 
 
 @dataclass
@@ -41,7 +26,7 @@ class Copy:
     """One destination of a :class:`TeeSink` and how it fared."""
 
     name: str
-    sink: CopySink
+    sink: Sink
     required: bool = False
     status: CopyStatus = "open"
     error: str | None = None

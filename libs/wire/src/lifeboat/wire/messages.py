@@ -34,7 +34,7 @@ class S3Target(msgspec.Struct, frozen=True, kw_only=True):
 
     ``sealed_access_key_id`` and ``sealed_secret_access_key`` are sealed with the executors'
     key and bound to the execution id of the job that carries them (like a database password).
-    Field meanings follow ``lifeboat.storage.s3.S3Settings``.
+    Field meanings follow ``lifeboat.storage.s3.settings.S3Settings``.
     """
 
     bucket: str

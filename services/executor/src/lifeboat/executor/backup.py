@@ -29,15 +29,17 @@ from lifeboat.core.errors import (
 )
 from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
+from lifeboat.engines.backup import dump_database
 from lifeboat.engines.common import Connection
-from lifeboat.engines.pipeline import dump_database
 from lifeboat.engines.probe import dump_tool, probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import open_store
 from lifeboat.storage.local import LocalSink
 from lifeboat.storage.manifest import Manifest
-from lifeboat.storage.s3 import S3Sink, S3Store, backup_metadata
+from lifeboat.storage.s3.multipart import S3Sink
+from lifeboat.storage.s3.settings import backup_metadata
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.storage.tee import Copy, TeeSink
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob

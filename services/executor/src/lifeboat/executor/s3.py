@@ -27,7 +27,8 @@ from lifeboat.core.logs import forget_secret, register_secret, scrub
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.storage.local import write_all
-from lifeboat.storage.s3 import S3Settings, S3Store, backup_metadata
+from lifeboat.storage.s3.settings import S3Settings, backup_metadata
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.messages import S3Target, S3UploadFinished, UploadJob
 
 log = logging.getLogger(__name__)

@@ -351,7 +351,7 @@ class S3Config(Base):
     secret_access_key_encrypted: Mapped[str] = mapped_column(Text)
     endpoint: Mapped[str | None] = mapped_column(Text, default=None)
     path_prefix: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # Upload tuning (migration 0004); see lifeboat.storage.s3.S3Settings.
+    # Upload tuning (migration 0004); see lifeboat.storage.s3.settings.S3Settings.
     addressing_style: Mapped[str] = mapped_column(String(16), default="auto", server_default="auto")
     part_size_bytes: Mapped[int] = mapped_column(
         Integer, default=16 * 1024 * 1024, server_default=str(16 * 1024 * 1024)

@@ -31,7 +31,7 @@ from lifeboat.api.domain.s3configs.service import load, store_for
 from lifeboat.core.errors import LifeboatError
 from lifeboat.core.naming import manifest_name
 from lifeboat.storage.manifest import Manifest, decode_manifest
-from lifeboat.storage.s3 import S3Store
+from lifeboat.storage.s3.store import S3Store
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from lifeboat.api.domain.s3configs.service import load, store_for
 from lifeboat.core.errors import NotFoundError, ValidationError
 from lifeboat.core.naming import manifest_name
 from lifeboat.storage.manifest import Manifest, decode_manifest
-from lifeboat.storage.s3 import S3Listed
+from lifeboat.storage.s3.results import S3Listed
 
 MAX_KEY_BYTES = 1024
 """S3's own limit on a key's length (UTF-8 bytes)."""

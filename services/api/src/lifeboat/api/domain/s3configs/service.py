@@ -31,7 +31,8 @@ from lifeboat.api.domain.s3configs.schemas import (
 from lifeboat.api.security import allow_private_endpoints
 from lifeboat.core.errors import ConflictError, NotFoundError, S3Error, ValidationError
 from lifeboat.core.netguard import check_outbound_url
-from lifeboat.storage.s3 import S3Settings, S3Store
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.messages import S3Target
 
 log = logging.getLogger(__name__)

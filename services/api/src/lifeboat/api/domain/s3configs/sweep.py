@@ -25,7 +25,7 @@ from lifeboat.api.db.models import ACTIVE_STATUSES, BackupExecution, S3Config
 from lifeboat.api.domain.s3configs.service import store_for
 from lifeboat.core.errors import LifeboatError
 from lifeboat.core.naming import attempt_s3_key
-from lifeboat.storage.s3 import S3Upload
+from lifeboat.storage.s3.results import S3Upload
 from lifeboat.wire.bus import JOB_MAX_DELIVER
 
 log = logging.getLogger(__name__)

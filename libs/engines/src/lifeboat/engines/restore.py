@@ -1,35 +1,22 @@
-"""The streaming pipelines of DESIGN.md: backup and restore, with the raw dump kept out of Python.
-
-Backup::
-
-    dump tool ──OS pipe──> zstd/gzip ──pipe──> Python (sha256, byte count) ──> sink
-
-Restore (default)::
+"""The restore pipeline of DESIGN.md, with the raw dump kept out of Python (default)::
 
     artifact fd ──> zstd -d/gzip -d ──OS pipe──> pg_restore / mysql
 
 Only MySQL schema-only/data-only restores route the decompressed SQL through Python, to filter
-it (see :func:`lifeboat.engines.mysql.filter_dump`).
+it (see :func:`lifeboat.engines.mysql.filter_dump`). Also owns the restore options
+(:class:`RestorePlan`) and their check (:func:`check_plan`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import hashlib
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 from lifeboat.core.errors import (
-    BackupError,
-    DatabaseError,
-    IntegrityError,
-    LifeboatError,
     RestoreError,
 )
 from lifeboat.core.naming import Compression, Engine
@@ -39,53 +26,24 @@ from lifeboat.engines.common import (
     Connection,
     Toolbox,
     child_env,
-    compressor_argv,
     decompressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import dump_tool, restore_tool
+from lifeboat.engines.probe import restore_tool
 from lifeboat.engines.process import Child
-
-CHUNK_SIZE = 1 << 20
-PIPE_SIZE = 1 << 20
-PROGRESS_INTERVAL_S = 1.0
-
-ProgressFn = Callable[[int], Awaitable[None]]
-LogFn = Callable[[str], Awaitable[None]]
-
-
-class Sink(Protocol):
-    """Where the compressed stream goes (local file, S3 upload, or several)."""
-
-    async def write(self, chunk: bytes) -> None:
-        """Append `chunk`."""
-        ...
-
-    async def commit(self, *, size: int, sha256: str) -> None:
-        """Make the artifact durable and visible; raise if it does not hold `size` bytes."""
-        ...
-
-    async def abort(self) -> None:
-        """Discard everything written; must not raise."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ToolExit:
-    """How one child process ended."""
-
-    name: str
-    returncode: int
-    stderr_tail: list[str] = field(default_factory=list[str])
-
-
-@dataclass(frozen=True, slots=True)
-class BackupResult:
-    """A completed backup: what was written and how each tool ended."""
-
-    size_bytes: int
-    sha256: str
-    exits: tuple[ToolExit, ...]
+from lifeboat.engines.streams import (
+    CHUNK_SIZE,
+    PROGRESS_INTERVAL_S,
+    LogFn,
+    ProgressFn,
+    Throttle,
+    ToolExit,
+    kill_all,
+    open_pipe,
+    report_read_progress,
+    shared_position,
+)
+from lifeboat.engines.verify import verify_artifact
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,233 +69,6 @@ class RestoreResult:
 
     exits: tuple[ToolExit, ...]
     warnings: list[str] = field(default_factory=list[str])
-
-
-def _read_chunk(fd: int, digest: Any) -> bytes:
-    """Up to CHUNK_SIZE bytes from pipe `fd` (b"" at EOF), already added to `digest`."""
-    parts: list[bytes] = []
-    got = 0
-    while got < CHUNK_SIZE:
-        part = os.read(fd, CHUNK_SIZE - got)
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    chunk = b"".join(parts) if len(parts) != 1 else parts[0]
-    digest.update(chunk)
-    return chunk
-
-
-def _pipe() -> tuple[int, int]:
-    r, w = os.pipe()
-    # A larger pipe lets both children run with fewer context switches; best effort.
-    with contextlib.suppress(OSError, AttributeError):
-        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    return r, w
-
-
-class _Throttle:
-    """Calls the progress callback at most once per interval (and never lets it fail a job)."""
-
-    def __init__(self, callback: ProgressFn | None, interval: float) -> None:
-        self._callback = callback
-        self._interval = interval
-        self._last = time.monotonic()
-
-    async def __call__(self, done: int, *, force: bool = False) -> None:
-        if self._callback is None:
-            return
-        now = time.monotonic()
-        if force or now - self._last >= self._interval:
-            self._last = now
-            with contextlib.suppress(Exception):
-                await self._callback(done)
-
-
-async def _kill_all(children: list[Child]) -> None:
-    for child in children:
-        await child.kill()
-
-
-async def stream_backup(
-    dump_argv: list[str],
-    *,
-    dump_name: str,
-    env: Mapping[str, str],
-    compression: Compression,
-    level: int,
-    toolbox: Toolbox,
-    sink: Sink,
-    secrets: tuple[str, ...] = (),
-    on_progress: ProgressFn | None = None,
-    progress_interval: float = PROGRESS_INTERVAL_S,
-) -> BackupResult:
-    """Run ``dump | compress`` and stream the compressed bytes into `sink`.
-
-    The sink is committed only if both tools exited 0, the output is non-empty and the sink
-    confirms the size; otherwise it is aborted, so nothing is left behind.
-
-    Raises:
-        DatabaseError: the dump tool failed (its stderr tail is in the message).
-        BackupError: the compressor failed, the dump was empty, or the sink refused it.
-    """
-    comp_argv = compressor_argv(toolbox, compression, level)
-    comp_name = Path(comp_argv[0]).name
-    children: list[Child] = []
-    throttle = _Throttle(on_progress, progress_interval)
-    digest = hashlib.sha256()
-    size = 0
-    committed = False
-    try:
-        r, w = _pipe()
-        out_r, out_w = _pipe()
-        reading: asyncio.Future[bytes] | None = None
-        try:
-            try:
-                dump = await Child.spawn(
-                    dump_argv, name=dump_name, env=env, stdout=w, secrets=secrets
-                )
-                children.append(dump)
-                comp = await Child.spawn(
-                    comp_argv, name=comp_name, env=env, stdin=r, stdout=out_w, secrets=secrets
-                )
-                children.append(comp)
-            finally:
-                # The children hold their ends; ours must go so EOF and EPIPE propagate.
-                os.close(r)
-                os.close(w)
-                os.close(out_w)
-            # Reading and hashing happen in a worker thread on the raw pipe (hashlib drops
-            # the GIL): the event loop only hands each megabyte to the sink.
-            while True:
-                reading = asyncio.ensure_future(asyncio.to_thread(_read_chunk, out_r, digest))
-                chunk = await asyncio.shield(reading)
-                if not chunk:
-                    break
-                size += len(chunk)
-                await sink.write(chunk)
-                await throttle(size)
-        finally:
-            if reading is not None and not reading.done():
-                # Cancelled mid-read: the thread still owns the fd until the killed children's
-                # EOF releases it; closing earlier could let a reused fd number be read.
-                await _kill_all(children)
-                with contextlib.suppress(Exception):
-                    await reading
-            os.close(out_r)
-        dump_code = await dump.wait()
-        comp_code = await comp.wait()
-        exits = (
-            ToolExit(dump_name, dump_code, dump.tail.lines),
-            ToolExit(comp_name, comp_code, comp.tail.lines),
-        )
-        if dump_code != 0:
-            raise DatabaseError(dump.failure(dump_code), details={"exits": exits})
-        if comp_code != 0:
-            raise BackupError(comp.failure(comp_code), details={"exits": exits})
-        if size == 0:
-            raise BackupError(f"{dump_name} produced no output")
-        sha256 = digest.hexdigest()
-        await sink.commit(size=size, sha256=sha256)
-        committed = True
-        await throttle(size, force=True)
-        return BackupResult(size_bytes=size, sha256=sha256, exits=exits)
-    finally:
-        await _kill_all(children)
-        if not committed:
-            await sink.abort()
-
-
-async def dump_database(
-    conn: Connection,
-    *,
-    sink: Sink,
-    compression: Compression,
-    level: int,
-    toolbox: Toolbox,
-    base_env: Mapping[str, str],
-    tmp_dir: Path | None = None,
-    on_progress: ProgressFn | None = None,
-    progress_interval: float = PROGRESS_INTERVAL_S,
-) -> BackupResult:
-    """Back up ``conn.database`` into `sink` (pg_dump -Fc -Z0 or mysqldump, then compressed).
-
-    Raises:
-        DatabaseError: tool missing or failing (wrong password, database gone...).
-        BackupError: compression, empty output, or sink failure.
-    """
-    name = dump_tool(conn.engine)
-    try:
-        tool = toolbox.which(name)
-        compressor_argv(toolbox, compression, level)  # fail before connecting if missing
-    except LifeboatError:
-        await sink.abort()
-        raise
-    with credentials(conn, base_dir=tmp_dir) as creds:
-        if conn.engine == "postgresql":
-            argv = postgres.dump_argv(tool, conn)
-        else:
-            assert creds.option_file is not None
-            argv = mysql.dump_argv(tool, creds.option_file, conn.database)
-        return await stream_backup(
-            argv,
-            dump_name=name,
-            env=child_env(base_env, creds.env),
-            compression=compression,
-            level=level,
-            toolbox=toolbox,
-            sink=sink,
-            secrets=creds.secrets,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-        )
-
-
-def _hash_fd(fd: int) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    os.lseek(fd, 0, os.SEEK_SET)
-    while chunk := os.read(fd, CHUNK_SIZE):
-        digest.update(chunk)
-        size += len(chunk)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return size, digest.hexdigest()
-
-
-async def verify_artifact(fd: int, *, expected_sha256: str, expected_size: int) -> None:
-    """Check an open artifact against its manifest values (file position reset to 0).
-
-    Raises:
-        IntegrityError: size or sha256 differ.
-    """
-    size, sha256 = await asyncio.to_thread(_hash_fd, fd)
-    if size != expected_size:
-        raise IntegrityError(
-            f"artifact size mismatch: expected {expected_size} bytes, found {size}",
-            details={"expected_size": expected_size, "size": size},
-        )
-    if sha256 != expected_sha256.lower():
-        raise IntegrityError(
-            "artifact checksum mismatch: the file is not the backup that was recorded",
-            details={"expected_sha256": expected_sha256, "sha256": sha256},
-        )
-
-
-def _shared_position(fd: int) -> int | None:
-    # The decompressor's stdin shares our open file description, so our offset is how far
-    # it has read: progress without touching the data.
-    try:
-        return os.lseek(fd, 0, os.SEEK_CUR)
-    except OSError:
-        return None
-
-
-async def _report_read_progress(fd: int, throttle: _Throttle, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        pos = _shared_position(fd)
-        if pos is not None:
-            await throttle(pos, force=True)
 
 
 async def _pieces(reader: asyncio.StreamReader) -> AsyncIterator[tuple[bytes, bool]]:
@@ -568,10 +299,10 @@ async def _stream_restore(
     decomp_name = Path(decomp_argv[0]).name
     children: list[Child] = []
     tasks: list[asyncio.Future[None]] = []
-    throttle = _Throttle(on_progress, progress_interval)
+    throttle = Throttle(on_progress, progress_interval)
     try:
         if dump_filter is None:
-            r, w = _pipe()
+            r, w = open_pipe()
             try:
                 decomp = await Child.spawn(
                     decomp_argv, name=decomp_name, env=env, stdin=fd, stdout=w, secrets=secrets
@@ -608,7 +339,7 @@ async def _stream_restore(
                     _pump_filtered(decomp.proc.stdout, load.proc.stdin, dump_filter)
                 )
             )
-        tasks.append(asyncio.ensure_future(_report_read_progress(fd, throttle, progress_interval)))
+        tasks.append(asyncio.ensure_future(report_read_progress(fd, throttle, progress_interval)))
         load_code = await load.wait()
         if load_code != 0:
             # The loader gave up: the decompressor would only block on a full pipe.
@@ -630,7 +361,7 @@ async def _stream_restore(
                 f"cannot decompress the backup: {decomp.failure(decomp_code)}",
                 details={"exits": exits},
             )
-        pos = _shared_position(fd)
+        pos = shared_position(fd)
         if pos is not None:
             await throttle(pos, force=True)
         return RestoreResult(exits=exits, warnings=warnings)
@@ -640,4 +371,4 @@ async def _stream_restore(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await _kill_all(children)
+        await kill_all(children)
