@@ -232,7 +232,7 @@ export function Audit() {
     navigate(`/audit${text ? `?${text}` : ""}`, { replace: true });
   };
   const total = events.data?.meta.total;
-  const pages = total === undefined ? 1 : Math.max(1, Math.ceil(total / AUDIT_LIMIT));
+  const pages = total == null ? 1 : Math.max(1, Math.ceil(total / AUDIT_LIMIT));
   const page = filters.page ?? 1;
   return (
     <>

@@ -34,7 +34,7 @@ export function Backups() {
   });
 
   const total = backups.data?.meta.total;
-  const lastPage = total === undefined ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
 
   return (
     <>

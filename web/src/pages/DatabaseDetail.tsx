@@ -285,7 +285,7 @@ function Body({ database }: { database: DatabaseRecord }) {
               <BackupTable backups={backups.data.data} showDatabase={false} />
               <p className="mt-3 text-sm">
                 <Link to={`/backups?databaseId=${encodeURIComponent(database.id)}`} className={LINK}>
-                  {total !== undefined && total > backups.data.data.length ? `All ${total} backups of this database` : "In the backup history"} →
+                  {total != null && total > backups.data.data.length ? `All ${total} backups of this database` : "In the backup history"} →
                 </Link>
               </p>
             </>

@@ -52,7 +52,7 @@ export function Restores() {
     refetchInterval: (query) => (query.state.data?.data.some((r) => isActive(r.status)) ? 3_000 : 30_000),
   });
   const total = restores.data?.meta.total;
-  const lastPage = total === undefined ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
 
   return (
     <>
