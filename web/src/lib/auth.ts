@@ -1,6 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 
 import { request } from "./api.ts";
+import { queryKeys } from "./queryKeys.ts";
 
 export type Role = "viewer" | "operator" | "admin";
 export const ROLES: Role[] = ["viewer", "operator", "admin"];
@@ -93,7 +94,7 @@ export const auth = {
 
 /** The signed-in principal (shared by the layout and the pages). */
 export function useMe() {
-  return useQuery({ queryKey: ["me"], queryFn: auth.me, staleTime: 60_000, retry: false });
+  return useQuery({ queryKey: queryKeys.me(), queryFn: auth.me, staleTime: 60_000, retry: false });
 }
 
 export function can(me: Me | undefined, permission: string): boolean {
