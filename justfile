@@ -15,6 +15,10 @@ install:
 web:
     @if command -v npm >/dev/null; then cd web && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error) && npm run build; else echo "WARNING: npm not found; the UI will not be built"; fi
 
+# Regenerate the web client's OpenAPI schema (web/src/lib/api/openapi.json) and its TypeScript types
+gen-api:
+    cd web && npm run gen:api
+
 # Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e
 test: install web lint types
     uv run pytest -q -p no:cacheprovider

@@ -9,6 +9,7 @@ import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
 import { DataTable } from "./DataTable.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const COPY_TONE: Record<string, string> = {
   completed: "border-emerald-300 text-emerald-800 dark:border-emerald-800 dark:text-emerald-300",
@@ -46,7 +47,7 @@ function UploadToS3({ backup }: { backup: Backup }) {
   const queryClient = useQueryClient();
   const upload = useMutation({
     mutationFn: () => api.uploadToS3(backup.id),
-    onSettled: () => void queryClient.invalidateQueries({ queryKey: ["backups"] }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.backups() }),
   });
   return (
     <button

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { can, useMe } from "../lib/auth.ts";
 import { executors } from "../lib/executors.ts";
+import { queryKeys } from "../lib/queryKeys.ts";
 import type { BackupStatus } from "../lib/types.ts";
 import { DANGER } from "./Form.tsx";
 import { isActive } from "./StatusBadge.tsx";
@@ -31,8 +32,9 @@ export function CancelButton({
       await (kind === "backup" ? executors.cancelBackup(id) : executors.cancelRestore(id));
     },
     onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: [kind, id] });
-      void queryClient.invalidateQueries({ queryKey: [`${kind}s`] });
+      const [one, all] = kind === "backup" ? [queryKeys.backup(id), queryKeys.backups()] : [queryKeys.restore(id), queryKeys.restores()];
+      void queryClient.invalidateQueries({ queryKey: one });
+      void queryClient.invalidateQueries({ queryKey: all });
     },
   });
   if (!isActive(status) || !can(me.data?.data, `${kind}.execute`)) return null;

@@ -14,6 +14,7 @@ export function EditLoader<T extends { id: string }>({
   render,
 }: {
   id: string | undefined;
+  /** The first element of the item's key in `queryKeys` (`"schedule"` for `queryKeys.schedule(id)`). */
   queryKey: string;
   load: (id: string) => Promise<Page<T>>;
   what: string;

@@ -3,6 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { can, useMe } from "../lib/auth.ts";
 import { executors, type QueueWarning } from "../lib/executors.ts";
 import { Link } from "../lib/router.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 /** A banner per queue some enabled database uses that no live executor serves: their backups
  * and restores would wait in the queue until one starts. Nothing when all is well. */
@@ -10,7 +11,7 @@ export function ExecutorWarnings({ linkToExecutors = true }: { linkToExecutors?:
   const me = useMe();
   const allowed = can(me.data?.data, "system.view");
   const warnings = useQuery({
-    queryKey: ["executor-warnings"],
+    queryKey: queryKeys.executorWarnings(),
     queryFn: executors.warnings,
     refetchInterval: 10_000,
     enabled: allowed,

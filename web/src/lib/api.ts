@@ -1,46 +1,10 @@
-import { navigate } from "./router.tsx";
-import type { Backup, ConnectionTest, DatabaseConfig, Envelope, Meta, SystemStats } from "./types.ts";
+import { ApiError, client, csrfToken, redirectForAuth, unwrap, type Page } from "./api/client.ts";
+import type { paths } from "./api/schema";
+import type { Envelope } from "./types.ts";
 
-/** An API failure: the envelope's error, or a transport problem. */
-export class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-  /** The envelope's `error.details` (often `[{field, message}]` for VALIDATION_ERROR). */
-  readonly details: unknown;
+export { ApiError, csrfToken, type Page };
 
-  constructor(message: string, code: string, status: number, details?: unknown) {
-    super(message);
-    this.name = "ApiError";
-    this.code = code;
-    this.status = status;
-    this.details = details;
-  }
-}
-
-export interface Page<T> {
-  data: T;
-  meta: Meta;
-}
-
-/** The CSRF token the API put in the readable `lifeboat_csrf` cookie (double submit). */
-export function csrfToken(): string {
-  const match = document.cookie.split("; ").find((part) => part.startsWith("lifeboat_csrf="));
-  return match ? decodeURIComponent(match.slice("lifeboat_csrf=".length)) : "";
-}
-
-const AUTH_PAGES = ["/login", "/setup"];
-
-/** On 401, send the browser to first-run setup or to sign-in (remembering where it was). */
-function redirectForAuth(code: string): void {
-  const here = window.location.pathname;
-  if (AUTH_PAGES.includes(here)) return;
-  if (code === "SETUP_REQUIRED") {
-    navigate("/setup", { replace: true });
-  } else {
-    navigate(`/login?next=${encodeURIComponent(here + window.location.search)}`, { replace: true });
-  }
-}
-
+/** A call the typed client (./api/client.ts) does not make yet: same headers, same envelope. */
 export async function request<T>(path: string, init?: RequestInit): Promise<Page<T>> {
   let response: Response;
   const method = (init?.method ?? "GET").toUpperCase();
@@ -69,18 +33,12 @@ export async function request<T>(path: string, init?: RequestInit): Promise<Page
     const message = body?.error?.message ?? `Request failed (HTTP ${response.status}).`;
     throw new ApiError(message, body?.error?.code ?? "HTTP_ERROR", response.status, body?.error?.details);
   }
-  return { data: body.data as T, meta: body.meta ?? {} };
+  return { data: body.data as T, meta: body.meta ?? { timestamp: "" } };
 }
 
-function query(params: Record<string, string | number | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== "") search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
+type BackupQuery = NonNullable<paths["/api/backups"]["get"]["parameters"]["query"]>;
 
+/** Filters of the backup list; `status` comes from the URL as text (the API checks it). */
 export interface BackupFilters {
   page?: number;
   limit?: number;
@@ -88,16 +46,20 @@ export interface BackupFilters {
   databaseId?: string;
 }
 
+/** Query parameters without the empty ones (the API reads "" as a value). */
+export function present<T extends object>(params: T): T {
+  return Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined && value !== "")) as T;
+}
+
 export const api = {
-  stats: () => request<SystemStats>("/api/system/stats"),
-  databases: () => request<DatabaseConfig[]>("/api/databases"),
+  stats: () => unwrap(client.GET("/api/system/stats")),
+  databases: () => unwrap(client.GET("/api/databases")),
   backups: (filters: BackupFilters = {}) =>
-    request<Backup[]>(`/api/backups${query({ ...filters })}`),
-  startBackup: (databaseId: string) =>
-    request<Backup>("/api/backups", { method: "POST", body: JSON.stringify({ databaseId }) }),
+    unwrap(client.GET("/api/backups", { params: { query: present(filters) as BackupQuery } })),
+  startBackup: (databaseId: string) => unwrap(client.POST("/api/backups", { body: { databaseId } })),
   testConnection: (databaseId: string) =>
-    request<ConnectionTest>(`/api/databases/${encodeURIComponent(databaseId)}/test-connection`, { method: "POST" }),
+    unwrap(client.POST("/api/databases/{config_id}/test-connection", { params: { path: { config_id: databaseId } } })),
   downloadUrl: (backupId: string) => `/api/backups/${encodeURIComponent(backupId)}/download`,
   uploadToS3: (backupId: string) =>
-    request<Backup>(`/api/backups/${encodeURIComponent(backupId)}/upload-to-s3`, { method: "POST", body: "{}" }),
+    unwrap(client.POST("/api/backups/{backup_id}/upload-to-s3", { params: { path: { backup_id: backupId } }, body: {} })),
 };

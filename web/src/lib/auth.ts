@@ -1,50 +1,19 @@
 import { useQuery } from "@tanstack/react-query";
 
-import { request } from "./api.ts";
+import { present } from "./api.ts";
+import { client, unwrap, type Schemas } from "./api/client.ts";
+import { queryKeys } from "./queryKeys.ts";
 
-export type Role = "viewer" | "operator" | "admin";
+export type Role = Schemas["UserOut"]["role"];
 export const ROLES: Role[] = ["viewer", "operator", "admin"];
 
-export interface Me {
-  id: string;
-  email: string;
-  role: Role;
-  permissions: string[];
-  authMethod: "session" | "token";
-  csrfToken: string | null;
-  tokenName: string | null;
-}
+export type Me = Schemas["MeOut"];
 
-export interface User {
-  id: string;
-  email: string;
-  role: Role;
-  disabled: boolean;
-  createdAt: string;
-  lastLoginAt: string | null;
-}
+export type User = Schemas["UserOut"];
 
-export interface ApiToken {
-  id: string;
-  name: string;
-  prefix: string;
-  role: Role;
-  owner: string;
-  createdAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-}
+export type ApiToken = Schemas["TokenOut"];
 
-export interface AuditEvent {
-  id: string;
-  timestamp: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  details: Record<string, unknown> | null;
-  ip: string | null;
-}
+export type AuditEvent = Schemas["AuditOut"];
 
 export interface AuditFilters {
   action?: string;
@@ -55,45 +24,34 @@ export interface AuditFilters {
   limit?: number;
 }
 
-const json = (method: string, body?: unknown): RequestInit => ({
-  method,
-  ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-});
-
-function query(params: Record<string, string | number | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== "") search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
+const userPath = (id: string) => ({ params: { path: { user_id: id } } });
+const tokenPath = (id: string) => ({ params: { path: { token_id: id } } });
 
 export const auth = {
-  setupStatus: () => request<{ setupRequired: boolean }>("/api/auth/setup"),
-  setup: (email: string, password: string) => request<Me>("/api/auth/setup", json("POST", { email, password })),
-  login: (email: string, password: string) => request<Me>("/api/auth/login", json("POST", { email, password })),
-  me: () => request<Me>("/api/auth/me"),
-  logout: () => request<null>("/api/auth/logout", json("POST")),
-  logoutAll: () => request<null>("/api/auth/logout-all", json("POST")),
+  setupStatus: () => unwrap(client.GET("/api/auth/setup")),
+  setup: (email: string, password: string) => unwrap(client.POST("/api/auth/setup", { body: { email, password } })),
+  login: (email: string, password: string) => unwrap(client.POST("/api/auth/login", { body: { email, password } })),
+  me: () => unwrap(client.GET("/api/auth/me")),
+  logout: () => unwrap(client.POST("/api/auth/logout")),
+  logoutAll: () => unwrap(client.POST("/api/auth/logout-all")),
   changePassword: (currentPassword: string, newPassword: string) =>
-    request<null>("/api/auth/password", json("PUT", { currentPassword, newPassword })),
-  users: () => request<User[]>("/api/users"),
+    unwrap(client.PUT("/api/auth/password", { body: { currentPassword, newPassword } })),
+  users: () => unwrap(client.GET("/api/users")),
   createUser: (email: string, password: string, role: Role) =>
-    request<User>("/api/users", json("POST", { email, password, role })),
+    unwrap(client.POST("/api/users", { body: { email, password, role } })),
   updateUser: (id: string, change: { role?: Role; disabled?: boolean; password?: string }) =>
-    request<User>(`/api/users/${encodeURIComponent(id)}`, json("PUT", change)),
-  deleteUser: (id: string) => request<null>(`/api/users/${encodeURIComponent(id)}`, json("DELETE")),
-  tokens: () => request<ApiToken[]>("/api/tokens"),
+    unwrap(client.PUT("/api/users/{user_id}", { ...userPath(id), body: change })),
+  deleteUser: (id: string) => unwrap(client.DELETE("/api/users/{user_id}", userPath(id))),
+  tokens: () => unwrap(client.GET("/api/tokens")),
   createToken: (name: string, role: Role, expiresInDays?: number) =>
-    request<ApiToken & { token: string }>("/api/tokens", json("POST", { name, role, expiresInDays })),
-  revokeToken: (id: string) => request<null>(`/api/tokens/${encodeURIComponent(id)}`, json("DELETE")),
-  audit: (filters: AuditFilters) => request<AuditEvent[]>(`/api/audit${query({ ...filters })}`),
+    unwrap(client.POST("/api/tokens", { body: { name, role, expiresInDays } })),
+  revokeToken: (id: string) => unwrap(client.DELETE("/api/tokens/{token_id}", tokenPath(id))),
+  audit: (filters: AuditFilters) => unwrap(client.GET("/api/audit", { params: { query: present(filters) } })),
 };
 
 /** The signed-in principal (shared by the layout and the pages). */
 export function useMe() {
-  return useQuery({ queryKey: ["me"], queryFn: auth.me, staleTime: 60_000, retry: false });
+  return useQuery({ queryKey: queryKeys.me(), queryFn: auth.me, staleTime: 60_000, retry: false });
 }
 
 export function can(me: Me | undefined, permission: string): boolean {

@@ -1,11 +1,14 @@
 import { useEffect, useRef, useState } from "react";
 
+import type { BackupStatus } from "./types.ts";
+
 /** One `execution` event of `GET /api/events/stream` (services/api/.../hub.py ExecutionUpdate). */
 export interface ExecutionUpdate {
   executionType: "backup" | "restore";
   executionId: string;
   event: "started" | "progress" | "log" | "finished" | "created" | "deleted";
-  status?: string;
+  /** A backup or restore status (both have the same ones). */
+  status?: BackupStatus;
   progressBytes?: number;
   bytesTotal?: number;
   level?: "debug" | "info" | "warn" | "error";

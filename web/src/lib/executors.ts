@@ -1,47 +1,21 @@
 // Executors (their heartbeats, kept by the API) and cancelling a running execution.
 // Field names are the camelCase names on the wire; see services/api/.../domain/executors/schemas.py.
 
-import { request } from "./api.ts";
-import type { Backup } from "./types.ts";
-import type { Restore } from "./resources.ts";
+import { client, unwrap, type Schemas } from "./api/client.ts";
 
 /** A job an executor is running; kind and database are null when the API has no record of it. */
-export interface RunningJob {
-  id: string;
-  kind: "backup" | "restore" | null;
-  databaseName: string | null;
-  status: string | null;
-}
+export type RunningJob = Schemas["RunningJobOut"];
 
-export interface Executor {
-  id: string;
-  queue: string;
-  version: string;
-  /** Tool → its `--version` line, or null when the executor does not have it. */
-  tools: Record<string, string | null>;
-  runningJobs: RunningJob[];
-  concurrency: number;
-  intervalSeconds: number;
-  /** Its last heartbeat said it is shutting down. */
-  stopping: boolean;
-  /** Heard from within three heartbeat intervals, and not stopping. */
-  live: boolean;
-  lastSeen: string;
-  startedAt: string;
-}
+export type Executor = Schemas["ExecutorOut"];
 
 /** A queue enabled databases use that no live executor serves. */
-export interface QueueWarning {
-  queue: string;
-  databases: string[];
-  message: string;
-}
-
-const id = (value: string) => encodeURIComponent(value);
+export type QueueWarning = Schemas["QueueWarningOut"];
 
 export const executors = {
-  list: () => request<Executor[]>("/api/executors"),
-  warnings: () => request<QueueWarning[]>("/api/executors/warnings"),
-  cancelBackup: (backupId: string) => request<Backup>(`/api/backups/${id(backupId)}/cancel`, { method: "POST", body: "{}" }),
-  cancelRestore: (restoreId: string) => request<Restore>(`/api/restores/${id(restoreId)}/cancel`, { method: "POST", body: "{}" }),
+  list: () => unwrap(client.GET("/api/executors")),
+  warnings: () => unwrap(client.GET("/api/executors/warnings")),
+  cancelBackup: (backupId: string) =>
+    unwrap(client.POST("/api/backups/{backup_id}/cancel", { params: { path: { backup_id: backupId } } })),
+  cancelRestore: (restoreId: string) =>
+    unwrap(client.POST("/api/restores/{restore_id}/cancel", { params: { path: { restore_id: restoreId } } })),
 };

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 
 import { can, useMe } from "./auth.ts";
 import { resources } from "./resources.ts";
+import { queryKeys } from "./queryKeys.ts";
 
 /** `value`, once it has stopped changing for `delay` ms. */
 export function useDebounced<T>(value: T, delay = 400): T {
@@ -19,7 +20,7 @@ export function useDebounced<T>(value: T, delay = 400): T {
 export function useS3Available(): boolean {
   const me = useMe();
   const mayView = can(me.data?.data, "s3.view");
-  const configs = useQuery({ queryKey: ["s3-configs"], queryFn: resources.s3Configs, enabled: mayView, staleTime: 60_000 });
+  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs, enabled: mayView, staleTime: 60_000 });
   if (!mayView || !configs.data) return !mayView;
   return configs.data.data.some((config) => config.enabled);
 }

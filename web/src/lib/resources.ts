@@ -1,9 +1,12 @@
 // Schedules, retention policies, S3 configurations and restores (SPEC §6.1.2, §6.1.4–§6.1.6).
 // Field names are the camelCase names on the wire; see services/api/.../domain/*/schemas.py.
 
-import { ApiError, csrfToken, request, type Page } from "./api.ts";
+import { ApiError, csrfToken, present, request, type Page } from "./api.ts";
+import { client, unwrap } from "./api/client.ts";
+import type { paths } from "./api/schema";
 import { formatBytes } from "./format.ts";
-import type { Backup, DatabaseConfig, Envelope } from "./types.ts";
+import type { Schemas } from "./api/client.ts";
+import type { Envelope } from "./types.ts";
 
 const json = (method: string, body?: unknown): RequestInit => ({
   method,
@@ -12,14 +15,6 @@ const json = (method: string, body?: unknown): RequestInit => ({
 
 const id = (value: string) => encodeURIComponent(value);
 
-function query(params: Record<string, string | number | undefined>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== "") search.set(key, String(value));
-  }
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
 
 // --- schedules ---------------------------------------------------------------------------
 
@@ -34,26 +29,7 @@ export const PREDEFINED_CRON: Record<Exclude<ScheduleType, "custom">, string> = 
   monthly: "0 4 1 * *",
 };
 
-export interface Schedule {
-  id: string;
-  databaseConfigId: string;
-  databaseName: string | null;
-  scheduleType: ScheduleType;
-  cronExpression: string;
-  timezone: string;
-  enabled: boolean;
-  s3UploadEnabled: boolean;
-  s3ConfigId: string | null;
-  storeLocally: boolean;
-  retentionPolicyId: string | null;
-  compression: Compression;
-  retryCount: number | null;
-  retryDelaySeconds: number | null;
-  lastFiredAt: string | null;
-  nextRunAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type Schedule = Schemas["ScheduleOut"];
 
 export interface ScheduleInput {
   databaseConfigId: string;
@@ -70,51 +46,19 @@ export interface ScheduleInput {
   retryDelaySeconds?: number | null;
 }
 
-export interface NextRuns {
-  cronExpression: string;
-  timezone: string;
-  runs: string[];
-}
+export type NextRuns = Schemas["NextRunsOut"];
 
 // --- retention policies --------------------------------------------------------------------
 
 export type RetentionMode = "count" | "age" | "size" | "hybrid";
 
-export interface RetentionPolicy {
-  id: string;
-  name: string;
-  description: string | null;
-  mode: RetentionMode;
-  keepHourly: number;
-  keepDaily: number;
-  keepWeekly: number;
-  keepMonthly: number;
-  keepYearly: number;
-  maxAgeDays: number | null;
-  maxTotalBytes: number | null;
-  timezone: string;
-  scheduleCount: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type RetentionPolicy = Schemas["RetentionPolicyOut"];
 
 export type RetentionPolicyInput = Omit<RetentionPolicy, "id" | "scheduleCount" | "createdAt" | "updatedAt">;
 
-export interface PreviewItem {
-  backupId: string;
-  startedAt: string;
-  fileName: string | null;
-  sizeBytes: number | null;
-  backupType: string;
-  reasons: string[];
-}
+export type PreviewItem = Schemas["PreviewItem"];
 
-export interface RetentionPreview {
-  policyId: string | null;
-  databaseId: string;
-  keep: PreviewItem[];
-  delete: PreviewItem[];
-}
+export type RetentionPreview = Schemas["PreviewOut"];
 
 export const MODE_LABEL: Record<RetentionMode, string> = {
   count: "Count tiers",
@@ -152,27 +96,12 @@ export type Addressing = "path" | "virtual" | "auto";
 export type Sse = "AES256" | "aws:kms";
 export type ChecksumMode = "when_required" | "when_supported";
 
-export interface S3Config {
-  id: string;
-  name: string;
-  region: string;
-  bucket: string;
-  endpoint: string | null;
-  pathPrefix: string;
-  enabled: boolean;
-  isDefault: boolean;
+/** The API's output schema declares these three as plain strings; it only stores the values below. */
+export type S3Config = Omit<Schemas["S3ConfigOut"], "addressingStyle" | "sse" | "checksumMode"> & {
   addressingStyle: Addressing;
-  partSizeBytes: number;
-  concurrency: number;
-  storageClass: string | null;
   sse: Sse | null;
-  sseKmsKeyId: string | null;
   checksumMode: ChecksumMode;
-  hasAccessKeyId: boolean;
-  hasSecretAccessKey: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 export interface S3ConfigInput {
   name?: string;
@@ -193,29 +122,11 @@ export interface S3ConfigInput {
   checksumMode?: ChecksumMode;
 }
 
-export interface S3Check {
-  name: string;
-  status: "ok" | "failed" | "skipped";
-  errorCode: string | null;
-  message: string | null;
-}
+export type S3Check = Schemas["S3CheckOut"];
 
-export interface S3Test {
-  ok: boolean;
-  checks: S3Check[];
-  latencyMs: number;
-  error: string | null;
-}
+export type S3Test = Schemas["S3TestOut"];
 
-export interface ImportResult {
-  source: string;
-  manifestsFound: number;
-  imported: number;
-  merged: number;
-  alreadyKnown: number;
-  createdDatabases: string[];
-  problems: { location: string; error: string }[];
-}
+export type ImportResult = Schemas["ImportOut"];
 
 // --- restores --------------------------------------------------------------------------------
 
@@ -232,65 +143,18 @@ export interface RestoreOptions {
   safetyBackup?: boolean;
 }
 
-export interface Restore {
-  id: string;
-  databaseConfigId: string;
-  databaseName: string | null;
-  backupExecutionId: string | null;
-  status: string;
-  sourceType: string;
-  sourcePath: string | null;
-  s3Bucket: string | null;
-  s3Key: string | null;
-  restoreOptions: RestoreOptions | null;
-  safetyBackupId?: string | null;
-  startedAt: string;
-  completedAt: string | null;
-  durationSeconds: number | null;
-  errorMessage: string | null;
-  initiatedBy: string | null;
-  progressBytes: number;
-  attempt: number;
-  executorId: string | null;
-  queue: string;
-  createdAt: string;
-}
+export type Restore = Schemas["RestoreOut"];
 
-export interface LogLine {
-  id: string;
-  executionId: string;
-  executionType: "backup" | "restore";
-  logLevel: "debug" | "info" | "warn" | "error";
-  message: string;
-  metadata: Record<string, unknown> | null;
-  timestamp: string;
-}
+export type LogLine = Schemas["LogOut"];
 
-export interface RestoreDetail extends Restore {
-  logs: LogLine[];
-}
+export type RestoreDetail = Schemas["RestoreDetailOut"];
 
-export interface BackupDetail extends Backup {
-  logs: LogLine[];
-}
+export type BackupDetail = Schemas["BackupDetailOut"];
 
 /** One object of a configured bucket that could be restored (`GET /api/s3-configs/:id/objects`). */
-export interface S3Object {
-  key: string;
-  size: number;
-  lastModified: string | null;
-  storageClass: string | null;
-  /** A Lifeboat manifest sits beside it: its checksum can be verified. */
-  hasManifest: boolean;
-}
+export type S3Object = Schemas["S3ObjectOut"];
 
-export interface S3Objects {
-  bucket: string;
-  prefix: string;
-  objects: S3Object[];
-  truncated: boolean;
-  nextStartAfter: string | null;
-}
+export type S3Objects = Schemas["S3ObjectsOut"];
 
 export interface S3ObjectRef {
   s3ConfigId: string;
@@ -356,13 +220,16 @@ export function uploadRestore(
         reject(new ApiError(message, body?.error?.code ?? "HTTP_ERROR", xhr.status, body?.error?.details));
         return;
       }
-      resolve({ data: body.data as Restore, meta: body.meta ?? {} });
+      resolve({ data: body.data as Restore, meta: body.meta ?? { timestamp: "" } });
     };
     signal?.addEventListener("abort", () => xhr.abort());
     xhr.send(form);
   });
 }
 
+type RestoreQuery = NonNullable<paths["/api/restores"]["get"]["parameters"]["query"]>;
+
+/** Filters of the restore list; `status` comes from the URL as text (the API checks it). */
 export interface RestoreFilters {
   page?: number;
   limit?: number;
@@ -372,12 +239,7 @@ export interface RestoreFilters {
 
 // --- database configurations ----------------------------------------------------------------
 
-export interface DatabaseDetail extends DatabaseConfig {
-  username: string;
-  hasPassword: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
+export type DatabaseDetail = Schemas["DatabaseOut"];
 
 export interface DatabaseInput {
   name?: string;
@@ -395,92 +257,75 @@ export interface DatabaseInput {
 
 // --- system ---------------------------------------------------------------------------------
 
-export interface SystemStatus {
-  status: "ok" | "degraded";
-  version: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  disk: { path: string; totalBytes: number; freeBytes: number; usedBytes: number };
-  nats: { connected: boolean; url: string };
-  database: { path: string; sizeBytes: number };
-  timezone: string;
-}
+export type SystemStatus = Schemas["SystemStatusOut"];
 
-export interface Setting {
-  key: string;
-  value: unknown;
-  valueType: "string" | "number" | "boolean" | "json";
-  description: string | null;
-  updatedAt: string;
-}
+export type Setting = Schemas["SettingOut"];
 
 export type MaintenanceTask = "cleanup" | "vacuum" | "verify";
 
-export interface MaintenanceResult {
-  task: MaintenanceTask;
-  message: string;
-  durationMs: number;
-  checked?: number | null;
-  ok?: number | null;
-  problems?: { id: string; fileName: string | null; problem: string; detail: string }[] | null;
-}
+export type MaintenanceResult = Schemas["MaintenanceOut"];
+
+const path = <K extends string>(key: K, value: string) => ({ params: { path: { [key]: value } as Record<K, string> } });
 
 export const resources = {
-  systemStatus: () => request<SystemStatus>("/api/system/status"),
-  settings: () => request<Setting[]>("/api/system/settings"),
-  putSettings: (values: Record<string, unknown>) => request<Setting[]>("/api/system/settings", json("PUT", values)),
-  maintenance: (task: MaintenanceTask) => request<MaintenanceResult>("/api/system/maintenance", json("POST", { task })),
-  importLocal: () => request<ImportResult>("/api/system/import-local", json("POST")),
+  systemStatus: () => unwrap(client.GET("/api/system/status")),
+  settings: () => unwrap(client.GET("/api/system/settings")),
+  putSettings: (values: Record<string, unknown>) => unwrap(client.PUT("/api/system/settings", { body: values })),
+  maintenance: (task: MaintenanceTask) => unwrap(client.POST("/api/system/maintenance", { body: { task } })),
+  importLocal: () => unwrap(client.POST("/api/system/import-local")),
 
-  databases: () => request<DatabaseConfig[]>("/api/databases"),
-  database: (databaseId: string) => request<DatabaseDetail>(`/api/databases/${id(databaseId)}`),
-  createDatabase: (input: DatabaseInput) => request<DatabaseDetail>("/api/databases", json("POST", input)),
+  databases: () => unwrap(client.GET("/api/databases")),
+  database: (databaseId: string) => unwrap(client.GET("/api/databases/{config_id}", path("config_id", databaseId))),
+  createDatabase: (input: DatabaseInput) => unwrap(client.POST("/api/databases", { body: input as Schemas["DatabaseCreate"] })),
   updateDatabase: (databaseId: string, input: DatabaseInput) =>
-    request<DatabaseDetail>(`/api/databases/${id(databaseId)}`, json("PUT", input)),
-  deleteDatabase: (databaseId: string) => request<null>(`/api/databases/${id(databaseId)}`, json("DELETE")),
+    unwrap(client.PUT("/api/databases/{config_id}", { ...path("config_id", databaseId), body: input })),
+  deleteDatabase: (databaseId: string) => unwrap(client.DELETE("/api/databases/{config_id}", path("config_id", databaseId))),
 
-  schedules: () => request<Schedule[]>("/api/schedules"),
-  createSchedule: (input: ScheduleInput) => request<Schedule>("/api/schedules", json("POST", input)),
+  schedules: () => unwrap(client.GET("/api/schedules")),
+  createSchedule: (input: ScheduleInput) => unwrap(client.POST("/api/schedules", { body: input })),
   updateSchedule: (scheduleId: string, input: Partial<ScheduleInput>) =>
-    request<Schedule>(`/api/schedules/${id(scheduleId)}`, json("PUT", input)),
-  deleteSchedule: (scheduleId: string) => request<null>(`/api/schedules/${id(scheduleId)}`, json("DELETE")),
+    unwrap(client.PUT("/api/schedules/{schedule_id}", { ...path("schedule_id", scheduleId), body: input })),
+  deleteSchedule: (scheduleId: string) => unwrap(client.DELETE("/api/schedules/{schedule_id}", path("schedule_id", scheduleId))),
   setScheduleEnabled: (scheduleId: string, enabled: boolean) =>
-    request<Schedule>(`/api/schedules/${id(scheduleId)}/${enabled ? "enable" : "disable"}`, json("POST")),
-  schedule: (scheduleId: string) => request<Schedule>(`/api/schedules/${id(scheduleId)}`),
+    enabled
+      ? unwrap(client.POST("/api/schedules/{schedule_id}/enable", path("schedule_id", scheduleId)))
+      : unwrap(client.POST("/api/schedules/{schedule_id}/disable", path("schedule_id", scheduleId))),
+  schedule: (scheduleId: string) => unwrap(client.GET("/api/schedules/{schedule_id}", path("schedule_id", scheduleId))),
   previewCron: (cronExpression: string, timezone: string, count = 5) =>
-    request<NextRuns>(`/api/schedules/next-runs${query({ cronExpression, timezone, count })}`),
+    unwrap(client.GET("/api/schedules/next-runs", { params: { query: { cronExpression, timezone, count } } })),
 
-  policies: () => request<RetentionPolicy[]>("/api/retention-policies"),
-  policy: (policyId: string) => request<RetentionPolicy>(`/api/retention-policies/${id(policyId)}`),
-  createPolicy: (input: RetentionPolicyInput) =>
-    request<RetentionPolicy>("/api/retention-policies", json("POST", input)),
+  policies: () => unwrap(client.GET("/api/retention-policies")),
+  policy: (policyId: string) => unwrap(client.GET("/api/retention-policies/{policy_id}", path("policy_id", policyId))),
+  createPolicy: (input: RetentionPolicyInput) => unwrap(client.POST("/api/retention-policies", { body: input })),
   updatePolicy: (policyId: string, input: Partial<RetentionPolicyInput>) =>
-    request<RetentionPolicy>(`/api/retention-policies/${id(policyId)}`, json("PUT", input)),
-  deletePolicy: (policyId: string) => request<null>(`/api/retention-policies/${id(policyId)}`, json("DELETE")),
+    unwrap(client.PUT("/api/retention-policies/{policy_id}", { ...path("policy_id", policyId), body: input })),
+  deletePolicy: (policyId: string) =>
+    unwrap(client.DELETE("/api/retention-policies/{policy_id}", path("policy_id", policyId))),
   previewPolicy: (policyId: string, databaseId: string) =>
-    request<RetentionPreview>(`/api/retention-policies/${id(policyId)}/preview`, json("POST", { databaseId })),
+    unwrap(client.POST("/api/retention-policies/{policy_id}/preview", { ...path("policy_id", policyId), body: { databaseId } })),
   previewDraftPolicy: (policy: RetentionPolicyInput, databaseId: string) =>
-    request<RetentionPreview>("/api/retention-policies/preview", json("POST", { databaseId, policy })),
+    unwrap(client.POST("/api/retention-policies/preview", { body: { databaseId, policy } })),
 
   s3Configs: () => request<S3Config[]>("/api/s3-configs"),
   s3Config: (configId: string) => request<S3Config>(`/api/s3-configs/${id(configId)}`),
   createS3Config: (input: S3ConfigInput) => request<S3Config>("/api/s3-configs", json("POST", input)),
   updateS3Config: (configId: string, input: S3ConfigInput) =>
     request<S3Config>(`/api/s3-configs/${id(configId)}`, json("PUT", input)),
-  deleteS3Config: (configId: string) => request<null>(`/api/s3-configs/${id(configId)}`, json("DELETE")),
-  testS3Config: (configId: string) => request<S3Test>(`/api/s3-configs/${id(configId)}/test`, json("POST")),
-  s3Buckets: (configId: string) => request<{ buckets: string[] }>(`/api/s3-configs/${id(configId)}/buckets`),
-  importS3: (configId: string) => request<ImportResult>(`/api/s3-configs/${id(configId)}/import`, json("POST")),
+  deleteS3Config: (configId: string) => unwrap(client.DELETE("/api/s3-configs/{config_id}", path("config_id", configId))),
+  testS3Config: (configId: string) => unwrap(client.POST("/api/s3-configs/{config_id}/test", path("config_id", configId))),
+  s3Buckets: (configId: string) => unwrap(client.GET("/api/s3-configs/{config_id}/buckets", path("config_id", configId))),
+  importS3: (configId: string) => unwrap(client.POST("/api/s3-configs/{config_id}/import", path("config_id", configId))),
   s3Objects: (configId: string, params: { prefix?: string; startAfter?: string; limit?: number } = {}) =>
-    request<S3Objects>(`/api/s3-configs/${id(configId)}/objects${query({ ...params })}`),
+    unwrap(client.GET("/api/s3-configs/{config_id}/objects", { params: { path: { config_id: configId }, query: present(params) } })),
 
-  backup: (backupId: string) => request<BackupDetail>(`/api/backups/${id(backupId)}`),
+  backup: (backupId: string) => unwrap(client.GET("/api/backups/{backup_id}", path("backup_id", backupId))),
   /** Log lines at `level` and above (debug < info < warn < error). */
   backupLogs: (backupId: string, level?: LogLine["logLevel"]) =>
-    request<LogLine[]>(`/api/backups/${id(backupId)}/logs${query({ level })}`),
-  deleteBackup: (backupId: string) => request<null>(`/api/backups/${id(backupId)}`, json("DELETE")),
-  databaseSchedules: (databaseId: string) => request<Schedule[]>(`/api/schedules${query({ databaseId })}`),
-  restores: (filters: RestoreFilters = {}) => request<Restore[]>(`/api/restores${query({ ...filters })}`),
-  restore: (restoreId: string) => request<RestoreDetail>(`/api/restores/${id(restoreId)}`),
-  createRestore: (input: RestoreInput) => request<Restore>("/api/restores", json("POST", input)),
+    unwrap(client.GET("/api/backups/{backup_id}/logs", { params: { path: { backup_id: backupId }, query: present({ level }) } })),
+  deleteBackup: (backupId: string) => unwrap(client.DELETE("/api/backups/{backup_id}", path("backup_id", backupId))),
+  databaseSchedules: (databaseId: string) => unwrap(client.GET("/api/schedules", { params: { query: { databaseId } } })),
+  restores: (filters: RestoreFilters = {}) =>
+    unwrap(client.GET("/api/restores", { params: { query: present(filters) as RestoreQuery } })),
+  restore: (restoreId: string) => unwrap(client.GET("/api/restores/{restore_id}", path("restore_id", restoreId))),
+  createRestore: (input: RestoreInput) => unwrap(client.POST("/api/restores", { body: input })),
 };

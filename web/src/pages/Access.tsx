@@ -7,6 +7,7 @@ import { auth, ROLES, useMe, type AuditFilters, type Role } from "../lib/auth.ts
 import { navigate, useSearch } from "../lib/router.tsx";
 import { BUTTON, INPUT, SECONDARY } from "./SignIn.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TD = "px-3 py-2 text-sm";
 
@@ -22,11 +23,11 @@ function Status({ error, success }: { error: Error | null; success?: string | nu
 export function Users() {
   const queryClient = useQueryClient();
   const me = useMe();
-  const users = useQuery({ queryKey: ["users"], queryFn: auth.users });
+  const users = useQuery({ queryKey: queryKeys.users(), queryFn: auth.users });
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState<Role>("viewer");
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["users"] });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.users() });
   const create = useMutation({
     mutationFn: () => auth.createUser(email, password, role),
     onSuccess: () => {
@@ -121,12 +122,12 @@ export function Users() {
 export function Tokens() {
   const queryClient = useQueryClient();
   const me = useMe();
-  const tokens = useQuery({ queryKey: ["tokens"], queryFn: auth.tokens });
+  const tokens = useQuery({ queryKey: queryKeys.tokens(), queryFn: auth.tokens });
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("viewer");
   const [days, setDays] = useState("90");
   const [shown, setShown] = useState<string | null>(null);
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["tokens"] });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.tokens() });
   const create = useMutation({
     mutationFn: () => auth.createToken(name, role, days ? Number(days) : undefined),
     onSuccess: (created) => {
@@ -222,7 +223,7 @@ export function Audit() {
     page: Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1),
     limit: AUDIT_LIMIT,
   };
-  const events = useQuery({ queryKey: ["audit", filters], queryFn: () => auth.audit(filters) });
+  const events = useQuery({ queryKey: queryKeys.audit(filters), queryFn: () => auth.audit(filters) });
   const set = (key: string, value: string) => {
     const next = new URLSearchParams(params);
     if (value) next.set(key, value);
@@ -232,7 +233,7 @@ export function Audit() {
     navigate(`/audit${text ? `?${text}` : ""}`, { replace: true });
   };
   const total = events.data?.meta.total;
-  const pages = total === undefined ? 1 : Math.max(1, Math.ceil(total / AUDIT_LIMIT));
+  const pages = total == null ? 1 : Math.max(1, Math.ceil(total / AUDIT_LIMIT));
   const page = filters.page ?? 1;
   return (
     <>

@@ -13,6 +13,7 @@ import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../
 import { describePolicy, resources, type BackupDetail as BackupRecord, type LogLine } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { useS3Available } from "../lib/hooks.ts";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = {
   manual: "Manual",
@@ -137,7 +138,7 @@ function CopyRow({ name, status, children }: { name: string; status: string | nu
 
 function Copies({ b, canViewS3 }: { b: BackupRecord; canViewS3: boolean }) {
   const s3Config = useQuery({
-    queryKey: ["s3-config", b.s3ConfigId],
+    queryKey: queryKeys.s3Config(b.s3ConfigId),
     queryFn: () => resources.s3Config(b.s3ConfigId ?? ""),
     enabled: canViewS3 && !!b.s3ConfigId,
     retry: false,
@@ -190,14 +191,14 @@ function Copies({ b, canViewS3 }: { b: BackupRecord; canViewS3: boolean }) {
 function Retention({ b }: { b: BackupRecord }) {
   const scheduleId = b.backupScheduleId ?? null;
   const schedule = useQuery({
-    queryKey: ["schedule", scheduleId],
+    queryKey: queryKeys.schedule(scheduleId),
     queryFn: () => resources.schedule(scheduleId ?? ""),
     enabled: scheduleId !== null,
     retry: false,
   });
   const policyId = b.retentionPolicyId ?? schedule.data?.data.retentionPolicyId ?? null;
   const policy = useQuery({
-    queryKey: ["retention-policy", policyId],
+    queryKey: queryKeys.retentionPolicy(policyId),
     queryFn: () => resources.policy(policyId ?? ""),
     enabled: policyId !== null,
     retry: false,
@@ -285,16 +286,16 @@ function useBackupActions(id: string) {
   const upload = useMutation({
     mutationFn: () => api.uploadToS3(id),
     onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backup", id] });
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backup(id) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
     },
   });
   const remove = useMutation({
     mutationFn: () => resources.deleteBackup(id),
     onSuccess: () => {
-      queryClient.removeQueries({ queryKey: ["backup", id] });
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
       navigate("/backups");
     },
   });
@@ -354,7 +355,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
 export function BackupDetail({ backupId }: { backupId: string }) {
   const queryClient = useQueryClient();
   const me = useMe();
-  const key = ["backup", backupId] as const;
+  const key = queryKeys.backup(backupId);
   const [level, setLevel] = useState<LevelChoice>("all");
   const [bytesTotal, setBytesTotal] = useState<number | null>(null);
 
@@ -383,11 +384,11 @@ export function BackupDetail({ backupId }: { backupId: string }) {
         return { ...old, data };
       });
       if (update.bytesTotal) setBytesTotal(update.bytesTotal);
-      if (update.event === "log") void queryClient.invalidateQueries({ queryKey: ["backup-logs", backupId] });
+      if (update.event === "log") void queryClient.invalidateQueries({ queryKey: queryKeys.backupLogs(backupId) });
     } else {
       // started, finished, deleted: the whole record (and its stored log) again
       void queryClient.invalidateQueries({ queryKey: key });
-      void queryClient.invalidateQueries({ queryKey: ["backup-logs", backupId] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backupLogs(backupId) });
     }
   };
 
@@ -412,7 +413,7 @@ export function BackupDetail({ backupId }: { backupId: string }) {
   const actions = useBackupActions(backupId);
 
   const filtered = useQuery({
-    queryKey: ["backup-logs", backupId, level],
+    queryKey: queryKeys.backupLogs(backupId, level),
     queryFn: () => resources.backupLogs(backupId, level === "all" ? undefined : level),
     enabled: level !== "all",
     refetchInterval: live ? (stream === "live" ? 10_000 : 2_000) : false,
@@ -421,8 +422,8 @@ export function BackupDetail({ backupId }: { backupId: string }) {
   const wasLive = useRef(live);
   useEffect(() => {
     if (wasLive.current && status !== undefined && !isActive(status)) {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     }
     if (status !== undefined) wasLive.current = isActive(status);
   }, [status, queryClient]);

@@ -5,6 +5,7 @@ import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api } from "../lib/api.ts";
 import { navigate, useSearch } from "../lib/router.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["", "running", "completed", "failed"] as const;
@@ -26,7 +27,7 @@ export function Backups() {
 
   const filters = { page, limit: PAGE_SIZE, status: status || undefined, databaseId: databaseId || undefined };
   const backups = useQuery({
-    queryKey: ["backups", filters],
+    queryKey: queryKeys.backups(filters),
     queryFn: () => api.backups(filters),
     placeholderData: keepPreviousData,
     refetchInterval: (query) =>
@@ -34,7 +35,7 @@ export function Backups() {
   });
 
   const total = backups.data?.meta.total;
-  const lastPage = total === undefined ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
 
   return (
     <>

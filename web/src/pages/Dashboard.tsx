@@ -11,6 +11,7 @@ import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../li
 import { resources, type Schedule } from "../lib/resources.ts";
 import { Link } from "../lib/router.tsx";
 import type { SystemStats } from "../lib/types.ts";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
@@ -18,7 +19,7 @@ const TD = "px-3 py-2 text-sm whitespace-nowrap";
 function UpcomingSchedules() {
   const me = useMe();
   const schedules = useQuery({
-    queryKey: ["schedules"],
+    queryKey: queryKeys.schedules(),
     queryFn: resources.schedules,
     refetchInterval: 60_000,
     enabled: can(me.data?.data, "schedule.view"),
@@ -78,9 +79,9 @@ function statCards(stats: SystemStats): { key: string; label: string; value: str
 }
 
 export function Dashboard() {
-  const stats = useQuery({ queryKey: ["stats"], queryFn: api.stats, refetchInterval: 15_000 });
+  const stats = useQuery({ queryKey: queryKeys.stats(), queryFn: api.stats, refetchInterval: 15_000 });
   const recent = useQuery({
-    queryKey: ["backups", { limit: 10 }],
+    queryKey: queryKeys.backups({ limit: 10 }),
     queryFn: () => api.backups({ limit: 10 }),
     refetchInterval: (query) =>
       query.state.data?.data.some((backup) => isActive(backup.status)) ? 3_000 : 15_000,

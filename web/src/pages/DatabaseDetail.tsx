@@ -12,6 +12,7 @@ import { formatBytes, formatDateTime, formatRelative } from "../lib/format.ts";
 import { resources, type DatabaseDetail as DatabaseRecord } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import type { ConnectionTest } from "../lib/types.ts";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
 const MUTED = "text-zinc-500 dark:text-zinc-400";
@@ -22,8 +23,6 @@ export interface StoredTest {
   result: ConnectionTest;
   at: string;
 }
-
-export const connectionTestKey = (databaseId: string) => ["connection-test", databaseId] as const;
 
 function ConnectionTestResult({ test, lastBackup }: { test: StoredTest | undefined; lastBackup: { status: string; at: string } | null }) {
   if (!test) {
@@ -62,13 +61,13 @@ function ConnectionTestResult({ test, lastBackup }: { test: StoredTest | undefin
 
 function DatabaseSchedules({ databaseId, canManage }: { databaseId: string; canManage: boolean }) {
   const schedules = useQuery({
-    queryKey: ["schedules", { databaseId }],
+    queryKey: queryKeys.schedules({ databaseId }),
     queryFn: () => resources.databaseSchedules(databaseId),
     refetchInterval: 60_000,
   });
   const me = useMe();
   const policies = useQuery({
-    queryKey: ["retention-policies"],
+    queryKey: queryKeys.retentionPolicies(),
     queryFn: resources.policies,
     enabled: can(me.data?.data, "retention.view"),
   });
@@ -136,12 +135,12 @@ function Body({ database }: { database: DatabaseRecord }) {
 
   const filters = { databaseId: database.id, limit: RECENT };
   const backups = useQuery({
-    queryKey: ["backups", filters],
+    queryKey: queryKeys.backups(filters),
     queryFn: () => api.backups(filters),
     refetchInterval: (query) => (query.state.data?.data.some((b) => isActive(b.status)) ? 2_000 : 30_000),
   });
   const lastTest = useQuery<StoredTest>({
-    queryKey: connectionTestKey(database.id),
+    queryKey: queryKeys.connectionTest(database.id),
     queryFn: () => Promise.reject(new Error("not tested")),
     enabled: false,
     staleTime: Infinity,
@@ -149,22 +148,22 @@ function Body({ database }: { database: DatabaseRecord }) {
   });
   const test = useMutation({
     mutationFn: () => api.testConnection(database.id),
-    onSuccess: (page) => queryClient.setQueryData<StoredTest>(connectionTestKey(database.id), { result: page.data, at: new Date().toISOString() }),
+    onSuccess: (page) => queryClient.setQueryData<StoredTest>(queryKeys.connectionTest(database.id), { result: page.data, at: new Date().toISOString() }),
   });
   const backup = useMutation({
     mutationFn: () => api.startBackup(database.id),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
   const remove = useMutation({
     mutationFn: () => resources.deleteDatabase(database.id),
     onSuccess: () => {
-      queryClient.removeQueries({ queryKey: ["database", database.id] });
-      void queryClient.invalidateQueries({ queryKey: ["databases"] });
-      void queryClient.invalidateQueries({ queryKey: ["schedules"] });
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
+      queryClient.removeQueries({ queryKey: queryKeys.database(database.id) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       navigate("/databases");
     },
   });
@@ -285,7 +284,7 @@ function Body({ database }: { database: DatabaseRecord }) {
               <BackupTable backups={backups.data.data} showDatabase={false} />
               <p className="mt-3 text-sm">
                 <Link to={`/backups?databaseId=${encodeURIComponent(database.id)}`} className={LINK}>
-                  {total !== undefined && total > backups.data.data.length ? `All ${total} backups of this database` : "In the backup history"} →
+                  {total != null && total > backups.data.data.length ? `All ${total} backups of this database` : "In the backup history"} →
                 </Link>
               </p>
             </>
@@ -308,7 +307,7 @@ function Body({ database }: { database: DatabaseRecord }) {
 
 export function DatabaseDetail({ databaseId }: { databaseId: string }) {
   const database = useQuery({
-    queryKey: ["database", databaseId],
+    queryKey: queryKeys.database(databaseId),
     queryFn: () => resources.database(databaseId),
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
   });

@@ -7,6 +7,7 @@ import { can, useMe } from "../lib/auth.ts";
 import { resources, type DatabaseDetail, type DatabaseInput } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 type Engine = "postgresql" | "mysql";
 const DEFAULT_PORT: Record<Engine, string> = { postgresql: "5432", mysql: "3306" };
@@ -67,8 +68,8 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
   const [values, setValues] = useState<FormValues>(() => initialValues(database));
   const editing = database !== undefined;
   const refresh = () => {
-    void queryClient.invalidateQueries({ queryKey: ["databases"] });
-    void queryClient.invalidateQueries({ queryKey: ["stats"] });
+    void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
+    void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
   };
   const save = useMutation({
     mutationFn: () =>
@@ -82,8 +83,8 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
     mutationFn: () => resources.deleteDatabase(database?.id ?? ""),
     onSuccess: () => {
       refresh();
-      void queryClient.invalidateQueries({ queryKey: ["schedules"] });
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       navigate("/databases");
     },
   });

@@ -7,6 +7,7 @@ import { formatBytes } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import { BUTTON, SECONDARY } from "./SignIn.tsx";
 import type { DatabaseConfig } from "../lib/types.ts";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
 
@@ -23,8 +24,8 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
   const backup = useMutation({
     mutationFn: () => api.startBackup(database.id),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
 
@@ -105,7 +106,7 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
 }
 
 export function Databases() {
-  const databases = useQuery({ queryKey: ["databases"], queryFn: api.databases });
+  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
   const me = useMe();
   const canManage = can(me.data?.data, "database.manage");
 

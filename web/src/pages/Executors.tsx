@@ -7,6 +7,7 @@ import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/Sta
 import { executors, type Executor, type RunningJob } from "../lib/executors.ts";
 import { formatDateTime, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const BADGE = "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium";
 
@@ -62,7 +63,7 @@ function Job({ job }: { job: RunningJob }) {
 }
 
 export function Executors() {
-  const list = useQuery({ queryKey: ["executors"], queryFn: executors.list, refetchInterval: 5_000 });
+  const list = useQuery({ queryKey: queryKeys.executors(), queryFn: executors.list, refetchInterval: 5_000 });
   return (
     <>
       <PageHeader title="Executors" />

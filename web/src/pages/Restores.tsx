@@ -20,6 +20,7 @@ import { Link, navigate, useSearch } from "../lib/router.tsx";
 import type { Backup, DatabaseConfig } from "../lib/types.ts";
 import { DataTable } from "../components/DataTable.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const PAGE_SIZE = 50;
 const STATUSES = ["", "pending", "running", "completed", "failed", "cancelled"] as const;
@@ -46,13 +47,13 @@ export function Restores() {
   };
   const filters = { page, limit: PAGE_SIZE, status: status || undefined };
   const restores = useQuery({
-    queryKey: ["restores", filters],
+    queryKey: queryKeys.restores(filters),
     queryFn: () => resources.restores(filters),
     placeholderData: keepPreviousData,
     refetchInterval: (query) => (query.state.data?.data.some((r) => isActive(r.status)) ? 3_000 : 30_000),
   });
   const total = restores.data?.meta.total;
-  const lastPage = total === undefined ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
 
   return (
     <>
@@ -169,7 +170,7 @@ const OPTION_LABEL: Record<keyof RestoreOptions, string> = {
 export function RestoreDetail({ restoreId }: { restoreId: string }) {
   const queryClient = useQueryClient();
   const restore = useQuery({
-    queryKey: ["restore", restoreId],
+    queryKey: queryKeys.restore(restoreId),
     queryFn: () => resources.restore(restoreId),
     refetchInterval: (query) => {
       const status = query.state.data?.data.status;
@@ -179,8 +180,8 @@ export function RestoreDetail({ restoreId }: { restoreId: string }) {
   const status = restore.data?.data.status;
   useEffect(() => {
     if (status !== undefined && !isActive(status)) {
-      void queryClient.invalidateQueries({ queryKey: ["restores"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.restores() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     }
   }, [status, queryClient]);
 
@@ -323,7 +324,7 @@ function Step({ n, title, children, done }: { n: number; title: string; children
 }
 
 function ObjectPicker({ selected, onSelect }: { selected: { configId: string; key: string } | null; onSelect: (configId: string, object: S3Object) => void }) {
-  const configs = useQuery({ queryKey: ["s3-configs"], queryFn: resources.s3Configs });
+  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs });
   const [configId, setConfigId] = useState("");
   const [prefixInput, setPrefixInput] = useState<string | null>(null);
   const [prefix, setPrefix] = useState<string | undefined>(undefined);
@@ -333,7 +334,7 @@ function ObjectPicker({ selected, onSelect }: { selected: { configId: string; ke
   const enabled = (configs.data?.data ?? []).filter((c) => c.enabled);
   const chosenConfig = configId || enabled[0]?.id || "";
   const listing = useQuery({
-    queryKey: ["s3-objects", chosenConfig, prefix, startAfter],
+    queryKey: queryKeys.s3Objects(chosenConfig, prefix, startAfter),
     queryFn: () => resources.s3Objects(chosenConfig, { prefix, startAfter, limit: 25 }),
     enabled: chosenConfig !== "",
     placeholderData: keepPreviousData,
@@ -502,7 +503,7 @@ function UploadPicker({
 function BackupPicker({ databases, selected, onSelect }: { databases: DatabaseConfig[]; selected: string; onSelect: (backup: Backup) => void }) {
   const [databaseId, setDatabaseId] = useState("");
   const filters = { status: "completed", limit: 20, databaseId: databaseId || undefined };
-  const backups = useQuery({ queryKey: ["backups", filters], queryFn: () => api.backups(filters), placeholderData: keepPreviousData });
+  const backups = useQuery({ queryKey: queryKeys.backups(filters), queryFn: () => api.backups(filters), placeholderData: keepPreviousData });
   return (
     <div className="space-y-3">
       <Field id="wizard-source-db" label="Backups of" className="max-w-sm">
@@ -569,9 +570,9 @@ export function RestoreWizard() {
   const [options, setOptions] = useState<RestoreOptions>(DEFAULT_OPTIONS);
   const [typed, setTyped] = useState("");
 
-  const databases = useQuery({ queryKey: ["databases"], queryFn: api.databases });
+  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
   const given = useQuery({
-    queryKey: ["backup", backupId],
+    queryKey: queryKeys.backup(backupId),
     queryFn: () => resources.backup(backupId),
     enabled: kind === "backup" && backupId !== "" && picked?.id !== backupId,
     retry: false,
@@ -610,7 +611,7 @@ export function RestoreWizard() {
       return resources.createRestore({ databaseId: targetId, backupId, source, options });
     },
     onSuccess: (created) => {
-      void queryClient.invalidateQueries({ queryKey: ["restores"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.restores() });
       navigate(`/restores/${encodeURIComponent(created.data.id)}`);
     },
     onSettled: () => setProgress(null),

@@ -30,6 +30,7 @@ import {
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -56,10 +57,10 @@ export function RetentionPolicies() {
   const me = useMe();
   const canManage = can(me.data?.data, "retention.manage");
   const queryClient = useQueryClient();
-  const policies = useQuery({ queryKey: ["retention-policies"], queryFn: resources.policies });
+  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: resources.policies });
   const remove = useMutation({
     mutationFn: (policyId: string) => resources.deletePolicy(policyId),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: ["retention-policies"] }),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() }),
   });
 
   return (
@@ -276,12 +277,12 @@ function PolicyPreview({
   asked: boolean;
   onAsk: () => void;
 }) {
-  const databases = useQuery({ queryKey: ["databases"], queryFn: resources.databases });
+  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: resources.databases });
   const chosen = databaseId || databases.data?.data[0]?.id || "";
   // A draft needs a name to be valid; the preview does not care which.
   const body = { ...draft, name: draft.name || "preview" };
   const preview = useQuery({
-    queryKey: ["retention-preview", JSON.stringify(body), chosen],
+    queryKey: queryKeys.retentionPreview(JSON.stringify(body), chosen),
     queryFn: () => resources.previewDraftPolicy(body, chosen),
     enabled: asked && chosen !== "",
     retry: false,
@@ -340,7 +341,7 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
   const save = useMutation({
     mutationFn: () => (policy ? resources.updatePolicy(policy.id, toInput(values)) : resources.createPolicy(toInput(values))),
     onSuccess: (saved) => {
-      void queryClient.invalidateQueries({ queryKey: ["retention-policies"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
       queryClient.setQueryData(["retention-policy", saved.data.id], saved);
       navigate("/retention-policies");
     },

@@ -28,6 +28,7 @@ import {
 } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const MiB = 1024 * 1024;
 const STORAGE_CLASSES = [
@@ -132,15 +133,15 @@ export function ImportSummary({ result }: { result: ImportResult }) {
 
 function S3Card({ config, canManage }: { config: S3Config; canManage: boolean }) {
   const queryClient = useQueryClient();
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["s3-configs"] });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
   const test = useMutation({ mutationFn: () => resources.testS3Config(config.id) });
   const buckets = useMutation({ mutationFn: () => resources.s3Buckets(config.id) });
   const importing = useMutation({
     mutationFn: () => resources.importS3(config.id),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["databases"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
   const makeDefault = useMutation({ mutationFn: () => resources.updateS3Config(config.id, { isDefault: true }), onSuccess: refresh });
@@ -243,7 +244,7 @@ function S3Card({ config, canManage }: { config: S3Config; canManage: boolean })
 export function S3Configs() {
   const me = useMe();
   const canManage = can(me.data?.data, "s3.manage");
-  const configs = useQuery({ queryKey: ["s3-configs"], queryFn: resources.s3Configs });
+  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs });
   return (
     <>
       <PageHeader
@@ -353,7 +354,7 @@ function S3FormBody({ config }: { config?: S3Config }) {
   const save = useMutation({
     mutationFn: () => (config ? resources.updateS3Config(config.id, toInput(values, true)) : resources.createS3Config(toInput(values, false))),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["s3-configs"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
       navigate("/s3-configs");
     },
   });

@@ -35,6 +35,7 @@ import {
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -47,14 +48,14 @@ const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
 const TYPE_LABEL: Record<string, string> = Object.fromEntries(TYPES.map((t) => [t.value, t.label]));
 
 function usePolicyNames() {
-  const policies = useQuery({ queryKey: ["retention-policies"], queryFn: resources.policies });
+  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: resources.policies });
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
   return { policies, names };
 }
 
 function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; policyName: string | null; canManage: boolean }) {
   const queryClient = useQueryClient();
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: ["schedules"] });
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
   const toggle = useMutation({
     mutationFn: (enabled: boolean) => resources.setScheduleEnabled(schedule.id, enabled),
     onSuccess: refresh,
@@ -63,7 +64,7 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
     mutationFn: () => resources.deleteSchedule(schedule.id),
     onSuccess: () => {
       refresh();
-      void queryClient.invalidateQueries({ queryKey: ["retention-policies"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
     },
   });
   const label = `${schedule.databaseName ?? "unknown database"} ${TYPE_LABEL[schedule.scheduleType] ?? schedule.scheduleType}`;
@@ -125,7 +126,7 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
 export function Schedules() {
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const schedules = useQuery({ queryKey: ["schedules"], queryFn: resources.schedules, refetchInterval: 60_000 });
+  const schedules = useQuery({ queryKey: queryKeys.schedules(), queryFn: resources.schedules, refetchInterval: 60_000 });
   const { names } = usePolicyNames();
 
   return (
@@ -275,7 +276,7 @@ function NextRunsPreview({ cron, zone, preview }: { cron: string; zone: string; 
 
 function usePreview(cron: string, zone: string) {
   return useQuery({
-    queryKey: ["next-runs", cron, zone],
+    queryKey: queryKeys.nextRuns(cron, zone),
     queryFn: () => resources.previewCron(cron, zone, 5),
     enabled: cron !== "" && zone !== "",
     retry: false,
@@ -293,9 +294,9 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
   const queryClient = useQueryClient();
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const databases = useQuery({ queryKey: ["databases"], queryFn: resources.databases });
+  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: resources.databases });
   const { policies } = usePolicyNames();
-  const s3 = useQuery({ queryKey: ["s3-configs"], queryFn: resources.s3Configs, enabled: can(me.data?.data, "s3.view") });
+  const s3 = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs, enabled: can(me.data?.data, "s3.view") });
   const [values, setValues] = useState<FormValues>(() => initialValues(schedule));
   const settledCron = useDebounced(values.cronExpression.trim());
   const settledZone = useDebounced(values.timezone.trim());
@@ -306,8 +307,8 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
     mutationFn: () =>
       schedule ? resources.updateSchedule(schedule.id, toInput(values)) : resources.createSchedule(toInput(values)),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["schedules"] });
-      void queryClient.invalidateQueries({ queryKey: ["retention-policies"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
       navigate("/schedules");
     },
   });

@@ -8,6 +8,7 @@ import { formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { resources, type MaintenanceTask, type Setting } from "../lib/resources.ts";
 import { ImportSummary } from "./S3Configs.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { queryKeys } from "../lib/queryKeys.ts";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -19,7 +20,7 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
 }
 
 function Status() {
-  const status = useQuery({ queryKey: ["system-status"], queryFn: resources.systemStatus, refetchInterval: 30_000 });
+  const status = useQuery({ queryKey: queryKeys.systemStatus(), queryFn: resources.systemStatus, refetchInterval: 30_000 });
   if (status.isPending) return <Loading label="Loading status…" />;
   if (status.isError) return <ErrorState error={status.error} onRetry={() => void status.refetch()} />;
   const s = status.data.data;
@@ -120,7 +121,7 @@ function SettingRow({ setting, canConfigure }: { setting: Setting; canConfigure:
 function SettingsTable() {
   const me = useMe();
   const canConfigure = can(me.data?.data, "system.configure");
-  const settings = useQuery({ queryKey: ["settings"], queryFn: resources.settings });
+  const settings = useQuery({ queryKey: queryKeys.settings(), queryFn: resources.settings });
   if (settings.isPending) return <Loading label="Loading settings…" />;
   if (settings.isError) return <ErrorState error={settings.error} onRetry={() => void settings.refetch()} />;
   if (settings.data.data.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">No settings stored.</p>;
@@ -149,9 +150,9 @@ function Maintenance() {
   const run = useMutation({
     mutationFn: (task: MaintenanceTask) => resources.maintenance(task),
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["stats"] });
-      void queryClient.invalidateQueries({ queryKey: ["system-status"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.systemStatus() });
     },
   });
   const result = run.data?.data;
@@ -203,8 +204,8 @@ function ImportLocal() {
   const importing = useMutation({
     mutationFn: resources.importLocal,
     onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: ["backups"] });
-      void queryClient.invalidateQueries({ queryKey: ["databases"] });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
     },
   });
   return (
