@@ -31,6 +31,11 @@ test-int: install
 test-e2e: install web
     uv run pytest -q -p no:cacheprovider tests/e2e -m e2e
 
+# Coverage of libs/ and services/ by the unit and integration tests (not part of `just test`)
+coverage: install
+    uv run pytest -q -p no:cacheprovider tests/unit tests/integration --cov --cov-report=term:skip-covered --cov-report=html:data/coverage
+    uv run coverage report --format=total
+
 # Lint Python (ruff) and Dockerfiles (hadolint, via the test suite)
 lint:
     uv run ruff check .
