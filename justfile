@@ -25,7 +25,20 @@ test: install web lint types
 
 # Unit tests only (no I/O)
 test-unit:
-    uv run pytest -q tests/unit
+    uv run pytest -q -p no:cacheprovider tests/unit -m unit
+
+# Integration tests (real PostgreSQL, MariaDB, nats-server; no whole stack)
+test-int: install
+    uv run pytest -q -p no:cacheprovider tests/integration -m integration
+
+# End-to-end tests (the whole stack as `just up` runs it, and the UI in Chromium)
+test-e2e: install web
+    uv run pytest -q -p no:cacheprovider tests/e2e -m e2e
+
+# Coverage of libs/ and services/ by the unit and integration tests (not part of `just test`)
+coverage: install
+    uv run pytest -q -p no:cacheprovider tests/unit tests/integration --cov --cov-report=term:skip-covered --cov-report=html:data/coverage
+    uv run coverage report --format=total
 
 # Lint Python (ruff) and Dockerfiles (hadolint, via the test suite)
 lint:

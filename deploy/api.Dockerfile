@@ -3,7 +3,7 @@
 # Build from the repository root:  docker build -f deploy/api.Dockerfile -t lifeboat-api .
 
 # ---- web: build the SPA into services/api/src/lifeboat/api/static --------------------------
-FROM node:20-slim AS web
+FROM node:24-slim AS web
 WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund

@@ -102,7 +102,7 @@ async def test_authorization_matrix(api: RunningApi) -> None:
             caller.headers["X-Password"] = password  # kept for re-sign-in; ignored by the API
             callers.append(caller)
 
-        schema = (await httpx.AsyncClient(base_url=api.url).get("/schema/openapi.json")).json()
+        schema = (await api.client.get("/schema/openapi.json")).json()
         rules = access_rules(api)
         operations = [
             (path, method)

@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import yaml
 
+from tests.unit.test_deploy_lint import nats_image_of_the_tests
+
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS = (ROOT / "deploy" / "nats" / "cluster" / "accounts.conf").read_text()
 REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*:\?[^}]*\}$")
@@ -32,7 +34,7 @@ def test_three_jetstream_nodes_on_the_shipped_config() -> None:
     names: set[str] = set()
     for node in NODES:
         service = services[node]
-        assert str(service["image"]).startswith("nats:2.10")
+        assert str(service["image"]).startswith(nats_image_of_the_tests() + "-")
         mounts = [str(v) for v in service["volumes"]]
         assert "./deploy/nats/cluster:/etc/nats:ro" in mounts
         assert "./deploy/nats/certs:/etc/nats/certs:ro" in mounts

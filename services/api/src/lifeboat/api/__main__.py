@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -44,6 +45,13 @@ def rotate_key_command() -> int:
     return 0
 
 
+def server_implementations() -> tuple[str, str]:
+    """uvicorn's (loop, http): uvloop and httptools when installed, else asyncio and h11."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+    return loop, http
+
+
 def main() -> None:
     """Run the API service until interrupted (or run a command: ``rotate-key``)."""
     setup_logging(os.environ.get("LOG_LEVEL", "INFO"), "api")
@@ -53,8 +61,11 @@ def main() -> None:
         print("usage: python -m lifeboat.api [rotate-key]", file=sys.stderr)
         raise SystemExit(2)
     settings = Settings.from_env(os.environ)
+    loop, http = server_implementations()
     uvicorn.run(
         create_app(settings),
+        loop=loop,
+        http=http,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
