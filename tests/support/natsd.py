@@ -24,9 +24,10 @@ def nats_binary() -> str:
 
 
 @contextmanager
-def run_nats(store_dir: Path) -> Generator[str]:
-    """Start nats-server -js on a free port; yields its URL; stops it afterwards."""
-    port = free_port()
+def run_nats(store_dir: Path, port: int | None = None) -> Generator[str]:
+    """Start nats-server -js on `port` (default: a free one); yields its URL; stops it
+    afterwards. Started again on the same port and store it is the same server to clients."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [nats_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)],
         stdout=subprocess.DEVNULL,

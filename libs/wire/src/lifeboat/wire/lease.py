@@ -33,17 +33,23 @@ executor as attempt n+1 while attempt n may still wake up later. Ignoring the st
 
 Liveness comes from JetStream (AckWait, kept alive by ``in_progress`` heartbeats); the lease is
 not a timer, only the record of which attempt owns the job.
+
+**NATS blips** (a cluster electing a new leader, a reconnect) do not fail a step: reads and
+compare-and-sets are retried for up to ``patience_s``. A compare-and-set whose reply was lost
+may have landed, so before writing again the lease is read: exactly the lease this attempt
+wrote means it did (the write is taken), any other change means another attempt took over.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 
-from lifeboat.core.errors import FencedError, JobCancelledError
+from lifeboat.core.errors import FencedError, JobCancelledError, UnavailableError
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
 
@@ -79,6 +85,15 @@ class Cancellation(msgspec.Struct, frozen=True, kw_only=True):
 
 _lease_decoder = msgspec.json.Decoder(Lease)
 
+_T = TypeVar("_T")
+
+_FIRST_RETRY_S = 0.25
+_MAX_RETRY_S = 2.0
+
+
+async def _once(step: Callable[[], Awaitable[_T]]) -> _T:
+    return await step()
+
 
 def verdict(current: Lease | None, *, attempt: int, restore: bool, message: int = 0) -> Verdict:
     """What delivery `attempt` of job message `message` may do, given the lease as it stands.
@@ -111,9 +126,18 @@ class Fence:
     """One attempt's hold on its execution's lease."""
 
     def __init__(
-        self, bus: Bus, *, execution_id: str, attempt: int, executor_id: str, message: int = 0
+        self,
+        bus: Bus,
+        *,
+        execution_id: str,
+        attempt: int,
+        executor_id: str,
+        message: int = 0,
+        patience_s: float = 20.0,
     ) -> None:
         self.bus = bus
+        self.patience_s = patience_s
+        """How long a read or write rides out NATS being unavailable before giving up."""
         self.execution_id = execution_id
         self.attempt = attempt
         self.executor_id = executor_id
@@ -128,6 +152,9 @@ class Fence:
         self._turn = asyncio.Lock()
 
     async def _read(self) -> tuple[Lease | None, int]:
+        return await self._patiently(self._read_once)
+
+    async def _read_once(self) -> tuple[Lease | None, int]:
         entry = await self.bus.kv_get(subjects.LEASES_KV, self.execution_id)
         if entry is None:
             return None, 0
@@ -146,13 +173,45 @@ class Fence:
                 entry.revision,
             )
 
-    async def _write(self, lease: Lease, revision: int) -> int | None:
+    async def _write_once(self, lease: Lease, revision: int) -> int | None:
         value = msgspec.json.encode(lease)
         if revision == 0:
             return await self.bus.kv_create(subjects.LEASES_KV, self.execution_id, value)
         return await self.bus.kv_update(
             subjects.LEASES_KV, self.execution_id, value, revision=revision
         )
+
+    async def _patiently(self, step: Callable[[], Awaitable[_T]]) -> _T:
+        """`step`, retried while NATS is unavailable, for up to :attr:`patience_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.patience_s
+        delay = _FIRST_RETRY_S
+        while True:
+            try:
+                return await step()
+            except UnavailableError:
+                if loop.time() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MAX_RETRY_S)
+
+    async def _write(self, lease: Lease, revision: int) -> int | None:
+        """Compare-and-set `lease` on `revision`: the new revision, or None when another
+        attempt wrote since. Rides out NATS blips (see the module's notes)."""
+        tried = False
+
+        async def attempt() -> int | None:
+            nonlocal tried
+            if tried:
+                current, current_revision = await self._read_once()
+                if current == lease:
+                    return current_revision  # the lost reply's write landed
+                if current_revision != revision:
+                    return None
+            tried = True
+            return await self._write_once(lease, revision)
+
+        return await self._patiently(attempt)
 
     async def claim(self, *, restore: bool) -> Verdict:
         """Take the lease for this attempt if :func:`verdict` says ``run``.
@@ -180,9 +239,12 @@ class Fence:
                 return "run"
             # Another attempt wrote in between: decide again on what it wrote.
 
-    async def cancel_requested(self) -> Cancellation | None:
-        """The user's cancellation of this execution, if one was asked for."""
-        entry = await self.bus.kv_get(subjects.CANCELS_KV, self.execution_id)
+    async def cancel_requested(self, *, patient: bool = True) -> Cancellation | None:
+        """The user's cancellation of this execution, if one was asked for (`patient`: riding
+        out NATS blips; a periodic check that asks again soon need not)."""
+        entry = await (self._patiently if patient else _once)(
+            lambda: self.bus.kv_get(subjects.CANCELS_KV, self.execution_id)
+        )
         if entry is None:
             return None
         try:

@@ -236,6 +236,8 @@ class Executor:
             attempt=delivery.attempt,
             executor_id=self.settings.executor_id,
             message=delivery.stream_sequence,
+            # Past the lease the job is redelivered anyway and a late write is refused.
+            patience_s=self.settings.lease_s,
         )
         try:
             verdict = await fence.claim(restore=isinstance(job, RestoreJob))
@@ -443,7 +445,7 @@ async def _report(delivery: Delivery, rep: Reporter, result: Finished, *, done: 
 async def _cancel_requested(fence: Fence) -> bool:
     """Whether the user cancelled; when NATS cannot say, no (every hold asks again)."""
     try:
-        return await fence.cancel_requested() is not None
+        return await fence.cancel_requested(patient=False) is not None
     except UnavailableError:
         return False
 
