@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 import nats
 import nats.errors
@@ -158,7 +158,7 @@ class Bus:
         name: str,
         connect_timeout: float = 5.0,
         manages_streams: bool = True,
-    ) -> Bus:
+    ) -> Self:
         """Connect to the first reachable server of `options` (reconnecting forever afterwards,
         to any server of the cluster) or raise UnavailableError.
 
