@@ -217,9 +217,11 @@ class _S3Fields(NamedTuple):
 
     @classmethod
     def of(cls, row: BackupExecution) -> _S3Fields:
+        """The S3 columns of `row` as they are now."""
         return cls(row.s3_status, row.s3_error, row.s3_bucket, row.s3_key, row.s3_config_id)
 
     def put_on(self, row: BackupExecution) -> None:
+        """Set `row`'s S3 columns to these values."""
         row.s3_status, row.s3_error = self.status, self.error
         row.s3_bucket, row.s3_key, row.s3_config_id = self.bucket, self.key, self.config_id
 
