@@ -101,6 +101,24 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_prefix(prefix: str) -> str:
+    """`prefix` if it can start an artifact name: its complete segments (up to the last ``/``)
+    form an acceptable name and it holds no control character or backslash.
+
+    Raises:
+        ValidationError: it cannot (e.g. ``../``), so no listing ever leaves a local root.
+    """
+    directory, _, rest = prefix.rpartition("/")
+    if directory or prefix.startswith("/"):
+        check_name(directory)
+    if any(unicodedata.category(c) == "Cc" or c == "\\" for c in rest):
+        raise ValidationError(
+            "invalid artifact prefix: contains a control character or a backslash",
+            details={"prefix": prefix[:200]},
+        )
+    return prefix
+
+
 def join_name(directory: str, file_name: str) -> str:
     """``directory/file_name`` as an artifact name (checked)."""
     return check_name(f"{directory.strip('/')}/{file_name}" if directory.strip("/") else file_name)
@@ -220,4 +238,8 @@ class ArtifactStore(abc.ABC):
     @abc.abstractmethod
     def list_artifacts(self, prefix: str = "") -> AsyncIterator[ArtifactInfo]:
         """The published artifacts whose name starts with `prefix`, in name order (manifests
-        and hidden names, see :func:`is_listed`, are left out)."""
+        and hidden names, see :func:`is_listed`, are left out).
+
+        Raises:
+            ValidationError: `prefix` is refused by :func:`check_prefix`.
+        """

@@ -35,6 +35,7 @@ from lifeboat.storage.base import (
     ArtifactStore,
     Guard,
     check_name,
+    check_prefix,
     is_listed,
     not_found,
 )
@@ -396,6 +397,7 @@ class LocalStore(ArtifactStore):
         )
 
     def _list_sync(self, prefix: str) -> list[ArtifactInfo]:
+        check_prefix(prefix)
         directory = prefix.rpartition("/")[0]
         start = self.path_of(directory) if directory else self.root.resolve()
         found: list[ArtifactInfo] = []

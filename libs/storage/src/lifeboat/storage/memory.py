@@ -14,6 +14,7 @@ from lifeboat.storage.base import (
     ArtifactStore,
     Guard,
     check_name,
+    check_prefix,
     is_listed,
     manifest_of,
     not_found,
@@ -158,6 +159,7 @@ class MemoryStore(ArtifactStore):
 
     async def list_artifacts(self, prefix: str = "") -> AsyncIterator[ArtifactInfo]:
         """The artifacts whose name starts with `prefix`, in name order."""
+        check_prefix(prefix)
         for name in sorted(n for n in self.artifacts if n.startswith(prefix) and is_listed(n)):
             stored = self.artifacts.get(name)
             if stored is not None:

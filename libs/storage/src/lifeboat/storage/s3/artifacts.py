@@ -18,6 +18,7 @@ from lifeboat.storage.base import (
     ArtifactStore,
     Guard,
     check_name,
+    check_prefix,
     is_listed,
     manifest_of,
     not_found,
@@ -131,6 +132,7 @@ class S3ArtifactStore(ArtifactStore):
 
     async def list_artifacts(self, prefix: str = "") -> AsyncIterator[ArtifactInfo]:
         """The objects under `prefix`, in key order (ListObjectsV2 pages)."""
+        check_prefix(prefix)
         after: str | None = None
         while True:
             page, more = await self.s3.list_page(prefix, start_after=after)
