@@ -34,7 +34,7 @@ import abc
 import unicodedata
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, Self
 
 import msgspec
 
@@ -149,7 +149,7 @@ class ArtifactStore(abc.ABC):
     Use as ``async with store:`` (or call :meth:`aclose`) when the store holds connections.
     """
 
-    async def __aenter__(self) -> ArtifactStore:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
