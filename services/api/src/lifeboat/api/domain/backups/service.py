@@ -48,6 +48,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.storage.local import LocalStore
 from lifeboat.wire.messages import BackupJob, S3Target
 
 log = logging.getLogger(__name__)
@@ -408,9 +409,8 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bo
                 details={"id": backup_id, "status": row.status},
             )
         paths = _artifact_paths(ctx.settings.backup_storage_path, row)
-        if paths is not None:
-            for path in paths:
-                path.unlink(missing_ok=True)
+        if paths is not None and row.local_path:
+            await LocalStore(ctx.settings.backup_storage_path).delete(row.local_path)
         row.deleted_at = ctx.clock()
         removed = row.local_path if paths is not None else None
         has_s3 = row.s3_status == "completed"
