@@ -1,15 +1,12 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-
-import { api } from "../lib/api.ts";
-import { useS3Available } from "../lib/hooks.ts";
+import { api, type Backup } from "../lib/api.ts";
+import { useS3Available } from "../lib/hooks/system.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
-import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
 import { DataTable } from "./DataTable.tsx";
-import { queryKeys } from "../lib/queryKeys.ts";
+import { useUploadToS3 } from "../lib/hooks/backups.ts";
 
 const COPY_TONE: Record<string, string> = {
   completed: "border-emerald-300 text-emerald-800 dark:border-emerald-800 dark:text-emerald-300",
@@ -44,18 +41,14 @@ function Copies({ backup }: { backup: Backup }) {
 }
 
 function UploadToS3({ backup }: { backup: Backup }) {
-  const queryClient = useQueryClient();
-  const upload = useMutation({
-    mutationFn: () => api.uploadToS3(backup.id),
-    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.backups() }),
-  });
+  const upload = useUploadToS3();
   return (
     <button
       type="button"
       className="mr-3 font-medium text-orange-700 hover:underline disabled:opacity-50 dark:text-orange-400"
       disabled={upload.isPending}
       title={upload.error ? upload.error.message : "Copy this backup to the default S3 configuration"}
-      onClick={() => upload.mutate()}
+      onClick={() => upload.mutate({ id: backup.id, name: backup.databaseName ?? "a deleted database" })}
     >
       {upload.isPending ? "Queuing…" : upload.isError ? "S3 failed — retry" : backup.s3Status === "failed" ? "Retry S3" : "To S3"}
     </button>

@@ -6,13 +6,13 @@ import { Detail, LogView } from "../components/LogView.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { CancelButton } from "../components/CancelButton.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api, ApiError, type Page } from "../lib/api.ts";
+import { api, ApiError, type Page, type BackupDetail as BackupRecord, type LogLine } from "../lib/api.ts";
+import { describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { useExecutionStream, type ExecutionUpdate, type StreamState } from "../lib/events.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
-import { describePolicy, resources, type BackupDetail as BackupRecord, type LogLine } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
-import { useS3Available } from "../lib/hooks.ts";
+import { useS3Available } from "../lib/hooks/system.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = {
@@ -139,7 +139,7 @@ function CopyRow({ name, status, children }: { name: string; status: string | nu
 function Copies({ b, canViewS3 }: { b: BackupRecord; canViewS3: boolean }) {
   const s3Config = useQuery({
     queryKey: queryKeys.s3Config(b.s3ConfigId),
-    queryFn: () => resources.s3Config(b.s3ConfigId ?? ""),
+    queryFn: () => api.s3Config(b.s3ConfigId ?? ""),
     enabled: canViewS3 && !!b.s3ConfigId,
     retry: false,
   });
@@ -192,14 +192,14 @@ function Retention({ b }: { b: BackupRecord }) {
   const scheduleId = b.backupScheduleId ?? null;
   const schedule = useQuery({
     queryKey: queryKeys.schedule(scheduleId),
-    queryFn: () => resources.schedule(scheduleId ?? ""),
+    queryFn: () => api.schedule(scheduleId ?? ""),
     enabled: scheduleId !== null,
     retry: false,
   });
   const policyId = b.retentionPolicyId ?? schedule.data?.data.retentionPolicyId ?? null;
   const policy = useQuery({
     queryKey: queryKeys.retentionPolicy(policyId),
-    queryFn: () => resources.policy(policyId ?? ""),
+    queryFn: () => api.policy(policyId ?? ""),
     enabled: policyId !== null,
     retry: false,
   });
@@ -291,7 +291,7 @@ function useBackupActions(id: string) {
     },
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteBackup(id),
+    mutationFn: () => api.deleteBackup(id),
     onSuccess: () => {
       queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
@@ -394,7 +394,7 @@ export function BackupDetail({ backupId }: { backupId: string }) {
 
   const backup = useQuery({
     queryKey: key,
-    queryFn: () => resources.backup(backupId),
+    queryFn: () => api.backup(backupId),
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
     // Poll every 2 s while it runs, or every 10 s as a safety net while the stream is live.
     refetchInterval: (query) => {
@@ -414,7 +414,7 @@ export function BackupDetail({ backupId }: { backupId: string }) {
 
   const filtered = useQuery({
     queryKey: queryKeys.backupLogs(backupId, level),
-    queryFn: () => resources.backupLogs(backupId, level === "all" ? undefined : level),
+    queryFn: () => api.backupLogs(backupId, level === "all" ? undefined : level),
     enabled: level !== "all",
     refetchInterval: live ? (stream === "live" ? 10_000 : 2_000) : false,
   });

@@ -5,12 +5,10 @@ import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
-import { api } from "../lib/api.ts";
+import { api, type Schedule, type SystemStats } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
-import { resources, type Schedule } from "../lib/resources.ts";
 import { Link } from "../lib/router.tsx";
-import type { SystemStats } from "../lib/types.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
@@ -20,7 +18,7 @@ function UpcomingSchedules() {
   const me = useMe();
   const schedules = useQuery({
     queryKey: queryKeys.schedules(),
-    queryFn: resources.schedules,
+    queryFn: () => api.schedules(),
     refetchInterval: 60_000,
     enabled: can(me.data?.data, "schedule.view"),
   });

@@ -6,12 +6,10 @@ import { BUTTON, DANGER, FormStatus, LINK, SECONDARY, TD, formatInZone } from ".
 import { Detail } from "../components/LogView.tsx";
 import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api, ApiError } from "../lib/api.ts";
+import { api, ApiError, type DatabaseDetail as DatabaseRecord, type ConnectionTest } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatRelative } from "../lib/format.ts";
-import { resources, type DatabaseDetail as DatabaseRecord } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
-import type { ConnectionTest } from "../lib/types.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
@@ -62,13 +60,13 @@ function ConnectionTestResult({ test, lastBackup }: { test: StoredTest | undefin
 function DatabaseSchedules({ databaseId, canManage }: { databaseId: string; canManage: boolean }) {
   const schedules = useQuery({
     queryKey: queryKeys.schedules({ databaseId }),
-    queryFn: () => resources.databaseSchedules(databaseId),
+    queryFn: () => api.schedules(databaseId),
     refetchInterval: 60_000,
   });
   const me = useMe();
   const policies = useQuery({
     queryKey: queryKeys.retentionPolicies(),
-    queryFn: resources.policies,
+    queryFn: api.policies,
     enabled: can(me.data?.data, "retention.view"),
   });
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
@@ -158,7 +156,7 @@ function Body({ database }: { database: DatabaseRecord }) {
     },
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteDatabase(database.id),
+    mutationFn: () => api.deleteDatabase(database.id),
     onSuccess: () => {
       queryClient.removeQueries({ queryKey: queryKeys.database(database.id) });
       void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
@@ -308,7 +306,7 @@ function Body({ database }: { database: DatabaseRecord }) {
 export function DatabaseDetail({ databaseId }: { databaseId: string }) {
   const database = useQuery({
     queryKey: queryKeys.database(databaseId),
-    queryFn: () => resources.database(databaseId),
+    queryFn: () => api.database(databaseId),
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
   });
   if (database.isPending) return <Loading label="Loading database…" />;

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { BUTTON, CHECKBOX, DANGER, Field, FormStatus, INPUT, ReadOnlyNote, SECONDARY, fieldErrors } from "../components/Form.tsx";
 import { PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
-import { resources, type DatabaseDetail, type DatabaseInput } from "../lib/resources.ts";
+import { api, type DatabaseDetail, type DatabaseInput } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
@@ -73,14 +73,14 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
   };
   const save = useMutation({
     mutationFn: () =>
-      database ? resources.updateDatabase(database.id, toInput(values, true)) : resources.createDatabase(toInput(values, false)),
+      database ? api.updateDatabase(database.id, toInput(values, true)) : api.createDatabase(toInput(values, false)),
     onSuccess: () => {
       refresh();
       navigate("/databases");
     },
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteDatabase(database?.id ?? ""),
+    mutationFn: () => api.deleteDatabase(database?.id ?? ""),
     onSuccess: () => {
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
@@ -203,7 +203,7 @@ export function DatabaseForm({ databaseId }: { databaseId?: string }) {
     <EditLoader
       id={databaseId}
       queryKey="database"
-      load={resources.database}
+      load={api.database}
       what="database"
       render={(item) => <DatabaseFormBody database={item} />}
     />

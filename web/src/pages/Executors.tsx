@@ -4,7 +4,7 @@ import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
 import { LINK, TD } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { executors, type Executor, type RunningJob } from "../lib/executors.ts";
+import { api, type Executor, type RunningJob } from "../lib/api.ts";
 import { formatDateTime, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
@@ -63,7 +63,7 @@ function Job({ job }: { job: RunningJob }) {
 }
 
 export function Executors() {
-  const list = useQuery({ queryKey: queryKeys.executors(), queryFn: executors.list, refetchInterval: 5_000 });
+  const list = useQuery({ queryKey: queryKeys.executors(), queryFn: api.executors, refetchInterval: 5_000 });
   return (
     <>
       <PageHeader title="Executors" />

@@ -16,16 +16,7 @@ import {
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatNumber } from "../lib/format.ts";
-import {
-  resources,
-  type Addressing,
-  type ChecksumMode,
-  type ImportResult,
-  type S3Config,
-  type S3ConfigInput,
-  type S3Test,
-  type Sse,
-} from "../lib/resources.ts";
+import { api, type Addressing, type ChecksumMode, type ImportResult, type S3Config, type S3ConfigInput, type S3Test, type Sse } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
@@ -134,18 +125,18 @@ export function ImportSummary({ result }: { result: ImportResult }) {
 function S3Card({ config, canManage }: { config: S3Config; canManage: boolean }) {
   const queryClient = useQueryClient();
   const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
-  const test = useMutation({ mutationFn: () => resources.testS3Config(config.id) });
-  const buckets = useMutation({ mutationFn: () => resources.s3Buckets(config.id) });
+  const test = useMutation({ mutationFn: () => api.testS3Config(config.id) });
+  const buckets = useMutation({ mutationFn: () => api.s3Buckets(config.id) });
   const importing = useMutation({
-    mutationFn: () => resources.importS3(config.id),
+    mutationFn: () => api.importS3(config.id),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
-  const makeDefault = useMutation({ mutationFn: () => resources.updateS3Config(config.id, { isDefault: true }), onSuccess: refresh });
-  const remove = useMutation({ mutationFn: () => resources.deleteS3Config(config.id), onSuccess: refresh });
+  const makeDefault = useMutation({ mutationFn: () => api.updateS3Config(config.id, { isDefault: true }), onSuccess: refresh });
+  const remove = useMutation({ mutationFn: () => api.deleteS3Config(config.id), onSuccess: refresh });
   const where = `${config.bucket}${config.pathPrefix ? `/${config.pathPrefix.replace(/^\/+/, "")}` : ""}`;
   const actionError = makeDefault.error ?? remove.error;
 
@@ -244,7 +235,7 @@ function S3Card({ config, canManage }: { config: S3Config; canManage: boolean })
 export function S3Configs() {
   const me = useMe();
   const canManage = can(me.data?.data, "s3.manage");
-  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs });
+  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: api.s3Configs });
   return (
     <>
       <PageHeader
@@ -352,7 +343,7 @@ function S3FormBody({ config }: { config?: S3Config }) {
   const [values, setValues] = useState<FormValues>(() => initialValues(config));
   const editing = config !== undefined;
   const save = useMutation({
-    mutationFn: () => (config ? resources.updateS3Config(config.id, toInput(values, true)) : resources.createS3Config(toInput(values, false))),
+    mutationFn: () => (config ? api.updateS3Config(config.id, toInput(values, true)) : api.createS3Config(toInput(values, false))),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
       navigate("/s3-configs");
@@ -504,7 +495,7 @@ export function S3ConfigForm({ configId }: { configId?: string }) {
     <EditLoader
       id={configId}
       queryKey="s3-config"
-      load={resources.s3Config}
+      load={api.s3Config}
       what="S3 configuration"
       render={(item) => <S3FormBody config={item} />}
     />

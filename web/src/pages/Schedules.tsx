@@ -19,19 +19,11 @@ import {
   formatInZone,
 } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { ApiError } from "../lib/api.ts";
+import { ApiError, api, type Compression, type Schedule, type ScheduleInput, type ScheduleType } from "../lib/api.ts";
+import { PREDEFINED_CRON, describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatRelative } from "../lib/format.ts";
-import { useDebounced } from "../lib/hooks.ts";
-import {
-  PREDEFINED_CRON,
-  describePolicy,
-  resources,
-  type Compression,
-  type Schedule,
-  type ScheduleInput,
-  type ScheduleType,
-} from "../lib/resources.ts";
+import { useDebounced } from "../lib/hooks/common.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
@@ -48,7 +40,7 @@ const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
 const TYPE_LABEL: Record<string, string> = Object.fromEntries(TYPES.map((t) => [t.value, t.label]));
 
 function usePolicyNames() {
-  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: resources.policies });
+  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: api.policies });
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
   return { policies, names };
 }
@@ -57,11 +49,11 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
   const queryClient = useQueryClient();
   const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
   const toggle = useMutation({
-    mutationFn: (enabled: boolean) => resources.setScheduleEnabled(schedule.id, enabled),
+    mutationFn: (enabled: boolean) => api.setScheduleEnabled(schedule.id, enabled),
     onSuccess: refresh,
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteSchedule(schedule.id),
+    mutationFn: () => api.deleteSchedule(schedule.id),
     onSuccess: () => {
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
@@ -126,7 +118,7 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
 export function Schedules() {
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const schedules = useQuery({ queryKey: queryKeys.schedules(), queryFn: resources.schedules, refetchInterval: 60_000 });
+  const schedules = useQuery({ queryKey: queryKeys.schedules(), queryFn: () => api.schedules(), refetchInterval: 60_000 });
   const { names } = usePolicyNames();
 
   return (
@@ -277,7 +269,7 @@ function NextRunsPreview({ cron, zone, preview }: { cron: string; zone: string; 
 function usePreview(cron: string, zone: string) {
   return useQuery({
     queryKey: queryKeys.nextRuns(cron, zone),
-    queryFn: () => resources.previewCron(cron, zone, 5),
+    queryFn: () => api.previewCron(cron, zone, 5),
     enabled: cron !== "" && zone !== "",
     retry: false,
     placeholderData: keepPreviousData,
@@ -294,9 +286,9 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
   const queryClient = useQueryClient();
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: resources.databases });
+  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
   const { policies } = usePolicyNames();
-  const s3 = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs, enabled: can(me.data?.data, "s3.view") });
+  const s3 = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: api.s3Configs, enabled: can(me.data?.data, "s3.view") });
   const [values, setValues] = useState<FormValues>(() => initialValues(schedule));
   const settledCron = useDebounced(values.cronExpression.trim());
   const settledZone = useDebounced(values.timezone.trim());
@@ -305,7 +297,7 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
 
   const save = useMutation({
     mutationFn: () =>
-      schedule ? resources.updateSchedule(schedule.id, toInput(values)) : resources.createSchedule(toInput(values)),
+      schedule ? api.updateSchedule(schedule.id, toInput(values)) : api.createSchedule(toInput(values)),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
@@ -560,7 +552,7 @@ export function ScheduleForm({ scheduleId }: { scheduleId?: string }) {
     <EditLoader
       id={scheduleId}
       queryKey="schedule"
-      load={resources.schedule}
+      load={api.schedule}
       what="schedule"
       render={(item) => <ScheduleFormBody schedule={item} />}
     />
