@@ -111,7 +111,9 @@ export function BackupTable({
               <Copies backup={backup} />
             </td>
           )}
-          <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
+          <td className={`${TD} text-right tabular-nums`} data-testid="backup-size">
+            {formatBytes(backup.fileSizeBytes)}
+          </td>
           <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
           {!compact && (
             <td className={`${TD} text-right`}>

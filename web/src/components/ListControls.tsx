@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { useId, useState, type ReactNode } from "react";
 
 import { SECONDARY, SELECT } from "./styles.ts";
 
@@ -74,13 +74,27 @@ export function FilterDate({
   );
 }
 
-/** The filter bar above a list: a grid of controls and, when some filter is set, "Clear". */
+/** The filter bar above a list: a grid of controls and "Clear filters". On phones it is
+ * folded behind a "Filters" button (open by itself when some filter is set). */
 export function FilterBar({ label, children, active, onClear }: { label: string; children: ReactNode; active: boolean; onClear: () => void }) {
+  const id = useId();
+  const [open, setOpen] = useState(active);
   return (
+    <>
+      <button
+        type="button"
+        className={`${SECONDARY} mb-3 w-full sm:hidden`}
+        aria-expanded={open}
+        aria-controls={id}
+        onClick={() => setOpen(!open)}
+      >
+        {open ? "Hide filters" : active ? "Filters (active)" : "Filters and sorting"}
+      </button>
     <form
+      id={id}
       role="search"
       aria-label={label}
-      className="mb-4 grid grid-cols-2 items-end gap-3 sm:grid-cols-3 lg:grid-cols-[repeat(auto-fit,minmax(9rem,1fr))]"
+      className={`mb-4 grid-cols-2 items-end gap-3 sm:grid sm:grid-cols-3 lg:grid-cols-[repeat(auto-fit,minmax(9rem,1fr))] ${open ? "grid" : "hidden"}`}
       onSubmit={(event) => event.preventDefault()}
     >
       {children}
@@ -90,6 +104,7 @@ export function FilterBar({ label, children, active, onClear }: { label: string;
         </button>
       </div>
     </form>
+    </>
   );
 }
 

@@ -176,7 +176,7 @@ export function Databases() {
               </button>
             </Empty>
           ) : (
-            <ul className="grid gap-4 sm:grid-cols-2 xl:grid-cols-3">
+            <ul className="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-3">
               {shown.map((database) => (
                 <DatabaseCard key={database.id} database={database} />
               ))}
