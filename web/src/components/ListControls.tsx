@@ -99,7 +99,7 @@ export function FilterBar({ label, children, active, onClear }: { label: string;
     >
       {children}
       <div className="flex items-end">
-        <button type="button" className={`${SECONDARY} w-full sm:w-auto`} disabled={!active} onClick={onClear} data-testid="clear-filters">
+        <button type="button" className={`${SECONDARY} h-9 w-full sm:w-auto`} disabled={!active} onClick={onClear} data-testid="clear-filters">
           Clear filters
         </button>
       </div>

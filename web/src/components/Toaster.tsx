@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from "react";
 
+import { Link } from "../lib/router.tsx";
 import { currentToasts, dismissToast, holdToast, releaseToast, subscribeToasts, type Toast } from "../lib/toast.ts";
 
 const TONE: Record<Toast["tone"], string> = {
@@ -24,7 +25,17 @@ function Item({ toast }: { toast: Toast }) {
       <span aria-hidden="true" className="mt-0.5 inline-flex size-4 shrink-0 items-center justify-center rounded-full border border-current text-[10px] font-bold">
         {ICON[toast.tone]}
       </span>
-      <p className="min-w-0 flex-1 break-words">{toast.message}</p>
+      <p className="min-w-0 flex-1 break-words">
+        {toast.message}
+        {toast.link && (
+          <>
+            {" "}
+            <Link to={toast.link.to} className="font-medium underline underline-offset-2" onClick={() => dismissToast(toast.id)}>
+              {toast.link.label}
+            </Link>
+          </>
+        )}
+      </p>
       <button
         type="button"
         onClick={() => dismissToast(toast.id)}

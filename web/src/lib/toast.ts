@@ -8,6 +8,8 @@ export interface Toast {
   id: number;
   tone: ToastTone;
   message: string;
+  /** A page to go on to ("Follow it"). */
+  link?: { to: string; label: string };
 }
 
 let toasts: readonly Toast[] = [];
@@ -32,11 +34,11 @@ export function dismissToast(id: number): void {
 }
 
 /** Show a toast; returns its id. The same message twice in a row is shown once (restarted). */
-export function showToast(tone: ToastTone, message: string): number {
+export function showToast(tone: ToastTone, message: string, link?: Toast["link"]): number {
   const same = toasts.find((toast) => toast.tone === tone && toast.message === message);
   if (same) dismissToast(same.id);
   const id = nextId++;
-  toasts = [...toasts, { id, tone, message }].slice(-MAX_SHOWN);
+  toasts = [...toasts, { id, tone, message, ...(link ? { link } : {}) }].slice(-MAX_SHOWN);
   timers.set(id, window.setTimeout(() => dismissToast(id), LIFETIME[tone]));
   emit();
   return id;
@@ -56,9 +58,9 @@ export function releaseToast(id: number): void {
 }
 
 export const toast = {
-  success: (message: string) => showToast("success", message),
-  error: (message: string) => showToast("error", message),
-  info: (message: string) => showToast("info", message),
+  success: (message: string, link?: Toast["link"]) => showToast("success", message, link),
+  error: (message: string, link?: Toast["link"]) => showToast("error", message, link),
+  info: (message: string, link?: Toast["link"]) => showToast("info", message, link),
 };
 
 export function subscribeToasts(listener: () => void): () => void {

@@ -1,7 +1,7 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
-import { BUTTON, DANGER, FormStatus, LINK, SECONDARY } from "../components/Form.tsx";
+import { BUTTON, DANGER, LINK, SECONDARY } from "../components/Form.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { CancelButton } from "../components/CancelButton.tsx";
@@ -13,6 +13,7 @@ import { useExecutionStream, type ExecutionUpdate, type StreamState } from "../l
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { useS3Available } from "../lib/hooks/system.ts";
+import { useDeleteBackup, useUploadToS3 } from "../lib/hooks/backups.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = {
@@ -283,21 +284,10 @@ function LiveProgress({ b, total, stream, now }: { b: BackupRecord; total: numbe
 /** Upload to S3 and delete (the page shows their outcome under its header). */
 function useBackupActions(id: string) {
   const queryClient = useQueryClient();
-  const upload = useMutation({
-    mutationFn: () => api.uploadToS3(id),
-    onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backup(id) });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-    },
-  });
-  const remove = useMutation({
-    mutationFn: () => api.deleteBackup(id),
-    onSuccess: () => {
-      queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
-      navigate("/backups");
-    },
+  const upload = useUploadToS3();
+  const remove = useDeleteBackup(() => {
+    queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
+    navigate("/backups");
   });
   return { upload, remove };
 }
@@ -325,7 +315,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
           </a>
         )}
         {canUpload && (
-          <button type="button" className={SECONDARY} disabled={upload.isPending} onClick={() => upload.mutate()}>
+          <button type="button" className={SECONDARY} disabled={upload.isPending} onClick={() => upload.mutate({ id: b.id, name })}>
             {upload.isPending ? "Queuing…" : b.s3Status === "failed" ? "Retry S3" : "To S3"}
           </button>
         )}
@@ -342,7 +332,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
             disabled={remove.isPending}
             onClick={() => {
               const when = formatDateTime(b.startedAt);
-              if (window.confirm(`Delete the backup of ${name} from ${when}? Its file and S3 copy are removed.`)) remove.mutate();
+              if (window.confirm(`Delete the backup of ${name} from ${when}? Its file and S3 copy are removed.`)) remove.mutate({ id: b.id, name });
             }}
           >
             {remove.isPending ? "Deleting…" : "Delete"}
@@ -458,12 +448,6 @@ export function BackupDetail({ backupId }: { backupId: string }) {
       </p>
       <PageHeader title={`Backup of ${b.databaseName ?? "a deleted database"}`} actions={<Actions b={b} actions={actions} />} />
       <div className="space-y-6" data-testid="backup-detail">
-        {(actions.upload.error ?? actions.remove.error ?? actions.upload.isSuccess) && (
-          <FormStatus
-            error={actions.upload.error ?? actions.remove.error}
-            success={actions.upload.isSuccess ? "Upload to S3 queued." : null}
-          />
-        )}
         {b.status === "failed" && b.errorMessage && (
           <div
             role="alert"

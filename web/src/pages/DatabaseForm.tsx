@@ -8,6 +8,7 @@ import { api, type DatabaseDetail, type DatabaseInput } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 type Engine = "postgresql" | "mysql";
 const DEFAULT_PORT: Record<Engine, string> = { postgresql: "5432", mysql: "3306" };
@@ -74,8 +75,9 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
   const save = useMutation({
     mutationFn: () =>
       database ? api.updateDatabase(database.id, toInput(values, true)) : api.createDatabase(toInput(values, false)),
-    onSuccess: () => {
+    onSuccess: (saved) => {
       refresh();
+      toast.success(`${saved.data.name} ${database ? "saved" : "added"}.`);
       navigate("/databases");
     },
   });
@@ -85,6 +87,7 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      toast.success(`${database?.name ?? "The database"} deleted.`);
       navigate("/databases");
     },
   });

@@ -18,6 +18,7 @@ import { Link, navigate, useSearch } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 const PAGE_SIZE = 50;
 
@@ -634,8 +635,10 @@ export function RestoreWizard() {
     },
     onSuccess: (created) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.restores() });
+      toast.success(`Restore into ${target?.name ?? created.data.databaseName ?? "the database"} queued.`);
       navigate(`/restores/${encodeURIComponent(created.data.id)}`);
     },
+    onError: (error) => toast.error(`The restore could not start: ${error.message}`),
     onSettled: () => setProgress(null),
   });
 

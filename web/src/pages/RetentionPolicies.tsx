@@ -24,6 +24,7 @@ import { Link, navigate, useSearch } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -53,7 +54,11 @@ export function RetentionPolicies() {
   const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: api.policies });
   const remove = useMutation({
     mutationFn: (policyId: string) => api.deletePolicy(policyId),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() }),
+    onSuccess: () => {
+      toast.success("Retention policy deleted.");
+      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
+    },
+    onError: (error) => toast.error(`Could not delete the retention policy: ${error.message}`),
   });
 
   return (
@@ -336,6 +341,7 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
     onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
       queryClient.setQueryData(["retention-policy", saved.data.id], saved);
+      toast.success(`Retention policy ${saved.data.name} ${policy ? "saved" : "created"}.`);
       navigate("/retention-policies");
     },
   });

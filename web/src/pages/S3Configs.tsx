@@ -20,6 +20,7 @@ import { api, type Addressing, type ChecksumMode, type ImportResult, type S3Conf
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 const MiB = 1024 * 1024;
 const STORAGE_CLASSES = [
@@ -135,8 +136,21 @@ function S3Card({ config, canManage }: { config: S3Config; canManage: boolean })
       void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
-  const makeDefault = useMutation({ mutationFn: () => api.updateS3Config(config.id, { isDefault: true }), onSuccess: refresh });
-  const remove = useMutation({ mutationFn: () => api.deleteS3Config(config.id), onSuccess: refresh });
+  const makeDefault = useMutation({
+    mutationFn: () => api.updateS3Config(config.id, { isDefault: true }),
+    onSuccess: () => {
+      toast.success(`${config.name} is the default S3 configuration.`);
+      refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => api.deleteS3Config(config.id),
+    onSuccess: () => {
+      toast.success(`S3 configuration ${config.name} deleted.`);
+      refresh();
+    },
+    onError: (error) => toast.error(`Could not delete ${config.name}: ${error.message}`),
+  });
   const where = `${config.bucket}${config.pathPrefix ? `/${config.pathPrefix.replace(/^\/+/, "")}` : ""}`;
   const actionError = makeDefault.error ?? remove.error;
 
@@ -344,8 +358,9 @@ function S3FormBody({ config }: { config?: S3Config }) {
   const editing = config !== undefined;
   const save = useMutation({
     mutationFn: () => (config ? api.updateS3Config(config.id, toInput(values, true)) : api.createS3Config(toInput(values, false))),
-    onSuccess: () => {
+    onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
+      toast.success(`S3 configuration ${saved.data.name} ${config ? "saved" : "added"}.`);
       navigate("/s3-configs");
     },
   });

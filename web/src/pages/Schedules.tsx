@@ -24,10 +24,12 @@ import { PREDEFINED_CRON, describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatRelative } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks/common.ts";
+import { useDeleteSchedule, useSetScheduleEnabled } from "../lib/hooks/schedules.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -47,18 +49,8 @@ function usePolicyNames() {
 
 function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; policyName: string | null; canManage: boolean }) {
   const queryClient = useQueryClient();
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
-  const toggle = useMutation({
-    mutationFn: (enabled: boolean) => api.setScheduleEnabled(schedule.id, enabled),
-    onSuccess: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: () => api.deleteSchedule(schedule.id),
-    onSuccess: () => {
-      refresh();
-      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
-    },
-  });
+  const toggle = useSetScheduleEnabled(schedule);
+  const remove = useDeleteSchedule(schedule, () => void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() }));
   const label = `${schedule.databaseName ?? "unknown database"} ${TYPE_LABEL[schedule.scheduleType] ?? schedule.scheduleType}`;
   const enabled = toggle.isPending && toggle.variables !== undefined ? toggle.variables : schedule.enabled;
   return (
@@ -301,6 +293,7 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
+      toast.success(schedule ? "Schedule saved." : "Schedule created.");
       navigate("/schedules");
     },
   });

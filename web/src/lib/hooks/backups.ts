@@ -3,6 +3,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, type Backup, type BackupQuery, type LogLine } from "../api.ts";
 import { queryKeys } from "../queryKeys.ts";
 import { isActive } from "../status.ts";
+import { toast } from "../toast.ts";
 import { useAction } from "./common.ts";
 
 /** A page of backups; polled every 3 s while one of them runs, else every `idle` ms. */
@@ -29,12 +30,15 @@ export function useBackupHistory(days: number) {
   return useQuery({ queryKey: queryKeys.backupHistory(days), queryFn: () => api.backupHistory(days), refetchInterval: 60_000 });
 }
 
-/** "Backup now" of a database (`name` for the toast). */
-export function useStartBackup() {
+/** "Backup now" of a database (`name` for the toast; `quiet`: no success toast, the page says
+ * it itself). */
+export function useStartBackup({ quiet = false } = {}) {
   return useAction((database: { id: string; name: string }) => api.startBackup(database.id), {
     invalidate: [queryKeys.backups(), queryKeys.stats()],
-    success: (_, database) => `Backup of ${database.name} started.`,
     failure: (database) => `Could not start the backup of ${database.name}`,
+    onSuccess: (page, database) => {
+      if (!quiet) toast.success(`Backup of ${database.name} started.`, { to: `/backups/${encodeURIComponent(page.data.id)}`, label: "Follow it" });
+    },
   });
 }
 

@@ -23,11 +23,12 @@ export function useSetScheduleEnabled(schedule: Schedule) {
   });
 }
 
-export function useDeleteSchedule(schedule: Schedule) {
+export function useDeleteSchedule(schedule: Schedule, onSuccess?: () => void) {
   const name = schedule.databaseName ?? "a deleted database";
   return useAction(() => api.deleteSchedule(schedule.id), {
     invalidate: [queryKeys.schedules()],
     success: `The ${schedule.scheduleType} schedule of ${name} is deleted.`,
     failure: `Could not delete the schedule of ${name}`,
+    onSuccess,
   });
 }
