@@ -7,7 +7,7 @@ import { toast } from "../toast.ts";
 import { useAction } from "./common.ts";
 
 /** A page of backups; polled every 3 s while one of them runs, else every `idle` ms. */
-export function useBackups(query: BackupQuery, { idle = 30_000, enabled = true } = {}) {
+export function useBackups(query: BackupQuery, { idle = 10_000, enabled = true } = {}) {
   return useQuery({
     queryKey: queryKeys.backups(query),
     queryFn: () => api.backups(query),

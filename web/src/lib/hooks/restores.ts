@@ -11,7 +11,7 @@ export function useRestores(query: RestoreQuery) {
     queryKey: queryKeys.restores(query),
     queryFn: () => api.restores(query),
     placeholderData: keepPreviousData,
-    refetchInterval: (q) => (q.state.data?.data.some((restore: Restore) => isActive(restore.status)) ? 3_000 : 30_000),
+    refetchInterval: (q) => (q.state.data?.data.some((restore: Restore) => isActive(restore.status)) ? 3_000 : 10_000),
   });
 }
 
