@@ -120,6 +120,10 @@ def test_lists_filters_sorting_search_toasts(stack: Stack, world: dict[str, Any]
         expect(page.get_by_text("No backups match these filters.")).to_be_visible(timeout=TIMEOUT)
         page.get_by_label("Status", exact=True).select_option("completed")
         page.get_by_label("Type", exact=True).select_option("manual")
+        page.get_by_label("Stored in").select_option(label="S3 (uploaded)")
+        expect(page.get_by_text("No backups match these filters.")).to_be_visible(timeout=TIMEOUT)
+        page.get_by_label("Stored in").select_option(label="Not on S3")
+        expect(rows).to_have_count(4, timeout=TIMEOUT)
         page.get_by_label("Stored in").select_option(label="Local copy")
         expect(rows).to_have_count(4, timeout=TIMEOUT)
         page.get_by_label("From", exact=True).fill("2001-01-01")
@@ -166,6 +170,11 @@ def test_lists_filters_sorting_search_toasts(stack: Stack, world: dict[str, Any]
         search.fill("no such thing")
         expect(page.get_by_text("No database matches")).to_be_visible()
         search.fill("")
+        expect(cards).to_have_count(4)
+        page.get_by_label("Type", exact=True).select_option(label="MySQL")
+        expect(page.get_by_text("No database matches of type MySQL.")).to_be_visible()
+        assert query_of(page)["type"] == ["mysql"]
+        page.get_by_label("Type", exact=True).select_option(label="PostgreSQL")
         expect(cards).to_have_count(4)
 
         # Toasts: a started backup is announced politely, a failure as an alert.

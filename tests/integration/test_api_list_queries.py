@@ -112,6 +112,7 @@ async def test_backups_storage_filter_and_sorting(api: RunningApi) -> None:
     assert await listing() == [running, s3_failed, s3_only, both, local_only]
     assert await listing(storage="local") == [s3_failed, both, local_only]
     assert await listing(storage="s3") == [s3_only, both]
+    assert await listing(storage="local-only") == [s3_failed, local_only]
     assert await listing(storage="s3", status="completed", startDate=at(1.5).isoformat()) == [
         s3_only
     ]

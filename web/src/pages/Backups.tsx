@@ -9,8 +9,8 @@ import { dayBound, oneOf, pageOf, useUrlParams } from "../lib/urlState.ts";
 const PAGE_SIZE = 50;
 const STATUSES: readonly BackupStatus[] = ["pending", "running", "completed", "failed", "cancelled", "skipped"];
 const TYPES: readonly BackupType[] = ["manual", "hourly", "daily", "weekly", "monthly", "custom", "pre-restore"];
-const STORAGE: readonly StorageLocation[] = ["local", "s3"];
-const STORAGE_LABEL: Record<StorageLocation, string> = { local: "Local copy", s3: "S3 copy" };
+const STORAGE: readonly StorageLocation[] = ["local", "s3", "local-only"];
+const STORAGE_LABEL: Record<StorageLocation, string> = { local: "Local copy", s3: "S3 (uploaded)", "local-only": "Not on S3" };
 
 /** The sort choices: a column and a direction, as `column:order` in one select. */
 export const BACKUP_SORTS: { value: `${BackupSort}:${SortOrder}`; label: string }[] = [

@@ -1,17 +1,18 @@
 import { useEffect, useState } from "react";
 
 import { Empty, ErrorState, Loading, PageHeader } from "../components/States.tsx";
-import type { DatabaseConfig } from "../lib/api.ts";
+import type { DatabaseConfig, DatabaseType } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
-import { BUTTON, INPUT, SECONDARY } from "../components/styles.ts";
+import { BUTTON, INPUT, SECONDARY, SELECT } from "../components/styles.ts";
 import { useDebounced } from "../lib/hooks/common.ts";
 import { useStartBackup } from "../lib/hooks/backups.ts";
 import { useDatabases, useTestConnection } from "../lib/hooks/databases.ts";
-import { useUrlParams } from "../lib/urlState.ts";
+import { oneOf, useUrlParams } from "../lib/urlState.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
+const ENGINES: readonly DatabaseType[] = ["postgresql", "mysql"];
 
 function DatabaseCard({ database }: { database: DatabaseConfig }) {
   const me = useMe();
@@ -118,7 +119,9 @@ export function Databases() {
   useEffect(() => {
     if ((params.get("q") ?? "") !== settled) update({ q: settled.trim() ? settled : undefined });
   }, [settled, params, update]);
-  const shown = (databases.data?.data ?? []).filter((database) => matches(database, search));
+  const engine = oneOf(params.get("type"), ENGINES);
+  const shown = (databases.data?.data ?? []).filter((database) => matches(database, search) && (!engine || database.type === engine));
+  const narrowed = search.trim() !== "" || engine !== undefined;
 
   return (
     <>
@@ -152,8 +155,19 @@ export function Databases() {
                 className={`${INPUT} sm:max-w-sm`}
                 autoComplete="off"
               />
+              <label htmlFor="database-type" className="sr-only">
+                Type
+              </label>
+              <select id="database-type" value={engine ?? ""} onChange={(event) => update({ type: event.target.value })} className={SELECT}>
+                <option value="">All types</option>
+                {ENGINES.map((value) => (
+                  <option key={value} value={value}>
+                    {TYPE_LABEL[value]}
+                  </option>
+                ))}
+              </select>
               <span className="text-sm text-zinc-500 dark:text-zinc-400" aria-live="polite" data-testid="database-count">
-                {search.trim()
+                {narrowed
                   ? `${shown.length} of ${databases.data.data.length} databases`
                   : `${databases.data.data.length} ${databases.data.data.length === 1 ? "database" : "databases"}`}
               </span>
@@ -170,9 +184,16 @@ export function Databases() {
         </Empty>
           ) : shown.length === 0 ? (
             <Empty>
-              No database matches “{search.trim()}”.{" "}
-              <button type="button" className="font-medium text-orange-700 hover:underline dark:text-orange-400" onClick={() => setSearch("")}>
-                Clear the search
+              No database matches{search.trim() ? ` “${search.trim()}”` : ""}{engine ? ` of type ${TYPE_LABEL[engine]}` : ""}.{" "}
+              <button
+                type="button"
+                className="font-medium text-orange-700 hover:underline dark:text-orange-400"
+                onClick={() => {
+                  setSearch("");
+                  update({ type: undefined });
+                }}
+              >
+                Show all
               </button>
             </Empty>
           ) : (

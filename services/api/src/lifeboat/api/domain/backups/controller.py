@@ -55,7 +55,10 @@ class BackupController(Controller):
         end_date: Annotated[datetime | None, QueryParameter(name="endDate")] = None,
         storage: Annotated[
             StorageLocation | None,
-            QueryParameter(name="storage", description="Only backups with a completed copy there"),
+            QueryParameter(
+                name="storage",
+                description="Only backups with a completed copy there (local-only: none on S3)",
+            ),
         ] = None,
         sort: Annotated[BackupSort, QueryParameter(name="sort")] = "startedAt",
         order: Annotated[SortOrder, QueryParameter(name="order")] = "desc",

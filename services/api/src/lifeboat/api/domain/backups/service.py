@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
@@ -138,6 +138,11 @@ def _conditions(filters: BackupFilters) -> list[ColumnElement[bool]]:
         conds.append(BackupExecution.local_status == "completed")
     elif filters.storage == "s3":
         conds.append(BackupExecution.s3_status == "completed")
+    elif filters.storage == "local-only":
+        conds.append(BackupExecution.local_status == "completed")
+        conds.append(
+            or_(BackupExecution.s3_status.is_(None), BackupExecution.s3_status != "completed")
+        )
     return conds
 
 
