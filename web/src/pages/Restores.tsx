@@ -19,6 +19,7 @@ import { DataTable } from "../components/DataTable.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { toast } from "../lib/toast.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
 
 const PAGE_SIZE = 50;
 
@@ -347,7 +348,7 @@ function Step({ n, title, children, done }: { n: number; title: string; children
 }
 
 function ObjectPicker({ selected, onSelect }: { selected: { configId: string; key: string } | null; onSelect: (configId: string, object: S3Object) => void }) {
-  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: api.s3Configs });
+  const configs = useS3Configs();
   const [configId, setConfigId] = useState("");
   const [prefixInput, setPrefixInput] = useState<string | null>(null);
   const [prefix, setPrefix] = useState<string | undefined>(undefined);
@@ -593,7 +594,7 @@ export function RestoreWizard() {
   const [options, setOptions] = useState<RestoreOptions>(DEFAULT_OPTIONS);
   const [typed, setTyped] = useState("");
 
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
+  const databases = useDatabases();
   const given = useQuery({
     queryKey: queryKeys.backup(backupId),
     queryFn: () => api.backup(backupId),

@@ -25,6 +25,8 @@ import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { toast } from "../lib/toast.ts";
+import { useRetentionPolicies } from "../lib/hooks/retention.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -51,7 +53,7 @@ export function RetentionPolicies() {
   const me = useMe();
   const canManage = can(me.data?.data, "retention.manage");
   const queryClient = useQueryClient();
-  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: api.policies });
+  const policies = useRetentionPolicies();
   const remove = useMutation({
     mutationFn: (policyId: string) => api.deletePolicy(policyId),
     onSuccess: () => {
@@ -275,7 +277,7 @@ function PolicyPreview({
   asked: boolean;
   onAsk: () => void;
 }) {
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
+  const databases = useDatabases();
   const chosen = databaseId || databases.data?.data[0]?.id || "";
   // A draft needs a name to be valid; the preview does not care which.
   const body = { ...draft, name: draft.name || "preview" };

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import {
@@ -21,6 +21,7 @@ import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { toast } from "../lib/toast.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
 
 const MiB = 1024 * 1024;
 const STORAGE_CLASSES = [
@@ -249,7 +250,7 @@ function S3Card({ config, canManage }: { config: S3Config; canManage: boolean })
 export function S3Configs() {
   const me = useMe();
   const canManage = can(me.data?.data, "s3.manage");
-  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: api.s3Configs });
+  const configs = useS3Configs();
   return (
     <>
       <PageHeader

@@ -24,12 +24,15 @@ import { PREDEFINED_CRON, describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatRelative } from "../lib/format.ts";
 import { useDebounced } from "../lib/hooks/common.ts";
-import { useDeleteSchedule, useSetScheduleEnabled } from "../lib/hooks/schedules.ts";
+import { useDeleteSchedule, useSchedules, useSetScheduleEnabled } from "../lib/hooks/schedules.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { toast } from "../lib/toast.ts";
+import { useRetentionPolicies } from "../lib/hooks/retention.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -42,7 +45,7 @@ const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
 const TYPE_LABEL: Record<string, string> = Object.fromEntries(TYPES.map((t) => [t.value, t.label]));
 
 function usePolicyNames() {
-  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: api.policies });
+  const policies = useRetentionPolicies();
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
   return { policies, names };
 }
@@ -110,7 +113,7 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
 export function Schedules() {
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const schedules = useQuery({ queryKey: queryKeys.schedules(), queryFn: () => api.schedules(), refetchInterval: 60_000 });
+  const schedules = useSchedules();
   const { names } = usePolicyNames();
 
   return (
@@ -278,9 +281,9 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
   const queryClient = useQueryClient();
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
+  const databases = useDatabases();
   const { policies } = usePolicyNames();
-  const s3 = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: api.s3Configs, enabled: can(me.data?.data, "s3.view") });
+  const s3 = useS3Configs({ enabled: can(me.data?.data, "s3.view") });
   const [values, setValues] = useState<FormValues>(() => initialValues(schedule));
   const settledCron = useDebounced(values.cronExpression.trim());
   const settledZone = useDebounced(values.timezone.trim());

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 
 import { BUTTON, DANGER, FormStatus, INPUT, ReadOnlyNote, SECONDARY, TD, Toggle } from "../components/Form.tsx";
@@ -9,6 +9,7 @@ import { api, type MaintenanceTask, type Setting } from "../lib/api.ts";
 import { ImportSummary } from "./S3Configs.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { useSettings, useSystemStatus } from "../lib/hooks/system.ts";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -20,7 +21,7 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
 }
 
 function Status() {
-  const status = useQuery({ queryKey: queryKeys.systemStatus(), queryFn: api.systemStatus, refetchInterval: 30_000 });
+  const status = useSystemStatus();
   if (status.isPending) return <Loading label="Loading status…" />;
   if (status.isError) return <ErrorState error={status.error} onRetry={() => void status.refetch()} />;
   const s = status.data.data;
@@ -121,7 +122,7 @@ function SettingRow({ setting, canConfigure }: { setting: Setting; canConfigure:
 function SettingsTable() {
   const me = useMe();
   const canConfigure = can(me.data?.data, "system.configure");
-  const settings = useQuery({ queryKey: queryKeys.settings(), queryFn: api.settings });
+  const settings = useSettings();
   if (settings.isPending) return <Loading label="Loading settings…" />;
   if (settings.isError) return <ErrorState error={settings.error} onRetry={() => void settings.refetch()} />;
   if (settings.data.data.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">No settings stored.</p>;

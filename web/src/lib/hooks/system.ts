@@ -21,3 +21,16 @@ export function useS3Available(): boolean {
   if (!mayView || !configs.data) return !mayView;
   return configs.data.data.some((config) => config.enabled);
 }
+
+export function useSystemStatus() {
+  return useQuery({ queryKey: queryKeys.systemStatus(), queryFn: api.systemStatus, refetchInterval: 30_000 });
+}
+
+export function useSettings() {
+  return useQuery({ queryKey: queryKeys.settings(), queryFn: api.settings });
+}
+
+/** The executors and what they run, polled every 5 s. */
+export function useExecutors() {
+  return useQuery({ queryKey: queryKeys.executors(), queryFn: api.executors, refetchInterval: 5_000 });
+}
