@@ -114,6 +114,18 @@ def test_lists_filters_sorting_search_toasts(stack: Stack, world: dict[str, Any]
         expect(rows.first).to_contain_text("shop", timeout=TIMEOUT)
         page.get_by_label("Sort", exact=True).select_option(label="Smallest first")
         expect(rows.first).to_contain_text("crm", timeout=TIMEOUT)
+        # The column headers sort too, and say how (aria-sort).
+        size_header = page.get_by_role("columnheader", name="Size")
+        expect(size_header).to_have_attribute("aria-sort", "ascending")
+        size_header.get_by_role("button").click()
+        expect(size_header).to_have_attribute("aria-sort", "descending", timeout=TIMEOUT)
+        expect(rows.first).to_contain_text("shop", timeout=TIMEOUT)
+        assert query_of(page)["sort"] == ["size:desc"]
+        page.get_by_role("columnheader", name="Started").get_by_role("button").click()
+        expect(page.get_by_label("Sort", exact=True)).to_have_value("startedAt:desc")
+        assert "sort" not in query_of(page)
+        page.get_by_label("Sort", exact=True).select_option(label="Smallest first")
+        expect(rows.first).to_contain_text("crm", timeout=TIMEOUT)
 
         # Type, status and storage filters, and a date range with nothing in it.
         page.get_by_label("Status", exact=True).select_option("failed")

@@ -1,11 +1,11 @@
-import { api, type Backup } from "../lib/api.ts";
+import { api, type Backup, type BackupSort, type SortOrder } from "../lib/api.ts";
 import { useS3Available } from "../lib/hooks/system.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
-import { DataTable } from "./DataTable.tsx";
+import { DataTable, type ColumnSort } from "./DataTable.tsx";
 import { useUploadToS3 } from "../lib/hooks/backups.ts";
 
 const COPY_TONE: Record<string, string> = {
@@ -61,9 +61,12 @@ export function BackupTable({
   backups,
   compact = false,
   showDatabase = true,
+  sorting,
 }: {
   backups: Backup[];
   compact?: boolean;
+  /** Sortable Started, Size and Duration headers (the Backups page). */
+  sorting?: { sort: BackupSort; order: SortOrder; onSort: (sort: BackupSort) => void };
   /** false: one database's backups (its details page), the column would repeat its name. */
   showDatabase?: boolean;
 }) {
@@ -71,16 +74,18 @@ export function BackupTable({
   const canRestore = can(me.data?.data, "restore.execute");
   const s3Available = useS3Available();
   const canUpload = can(me.data?.data, "backup.execute") && s3Available;
+  const sortBy = (column: BackupSort): ColumnSort | undefined =>
+    sorting && { direction: sorting.sort === column ? sorting.order : null, onSort: () => sorting.onSort(column) };
   return (
     <DataTable
       columns={[
-        "Started",
+        { label: "Started", sort: sortBy("startedAt") },
         showDatabase && "Database",
         "Type",
         "Status",
         !compact && "Copies",
-        { label: "Size", align: "right" },
-        { label: "Duration", align: "right" },
+        { label: "Size", align: "right", sort: sortBy("size") },
+        { label: "Duration", align: "right", sort: sortBy("duration") },
         !compact && { label: "Actions", srOnly: true },
       ]}
     >

@@ -4,12 +4,56 @@ import { TH } from "./styles.ts";
 
 /** A column header: its label, right-aligned for numbers, or read by screen readers only
  * (an actions column). `false` leaves the column out (e.g. in a compact table). */
-export type Column = string | { label: string; align?: "right"; srOnly?: boolean } | false;
+export type Column = string | { label: string; align?: "right"; srOnly?: boolean; sort?: ColumnSort } | false;
+
+/** A sortable column: how the list is sorted by it now (null: by another) and how to change. */
+export interface ColumnSort {
+  direction: "asc" | "desc" | null;
+  onSort: () => void;
+}
 
 interface Shown {
   label: string;
   align?: "right";
   srOnly: boolean;
+  sort?: ColumnSort;
+}
+
+const ARIA_SORT = { asc: "ascending", desc: "descending" } as const;
+
+function Header({ label, align, srOnly, sort }: Shown) {
+  const className = align === "right" ? `${TH} text-right` : TH;
+  if (srOnly) {
+    return (
+      <th scope="col" className={className}>
+        <span className="sr-only">{label}</span>
+      </th>
+    );
+  }
+  if (!sort) {
+    return (
+      <th scope="col" className={className}>
+        {label}
+      </th>
+    );
+  }
+  return (
+    <th scope="col" className={className} aria-sort={sort.direction ? ARIA_SORT[sort.direction] : "none"}>
+      <button
+        type="button"
+        onClick={sort.onSort}
+        className={`inline-flex items-center gap-1 uppercase tracking-wide hover:text-zinc-900 dark:hover:text-zinc-100 ${
+          sort.direction ? "text-zinc-900 dark:text-zinc-100" : ""
+        }`}
+        title={`Sort by ${label.toLowerCase()}`}
+      >
+        {label}
+        <span aria-hidden="true" className={sort.direction ? "" : "opacity-30"}>
+          {sort.direction === "asc" ? "▲" : "▼"}
+        </span>
+      </button>
+    </th>
+  );
 }
 
 function shown(columns: Column[]): Shown[] {
@@ -56,10 +100,8 @@ export function DataTable({ columns, children, caption }: { columns: Column[]; c
         {caption && <caption className="sr-only">{caption}</caption>}
         <thead>
           <tr>
-            {headers.map(({ label, align, srOnly }, index) => (
-              <th key={`${index}-${label}`} scope="col" className={align === "right" ? `${TH} text-right` : TH}>
-                {srOnly ? <span className="sr-only">{label}</span> : label}
-              </th>
+            {headers.map((header, index) => (
+              <Header key={`${index}-${header.label}`} {...header} />
             ))}
           </tr>
         </thead>

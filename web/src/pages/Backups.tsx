@@ -13,7 +13,7 @@ const STORAGE: readonly StorageLocation[] = ["local", "s3", "local-only"];
 const STORAGE_LABEL: Record<StorageLocation, string> = { local: "Local copy", s3: "S3 (uploaded)", "local-only": "Not on S3" };
 
 /** The sort choices: a column and a direction, as `column:order` in one select. */
-export const BACKUP_SORTS: { value: `${BackupSort}:${SortOrder}`; label: string }[] = [
+const BACKUP_SORTS: { value: `${BackupSort}:${SortOrder}`; label: string }[] = [
   { value: "startedAt:desc", label: "Newest first" },
   { value: "startedAt:asc", label: "Oldest first" },
   { value: "size:desc", label: "Largest first" },
@@ -101,7 +101,18 @@ export function Backups() {
           <Empty>{filtered ? "No backups match these filters." : "No backups yet."}</Empty>
         ) : (
           <div aria-busy={backups.isFetching && backups.isPlaceholderData}>
-            <BackupTable backups={backups.data.data} />
+            <BackupTable
+              backups={backups.data.data}
+              sorting={{
+                sort,
+                order,
+                // The same column again flips the order; another starts largest / newest first.
+                onSort: (column) => {
+                  const next = `${column}:${column === sort && order === "desc" ? "asc" : "desc"}`;
+                  update({ sort: next === DEFAULT_SORT ? undefined : next });
+                },
+              }}
+            />
             <Pagination page={page} total={backups.data.meta.total} pageSize={PAGE_SIZE} noun="backups" onPage={(next) => update({ page: String(next) })} />
           </div>
         )}

@@ -15,7 +15,7 @@ type RestoreQuerySource = NonNullable<RestoreQuery["source"]>;
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
-import { DataTable } from "../components/DataTable.tsx";
+import { DataTable, type ColumnSort } from "../components/DataTable.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { toast } from "../lib/toast.ts";
@@ -64,6 +64,14 @@ export function Restores() {
     ...(sortChoice === DEFAULT_SORT ? {} : { sort, order }),
   };
   const restores = useRestores(query);
+  // The same column again flips the order; another starts newest / slowest first.
+  const sortBy = (column: RestoreSort): ColumnSort => ({
+    direction: column === sort ? order : null,
+    onSort: () => {
+      const next = `${column}:${column === sort && order === "desc" ? "asc" : "desc"}`;
+      update({ sort: next === DEFAULT_SORT ? undefined : next });
+    },
+  });
   const databases = useDatabases();
   const filtered = FILTER_KEYS.some((key) => params.get(key));
 
@@ -134,11 +142,11 @@ export function Restores() {
           <>
             <DataTable
               columns={[
-                "Started",
+                { label: "Started", sort: sortBy("startedAt") },
                 "Into database",
                 "Source",
                 "Status",
-                { label: "Duration", align: "right" },
+                { label: "Duration", align: "right", sort: sortBy("duration") },
                 "By",
                 { label: "Details", srOnly: true },
               ]}
