@@ -7,7 +7,7 @@ import { CancelButton } from "../components/CancelButton.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { FilterBar, FilterDate, FilterSelect, Pagination } from "../components/ListControls.tsx";
 import { useDatabases } from "../lib/hooks/databases.ts";
-import { useRestores } from "../lib/hooks/restores.ts";
+import { useRestore, useRestores } from "../lib/hooks/restores.ts";
 import { dayBound, oneOf, pageOf, useUrlParams } from "../lib/urlState.ts";
 import { api, uploadRestore, type Restore, type RestoreOptions, type RestoreSource, type S3Object, type Backup, type BackupStatus, type DatabaseConfig, type RestoreQuery, type RestoreSort, type SortOrder } from "../lib/api.ts";
 
@@ -201,14 +201,7 @@ const OPTION_LABEL: Record<keyof RestoreOptions, string> = {
 
 export function RestoreDetail({ restoreId }: { restoreId: string }) {
   const queryClient = useQueryClient();
-  const restore = useQuery({
-    queryKey: queryKeys.restore(restoreId),
-    queryFn: () => api.restore(restoreId),
-    refetchInterval: (query) => {
-      const status = query.state.data?.data.status;
-      return status === undefined || isActive(status) ? 2_000 : false;
-    },
-  });
+  const restore = useRestore(restoreId);
   const status = restore.data?.data.status;
   useEffect(() => {
     if (status !== undefined && !isActive(status)) {

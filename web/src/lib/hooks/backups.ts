@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 
-import { api, type Backup, type BackupQuery, type LogLine } from "../api.ts";
+import { api, type Backup, type BackupQuery } from "../api.ts";
 import { queryKeys } from "../queryKeys.ts";
 import { isActive } from "../status.ts";
 import { toast } from "../toast.ts";
@@ -15,14 +15,6 @@ export function useBackups(query: BackupQuery, { idle = 10_000, enabled = true }
     enabled,
     refetchInterval: (q) => (q.state.data?.data.some((backup: Backup) => isActive(backup.status)) ? 3_000 : idle),
   });
-}
-
-export function useBackup(backupId: string, refetchInterval?: number | false) {
-  return useQuery({ queryKey: queryKeys.backup(backupId), queryFn: () => api.backup(backupId), refetchInterval });
-}
-
-export function useBackupLogs(backupId: string, level?: LogLine["logLevel"]) {
-  return useQuery({ queryKey: queryKeys.backupLogs(backupId, level), queryFn: () => api.backupLogs(backupId, level) });
 }
 
 /** Completed backups of the last `days` days, for the dashboard's charts. */

@@ -1,16 +1,12 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 
-import { api, type ConnectionTest, type DatabaseInput } from "../api.ts";
+import { api, type ConnectionTest } from "../api.ts";
 import { queryKeys } from "../queryKeys.ts";
 import { toast } from "../toast.ts";
 import { useAction } from "./common.ts";
 
 export function useDatabases() {
   return useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
-}
-
-export function useDatabase(databaseId: string) {
-  return useQuery({ queryKey: queryKeys.database(databaseId), queryFn: () => api.database(databaseId) });
 }
 
 /** The last connection test of a database in this session (the API keeps none). */
@@ -30,17 +26,6 @@ export function useTestConnection(database: { id: string; name: string }) {
       queryClient.setQueryData<StoredTest>(queryKeys.connectionTest(database.id), { result: page.data, at: new Date().toISOString() });
     },
   });
-}
-
-export function useSaveDatabase(databaseId: string | undefined) {
-  return useAction(
-    (input: DatabaseInput) => (databaseId ? api.updateDatabase(databaseId, input) : api.createDatabase(input)),
-    {
-      invalidate: [queryKeys.databases(), queryKeys.database(databaseId)],
-      success: (page) => (databaseId ? `${page.data.name} saved.` : `${page.data.name} added.`),
-      failure: false, // the form shows the errors by field
-    },
-  );
 }
 
 export function useDeleteDatabase(onSuccess?: () => void) {
