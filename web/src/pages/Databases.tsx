@@ -117,7 +117,8 @@ export function Databases() {
   const [search, setSearch] = useState(params.get("q") ?? "");
   const settled = useDebounced(search, 250);
   useEffect(() => {
-    if ((params.get("q") ?? "") !== settled) update({ q: settled.trim() ? settled : undefined });
+    const wanted = settled.trim() ? settled : "";
+    if ((params.get("q") ?? "") !== wanted) update({ q: wanted || undefined });
   }, [settled, params, update]);
   const engine = oneOf(params.get("type"), ENGINES);
   const shown = (databases.data?.data ?? []).filter((database) => matches(database, search) && (!engine || database.type === engine));
