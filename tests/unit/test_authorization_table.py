@@ -123,6 +123,7 @@ TABLE: Mapping[tuple[str, str], Level] = {
     # system, executors, audit
     ("GET", "/api/system/settings"): VIEWER,
     ("GET", "/api/system/stats"): VIEWER,
+    ("GET", "/api/dashboard/backup-history"): VIEWER,
     ("GET", "/api/system/status"): VIEWER,
     ("GET", "/api/executors"): VIEWER,
     ("GET", "/api/executors/warnings"): VIEWER,
