@@ -31,7 +31,8 @@ from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
 from lifeboat.engines.backup import dump_database
 from lifeboat.engines.common import Connection
-from lifeboat.engines.probe import dump_tool, probe, tool_version
+from lifeboat.engines.probe import probe, tool_version
+from lifeboat.engines.registry import engine_for
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import open_store
@@ -45,8 +46,6 @@ from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob
 
 log = logging.getLogger(__name__)
-
-FORMATS = {"postgresql": "pg_dump-custom", "mysql": "mysqldump-sql"}
 
 
 def failed_backup(
@@ -177,7 +176,9 @@ async def _backup(
         f"Connected: server {found.server_version},"
         f" database size {found.database_size_bytes} bytes",
     )
-    version = await tool_version(ctx.toolbox, dump_tool(conn.engine), base_env=ctx.base_env)
+    version = await tool_version(
+        ctx.toolbox, engine_for(conn.engine).dump_tool, base_env=ctx.base_env
+    )
     await rep.log("info", f"Running {version}")
     if rep.attempt > 1:
         await remove_earlier_attempts(ctx, job, rep)
@@ -288,7 +289,7 @@ async def _dump_and_store(
         engine=target.engine,
         server_version=server_version,
         tool_version=tool,
-        format=FORMATS[target.engine],
+        format=engine_for(target.engine).artifact_format,
         compression=job.compression,
         size_bytes=result.size_bytes,
         sha256=result.sha256,

@@ -35,8 +35,9 @@ from lifeboat.core.errors import (
 from lifeboat.core.logs import scrub
 from lifeboat.engines.common import Connection, child_env, decompressor_argv
 from lifeboat.engines.credentials import private_dir
-from lifeboat.engines.probe import restore_tool, tool_version
+from lifeboat.engines.probe import tool_version
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 from lifeboat.engines.restore import RestorePlan, restore_database
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
@@ -294,7 +295,9 @@ async def _restore_from(
     )
     if job.safety_backup is not None:
         await take_safety_backup(ctx, job.safety_backup, rep, fence)
-    version = await tool_version(ctx.toolbox, restore_tool(conn.engine), base_env=ctx.base_env)
+    version = await tool_version(
+        ctx.toolbox, engine_for(conn.engine).restore_tool, base_env=ctx.base_env
+    )
     await rep.log("info", f"Using {version}")
     rep.bytes_total = job.expected_size
     opts = job.options

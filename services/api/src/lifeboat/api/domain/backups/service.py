@@ -47,6 +47,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.engines.registry import engine_for
 from lifeboat.wire.messages import BackupJob, S3Target
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ async def request_backup(
             backup_type=backup_type,
             started_at=now,
             execution_id=execution_id,
-            engine=engine,
+            extension=engine_for(engine).file_extension,
             compression=compression,
         )
         s3_target: S3Target | None = None
