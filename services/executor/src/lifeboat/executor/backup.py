@@ -322,22 +322,14 @@ async def _dump_and_store(
                 await c.sink.abort()
         raise
     completed_at = now()
-    manifest = Manifest(
-        execution_id=job.execution_id,
-        database_label=job.database_label,
-        database_name=job.target.database,
-        engine=job.target.engine,
-        server_version=server_version,
-        tool_version=tool,
-        format=engine_for(job.target.engine).artifact_format,
-        compression=job.compression,
-        size_bytes=result.size_bytes,
-        sha256=result.sha256,
-        backup_type=job.backup_type,
-        schedule_id=job.schedule_id,
-        file_name=out.file_name,
+    manifest = _manifest(
+        job,
+        out,
+        result,
         started_at=started_at,
         completed_at=completed_at,
+        server_version=server_version,
+        tool=tool,
     )
     local_ok, relative, local_error = await _finish_local(ctx, rep, out, manifest, result)
     s3_ok, s3_error = await _finish_s3(job, rep, out, manifest, result)
@@ -363,6 +355,36 @@ async def _dump_and_store(
         s3_bucket=job.s3.bucket if job.s3 is not None else None,
         s3_key=out.key,
         s3_error=scrub(s3_error) if s3_error else None,
+    )
+
+
+def _manifest(
+    job: BackupJob,
+    out: _Copies,
+    result: BackupResult,
+    *,
+    started_at: datetime,
+    completed_at: datetime,
+    server_version: str | None,
+    tool: str,
+) -> Manifest:
+    """The manifest written beside each copy of this attempt."""
+    return Manifest(
+        execution_id=job.execution_id,
+        database_label=job.database_label,
+        database_name=job.target.database,
+        engine=job.target.engine,
+        server_version=server_version,
+        tool_version=tool,
+        format=engine_for(job.target.engine).artifact_format,
+        compression=job.compression,
+        size_bytes=result.size_bytes,
+        sha256=result.sha256,
+        backup_type=job.backup_type,
+        schedule_id=job.schedule_id,
+        file_name=out.file_name,
+        started_at=started_at,
+        completed_at=completed_at,
     )
 
 
