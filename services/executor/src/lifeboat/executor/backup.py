@@ -313,14 +313,7 @@ async def _dump_and_store(
         tmp_dir=ctx.settings.tmp_dir,
         on_progress=rep.progress,
     )
-    try:
-        # The copies are published; the manifests make them backups: last proof first.
-        await fence.hold()
-    except (FencedError, JobCancelledError):
-        for c in out.copies:
-            with contextlib.suppress(Exception):
-                await c.sink.abort()
-        raise
+    await _hold_before_manifests(fence, out)
     completed_at = now()
     manifest = _manifest(
         job,
@@ -356,6 +349,18 @@ async def _dump_and_store(
         s3_key=out.key,
         s3_error=scrub(s3_error) if s3_error else None,
     )
+
+
+async def _hold_before_manifests(fence: Fence, out: _Copies) -> None:
+    """The copies are published; the manifests make them backups: last proof first. A fenced
+    or cancelled attempt aborts its copies and re-raises."""
+    try:
+        await fence.hold()
+    except (FencedError, JobCancelledError):
+        for c in out.copies:
+            with contextlib.suppress(Exception):
+                await c.sink.abort()
+        raise
 
 
 def _manifest(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets as _secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -23,6 +22,8 @@ from botocore.exceptions import ClientError  # pyright: ignore[reportMissingType
 from lifeboat.core.errors import S3Error
 from lifeboat.core.naming import manifest_name, s3_key
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
+from lifeboat.storage.s3 import unfinished
+from lifeboat.storage.s3.access import probe_access
 from lifeboat.storage.s3.errors import (
     TRANSPORT_ERRORS,
     answer_field,
@@ -33,9 +34,7 @@ from lifeboat.storage.s3.errors import (
 )
 from lifeboat.storage.s3.multipart import S3Sink
 from lifeboat.storage.s3.results import (
-    AccessCheck,
     AccessReport,
-    CheckName,
     S3Listed,
     S3ObjectInfo,
     S3Upload,
@@ -431,49 +430,10 @@ class S3Store:
     async def test_access(self) -> AccessReport:
         """Check HeadBucket, then put and delete a small probe object under the path prefix.
 
-        Never raises for S3 answers: each step's failure is reported with its S3 error code.
+        Never raises for S3 answers: each step's failure is reported with its S3 error code
+        (see :func:`lifeboat.storage.s3.access.probe_access`).
         """
-        bucket = self.settings.bucket
-        checks: list[AccessCheck] = []
-
-        async def step(name: CheckName, op: str, key: str | None, request: Any) -> bool:
-            try:
-                await self.call(op, key, request, retry=False)
-            except S3Error as exc:
-                code = str(answer_field(exc.details, "code") or "Error")
-                checks.append(
-                    AccessCheck(name=name, status="failed", error_code=code, message=exc.message)
-                )
-                return False
-            checks.append(AccessCheck(name=name, status="ok"))
-            return True
-
-        prefix = self.settings.path_prefix.strip("/")
-        probe = f"{prefix + '/' if prefix else ''}.lifeboat-probe-{_secrets.token_hex(6)}"
-
-        async def head_bucket(client: Any) -> None:
-            await client.head_bucket(Bucket=bucket)
-
-        async def put(client: Any) -> None:
-            await client.put_object(
-                Bucket=bucket, Key=probe, Body=b"lifeboat access probe\n", **self._sse_params()
-            )
-
-        async def delete(client: Any) -> None:
-            await client.delete_object(Bucket=bucket, Key=probe)
-
-        await step("head_bucket", "HeadBucket", None, head_bucket)
-        if await step("put_object", "PutObject", probe, put):
-            await step("delete_object", "DeleteObject", probe, delete)
-        else:
-            checks.append(
-                AccessCheck(
-                    name="delete_object",
-                    status="skipped",
-                    message="not tried: the probe object could not be written",
-                )
-            )
-        return AccessReport(ok=all(c.status == "ok" for c in checks), checks=checks)
+        return await probe_access(self)
 
     # -- unfinished uploads ----------------------------------------------------------------
 
@@ -485,34 +445,7 @@ class S3Store:
     async def list_incomplete_uploads(self, prefix: str | None = None) -> list[S3Upload]:
         """Every unfinished multipart upload under `prefix` (default: the store's path
         prefix), with when it was initiated (paginated ListMultipartUploads)."""
-        if prefix is None:
-            prefix = self.prefix_root()
-        found: list[S3Upload] = []
-        key_marker: str | None = None
-        id_marker: str | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
-            if key_marker:
-                params["KeyMarker"] = key_marker
-            if id_marker:
-                params["UploadIdMarker"] = id_marker
-
-            async def page(client: Any, params: dict[str, Any] = params) -> Any:
-                return await client.list_multipart_uploads(**params)
-
-            response: Any = await self.call("ListMultipartUploads", prefix or None, page)
-            found.extend(
-                S3Upload(
-                    key=str(u["Key"]),
-                    upload_id=str(u["UploadId"]),
-                    initiated=u.get("Initiated"),
-                )
-                for u in answer_items(response, "Uploads")
-            )
-            key_marker = response.get("NextKeyMarker")
-            id_marker = response.get("NextUploadIdMarker")
-            if not response.get("IsTruncated") or (not key_marker and not id_marker):
-                return found
+        return await unfinished.list_incomplete_uploads(self, prefix)
 
     async def abort_multipart(self, key: str, upload_id: str) -> bool:
         """Abort the multipart upload `upload_id` of `key`, freeing its parts.
@@ -520,15 +453,4 @@ class S3Store:
         Returns:
             False when S3 no longer knows the upload (completed or aborted meanwhile).
         """
-        bucket = self.settings.bucket
-
-        async def abort(client: Any) -> bool:
-            try:
-                await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-            except ClientError as exc:
-                if error_code(exc) == "NoSuchUpload":
-                    return False
-                raise
-            return True
-
-        return await self.call("AbortMultipartUpload", key, abort)
+        return await unfinished.abort_multipart(self, key, upload_id)
