@@ -174,11 +174,6 @@ class Engine(Protocol):
         ...
 
     @property
-    def label(self) -> str:
-        """The engine's name for people (``PostgreSQL``)."""
-        ...
-
-    @property
     def default_port(self) -> int:
         """The server's usual TCP port."""
         ...

@@ -250,7 +250,6 @@ class MySqlEngine:
     the ``mysql`` client, logins in an option file."""
 
     name: EngineName = "mysql"
-    label = "MySQL/MariaDB"
     default_port = 3306
     dump_tool = "mysqldump"
     restore_tool = "mysql"

@@ -195,7 +195,6 @@ class PostgresEngine:
     by ``pg_restore``, logins in a PGPASSFILE."""
 
     name: EngineName = "postgresql"
-    label = "PostgreSQL"
     default_port = 5432
     dump_tool = "pg_dump"
     restore_tool = "pg_restore"
