@@ -148,7 +148,7 @@ async def write_artifact(
         backup_type=row.backup_type,
         started_at=started,
         execution_id=row.id,
-        engine="postgresql",
+        extension="dump",
         compression="zstd",
     )
     content = f"dump of {DB_NAME} at {started.isoformat()}\n".encode()

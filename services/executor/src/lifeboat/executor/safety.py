@@ -101,30 +101,7 @@ async def take_safety_backup(
             {"safetyBackupId": job.execution_id},
         )
     else:
-        await rep.log(
-            "info",
-            f"Taking a safety backup of the target first: backup {job.execution_id}",
-            {"safetyBackupId": job.execution_id},
-        )
-        started_at = now()
-        await backup_rep.started()
-        try:
-            result = await run_backup(ctx, job, backup_rep, fence, started_at=started_at)
-        except asyncio.CancelledError:
-            # Best effort, so the backup does not stay "running"; a redelivery may redo it.
-            failed = failed_backup(
-                job, attempt=rep.attempt, started_at=started_at, message=INTERRUPTED
-            )
-            with contextlib.suppress(Exception):
-                await asyncio.shield(backup_rep.finished(failed))
-            raise
-        except JobCancelledError:
-            failed = failed_backup(
-                job, attempt=rep.attempt, started_at=started_at, message="the restore was cancelled"
-            )
-            with contextlib.suppress(Exception):
-                await backup_rep.finished(failed)
-            raise
+        result = await _run_safety_backup(ctx, job, rep, backup_rep, fence)
     try:
         await backup_rep.finished(result)
     except Exception as exc:
@@ -143,4 +120,34 @@ async def take_safety_backup(
         f" sha256 {result.sha256}); restoring now",
         {"safetyBackupId": job.execution_id, "relativePath": result.relative_path},
     )
+    return result
+
+
+async def _run_safety_backup(
+    ctx: Context, job: BackupJob, rep: Reporter, backup_rep: Reporter, fence: Fence
+) -> BackupFinished:
+    """Run the safety backup now; when it is interrupted or cancelled, say so under its own
+    id before re-raising."""
+    await rep.log(
+        "info",
+        f"Taking a safety backup of the target first: backup {job.execution_id}",
+        {"safetyBackupId": job.execution_id},
+    )
+    started_at = now()
+    await backup_rep.started()
+    try:
+        result = await run_backup(ctx, job, backup_rep, fence, started_at=started_at)
+    except asyncio.CancelledError:
+        # Best effort, so the backup does not stay "running"; a redelivery may redo it.
+        failed = failed_backup(job, attempt=rep.attempt, started_at=started_at, message=INTERRUPTED)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(backup_rep.finished(failed))
+        raise
+    except JobCancelledError:
+        failed = failed_backup(
+            job, attempt=rep.attempt, started_at=started_at, message="the restore was cancelled"
+        )
+        with contextlib.suppress(Exception):
+            await backup_rep.finished(failed)
+        raise
     return result

@@ -7,7 +7,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-EngineName = Literal["postgresql", "mysql"]
+from lifeboat.core.naming import Engine
+
+# The engines' names are spelled once, in lifeboat.core.naming (the registry's keys).
+EngineName = Engine
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
 BackupType = Literal["hourly", "daily", "weekly", "monthly", "custom", "manual", "pre-restore"]
 LogLevelName = Literal["debug", "info", "warn", "error"]

@@ -51,6 +51,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.engines.registry import engine_for
 from lifeboat.storage.local import LocalStore
 from lifeboat.wire.messages import BackupJob, S3Target
 
@@ -350,7 +351,7 @@ async def _backup_job(
         backup_type=wanted.backup_type,
         started_at=now,
         execution_id=execution_id,
-        engine=engine_of(config),
+        extension=engine_for(engine_of(config)).file_extension,
         compression=wanted.compression,
     )
     s3_target: S3Target | None = None

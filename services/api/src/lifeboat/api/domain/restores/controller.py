@@ -36,6 +36,7 @@ from lifeboat.api.domain.restores.schemas import (
     RestoreOut,
 )
 from lifeboat.api.envelope import Envelope, ok, paged
+from lifeboat.engines.registry import ENGINE_NAMES
 
 
 def _upload_form_schema() -> Schema:
@@ -50,7 +51,7 @@ def _upload_form_schema() -> Schema:
             "manifest": text("manifest", format=OpenAPIFormat.BINARY),
             "databaseId": text("databaseId", min_length=1, max_length=64),
             "options": text("options"),
-            "engine": text("engine", enum=["postgresql", "mysql"]),
+            "engine": text("engine", enum=list(ENGINE_NAMES)),
             "compression": text("compression", enum=["zstd", "gzip"]),
             "confirmUnverified": text("confirmUnverified", enum=["true", "false"]),
         },

@@ -52,6 +52,7 @@ from lifeboat.core.errors import (
     NotFoundError,
     ValidationError,
 )
+from lifeboat.engines.base import restore_option_problems
 
 log = logging.getLogger(__name__)
 
@@ -189,14 +190,32 @@ async def restore_logs(
 
 
 def _check_options(opts: RestoreOptionsIn) -> None:
-    if opts.schema_only and opts.data_only:
+    # The engines' one set of rules, so a restore the executor would refuse is refused here.
+    problems = restore_option_problems(opts)
+    if problems:
         raise ValidationError(
-            "schemaOnly and dataOnly cannot both be set",
+            "; ".join(_camel_text(p.message, p.fields) for p in problems),
             details=[
-                {"field": "options.schemaOnly", "message": "conflicts with dataOnly"},
-                {"field": "options.dataOnly", "message": "conflicts with schemaOnly"},
+                {
+                    "field": f"options.{_camel(name)}",
+                    "message": "conflicts with "
+                    + " and ".join(_camel(o) for o in p.fields if o != name),
+                }
+                for p in problems
+                for name in p.fields
             ],
         )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _camel_text(message: str, names: tuple[str, ...]) -> str:
+    for name in names:
+        message = message.replace(name, _camel(name))
+    return message
 
 
 def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:
