@@ -27,6 +27,7 @@ from lifeboat.api.auth.startup import start_auth
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
+from lifeboat.api.domain.configio.controller import ConfigIoController
 from lifeboat.api.domain.databases.controller import DatabaseController
 from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.executors.controller import ExecutorController
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> Litestar:
         S3ConfigController,
         LocalImportController,
         SystemController,
+        ConfigIoController,
         HealthController,
         ExecutorController,
         EventStreamController,
