@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from sqlalchemy import select, update
@@ -34,6 +34,7 @@ from lifeboat.api.db.models import (
     new_id,
     utcnow,
 )
+from lifeboat.api.domain.common import CompressionName
 from lifeboat.api.domain.configio.schemas import (
     FORMAT,
     VERSION,
@@ -50,7 +51,9 @@ from lifeboat.api.domain.configio.schemas import (
 )
 from lifeboat.api.domain.databases.service import decrypt_password, password_context
 from lifeboat.api.domain.retention.service import check_hard_limit, policy_of
+from lifeboat.api.domain.s3configs.schemas import Addressing, ChecksumMode, Sse
 from lifeboat.api.domain.s3configs.service import access_key_context, keys_of, secret_key_context
+from lifeboat.api.domain.schedules.schemas import ScheduleType
 from lifeboat.api.domain.schedules.service import next_run, publish, resolve_cron
 from lifeboat.api.domain.system.service import api_version, get_settings
 from lifeboat.api.security import ALLOW_PRIVATE_ENDPOINTS, allow_private_endpoints
@@ -58,6 +61,7 @@ from lifeboat.core.crypto import DecryptionError, PassphraseBox
 from lifeboat.core.errors import ConflictError, LifeboatError, ValidationError
 from lifeboat.core.netguard import check_outbound_url
 from lifeboat.policy.cron import validate_timezone
+from lifeboat.policy.retention import RetentionMode
 from lifeboat.storage.s3.settings import S3Settings
 
 log = logging.getLogger(__name__)
@@ -133,69 +137,58 @@ async def export_config(ctx: ApiContext, data: ExportIn) -> ConfigDocument:
             access = box.seal(plain_access, context=_s3_context(s3.id, "accessKeyId"))
             secret = box.seal(plain_secret, context=_s3_context(s3.id, "secretAccessKey"))
         s3_docs.append(
-            msgspec.convert(
-                {
-                    "ref": s3.id,
-                    "name": s3.name,
-                    "bucket": s3.bucket,
-                    "region": s3.region,
-                    "endpoint": s3.endpoint,
-                    "path_prefix": s3.path_prefix,
-                    "enabled": s3.enabled,
-                    "is_default": s3.is_default,
-                    "addressing_style": s3.addressing_style,
-                    "part_size_bytes": s3.part_size_bytes,
-                    "concurrency": s3.concurrency,
-                    "storage_class": s3.storage_class,
-                    "sse": s3.sse,
-                    "sse_kms_key_id": s3.sse_kms_key_id,
-                    "checksum_mode": s3.checksum_mode,
-                    "access_key_id": access,
-                    "secret_access_key": secret,
-                },
-                S3ConfigDoc,
-                from_attributes=False,
-                str_keys=True,
+            S3ConfigDoc(
+                ref=s3.id,
+                name=s3.name,
+                bucket=s3.bucket,
+                region=s3.region,
+                endpoint=s3.endpoint,
+                path_prefix=s3.path_prefix,
+                enabled=s3.enabled,
+                is_default=s3.is_default,
+                addressing_style=cast("Addressing", s3.addressing_style),
+                part_size_bytes=s3.part_size_bytes,
+                concurrency=s3.concurrency,
+                storage_class=s3.storage_class,
+                sse=cast("Sse | None", s3.sse),
+                sse_kms_key_id=s3.sse_kms_key_id,
+                checksum_mode=cast("ChecksumMode", s3.checksum_mode),
+                access_key_id=access,
+                secret_access_key=secret,
             )
         )
     policy_docs = [
-        msgspec.convert(
-            {
-                "ref": p.id,
-                "name": p.name,
-                "description": p.description,
-                "mode": p.mode,
-                "keep_hourly": p.keep_hourly,
-                "keep_daily": p.keep_daily,
-                "keep_weekly": p.keep_weekly,
-                "keep_monthly": p.keep_monthly,
-                "keep_yearly": p.keep_yearly,
-                "max_age_days": p.max_age_days,
-                "max_total_bytes": p.max_total_bytes,
-                "timezone": p.timezone,
-            },
-            RetentionPolicyDoc,
+        RetentionPolicyDoc(
+            ref=p.id,
+            name=p.name,
+            description=p.description,
+            mode=cast("RetentionMode", p.mode),
+            keep_hourly=p.keep_hourly,
+            keep_daily=p.keep_daily,
+            keep_weekly=p.keep_weekly,
+            keep_monthly=p.keep_monthly,
+            keep_yearly=p.keep_yearly,
+            max_age_days=p.max_age_days,
+            max_total_bytes=p.max_total_bytes,
+            timezone=p.timezone,
         )
         for p in policies
     ]
     schedule_docs = [
-        msgspec.convert(
-            {
-                "ref": s.id,
-                "database": s.database_config_id,
-                "schedule_type": s.schedule_type,
-                "cron_expression": s.cron_expression,
-                "timezone": s.timezone,
-                "enabled": s.enabled,
-                "s3_upload_enabled": s.s3_upload_enabled,
-                "s3_config": s.s3_config_id,
-                "store_locally": s.store_locally,
-                "retention_policy": s.retention_policy_id,
-                "compression": s.compression,
-                "retry_count": s.retry_count,
-                "retry_delay_seconds": s.retry_delay_seconds,
-            },
-            ScheduleDoc,
+        ScheduleDoc(
+            ref=s.id,
+            database=s.database_config_id,
+            schedule_type=cast("ScheduleType", s.schedule_type),
+            cron_expression=s.cron_expression,
+            timezone=s.timezone,
+            enabled=s.enabled,
+            s3_upload_enabled=s.s3_upload_enabled,
+            s3_config=s.s3_config_id,
+            store_locally=s.store_locally,
+            retention_policy=s.retention_policy_id,
+            compression=cast("CompressionName", s.compression),
+            retry_count=s.retry_count,
+            retry_delay_seconds=s.retry_delay_seconds,
         )
         for s in schedules
     ]
