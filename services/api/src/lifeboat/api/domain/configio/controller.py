@@ -11,7 +11,12 @@ from litestar.status_codes import HTTP_200_OK
 from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
 from lifeboat.api.domain.configio import service
-from lifeboat.api.domain.configio.schemas import ConfigDocument, ExportIn, ImportIn, ImportOut
+from lifeboat.api.domain.configio.schemas import (
+    ConfigDocument,
+    ConfigExportIn,
+    ConfigImportIn,
+    ConfigImportOut,
+)
 from lifeboat.api.envelope import Envelope, ok
 
 
@@ -28,7 +33,7 @@ class ConfigIoController(Controller):
         opt={"permission": "system.configure"},
     )
     async def export_config(
-        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[ExportIn]
+        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[ConfigExportIn]
     ) -> Envelope[ConfigDocument]:
         """Databases, S3 configurations, retention policies, schedules and settings as a
         versioned document; secrets sealed under ``passphrase`` or omitted. A POST so the
@@ -56,8 +61,8 @@ class ConfigIoController(Controller):
         opt={"permission": "system.configure"},
     )
     async def import_config(
-        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[ImportIn]
-    ) -> Envelope[ImportOut]:
+        self, ctx: Ctx, request: Request[Any, Any, Any], data: JSONBody[ConfigImportIn]
+    ) -> Envelope[ConfigImportOut]:
         """Validate a document and create what it holds in one transaction (all or nothing);
         ``dryRun`` reports what would be created."""
         result = await service.import_config(ctx, data)

@@ -160,7 +160,7 @@ class ConfigDocument(Doc):
     settings: dict[str, Any] = msgspec.field(default_factory=dict[str, Any])
 
 
-class ExportIn(Input):
+class ConfigExportIn(Input):
     """Body of POST /api/system/config/export.
 
     ``secrets: "include"`` needs a ``passphrase`` (12+ characters): the secrets are sealed
@@ -171,7 +171,7 @@ class ExportIn(Input):
     passphrase: Passphrase | None = None
 
 
-class ImportIn(Input):
+class ConfigImportIn(Input):
     """Body of POST /api/system/config/import.
 
     ``document``: an export. ``passphrase``: the export's, when it holds secrets.
@@ -186,7 +186,7 @@ class ImportIn(Input):
     dry_run: bool = False
 
 
-class ImportedItem(Output):
+class ConfigImportItem(Output):
     """One entity of the document and what the import did with it."""
 
     kind: Literal["database", "s3Config", "retentionPolicy", "schedule", "setting"]
@@ -199,10 +199,10 @@ class ImportedItem(Output):
     reason: str | None = None
 
 
-class ImportOut(Output):
+class ConfigImportOut(Output):
     """Outcome of POST /api/system/config/import."""
 
     dry_run: bool
     created: int
     skipped: int
-    items: list[ImportedItem]
+    items: list[ConfigImportItem]

@@ -39,12 +39,12 @@ from lifeboat.api.domain.configio.schemas import (
     FORMAT,
     VERSION,
     ConfigDocument,
+    ConfigExportIn,
+    ConfigImportIn,
+    ConfigImportItem,
+    ConfigImportOut,
     DatabaseDoc,
     EncryptionDoc,
-    ExportIn,
-    ImportedItem,
-    ImportIn,
-    ImportOut,
     RetentionPolicyDoc,
     S3ConfigDoc,
     ScheduleDoc,
@@ -82,7 +82,7 @@ def _s3_context(ref: str, field: str) -> str:
 # --- export -------------------------------------------------------------------------------------
 
 
-async def export_config(ctx: ApiContext, data: ExportIn) -> ConfigDocument:
+async def export_config(ctx: ApiContext, data: ConfigExportIn) -> ConfigDocument:
     """The install's configuration as a document; secrets sealed under the passphrase, or left
     out."""
     box: PassphraseBox | None = None
@@ -428,7 +428,7 @@ class _Plan:
     """What the import did so far (and the schedules to publish once committed)."""
 
     def __init__(self) -> None:
-        self.items: list[ImportedItem] = []
+        self.items: list[ConfigImportItem] = []
         self.schedules: list[BackupSchedule] = []
         self.conflicts: list[dict[str, str]] = []
 
@@ -454,7 +454,7 @@ async def _write(
             ids[(kind, ref)] = existing
             kept.add((kind, ref))
             plan.items.append(
-                ImportedItem(
+                ConfigImportItem(
                     kind=kind,  # type: ignore[arg-type]
                     name=name,
                     action="skip",
@@ -476,7 +476,7 @@ async def _write(
         session.add(row)
         ids[("retentionPolicy", p.ref)] = row.id
         plan.items.append(
-            ImportedItem(kind="retentionPolicy", name=name, action="create", id=row.id)
+            ConfigImportItem(kind="retentionPolicy", name=name, action="create", id=row.id)
         )
 
     default_id: str | None = None
@@ -521,7 +521,7 @@ async def _write(
             default_id = config_id
         ids[("s3Config", s.ref)] = config_id
         plan.items.append(
-            ImportedItem(
+            ConfigImportItem(
                 kind="s3Config", name=name, action="create", id=config_id, needs_secret=not has_keys
             )
         )
@@ -563,7 +563,7 @@ async def _write(
         )
         ids[("database", d.ref)] = config_id
         plan.items.append(
-            ImportedItem(
+            ConfigImportItem(
                 kind="database",
                 name=name,
                 action="create",
@@ -580,7 +580,7 @@ async def _write(
         label = f"{s.schedule_type} schedule of {db_names[s.database]}"
         if db_id is None or ("database", s.database) in kept:
             plan.items.append(
-                ImportedItem(
+                ConfigImportItem(
                     kind="schedule",
                     name=label,
                     action="skip",
@@ -614,7 +614,7 @@ async def _write(
         row.next_run_at = next_run(row, now)
         session.add(row)
         plan.schedules.append(row)
-        plan.items.append(ImportedItem(kind="schedule", name=label, action="create", id=row.id))
+        plan.items.append(ConfigImportItem(kind="schedule", name=label, action="create", id=row.id))
 
     for key, value in doc.settings.items():
         raw, value_type = _encode_setting(value)
@@ -623,7 +623,7 @@ async def _write(
             session.add(SystemSetting(key=key, value=raw, value_type=value_type))
         else:
             setting.value, setting.value_type = raw, value_type
-        plan.items.append(ImportedItem(kind="setting", name=key, action="set", id=None))
+        plan.items.append(ConfigImportItem(kind="setting", name=key, action="set", id=None))
     if plan.conflicts:
         raise ConflictError(
             f"{len(plan.conflicts)} name(s) of the document already exist: "
@@ -635,7 +635,7 @@ async def _write(
     return plan
 
 
-async def import_config(ctx: ApiContext, data: ImportIn) -> ImportOut:
+async def import_config(ctx: ApiContext, data: ConfigImportIn) -> ConfigImportOut:
     """Check the document, then create everything in one transaction (or nothing)."""
     doc = parse_document(data.document)
     check_references(doc)
@@ -660,7 +660,7 @@ async def import_config(ctx: ApiContext, data: ImportIn) -> ImportOut:
             sum(1 for i in plan.items if i.action == "create"),
             sum(1 for i in plan.items if i.action == "skip"),
         )
-    return ImportOut(
+    return ConfigImportOut(
         dry_run=data.dry_run,
         created=sum(1 for i in plan.items if i.action == "create"),
         skipped=sum(1 for i in plan.items if i.action == "skip"),
