@@ -8,6 +8,7 @@ import { formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { resources, type MaintenanceTask, type Setting } from "../lib/resources.ts";
 import { ImportSummary } from "./S3Configs.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { ConfigTransfer } from "../components/ConfigTransfer.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
@@ -243,6 +244,11 @@ export function Settings() {
         {canConfigure && (
           <Panel title="Maintenance">
             <Maintenance />
+          </Panel>
+        )}
+        {canConfigure && (
+          <Panel title="Configuration">
+            <ConfigTransfer />
           </Panel>
         )}
         {canImport && (
