@@ -89,7 +89,7 @@ function DatabaseStep({ existing, onDone }: { existing: Schemas["DatabaseOut"] |
     },
     onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.databases() }),
   });
-  if (existing) {
+  if (existing && !create.data) {
     return (
       <div className="space-y-3 text-sm">
         <p>
@@ -147,7 +147,8 @@ function DatabaseStep({ existing, onDone }: { existing: Schemas["DatabaseOut"] |
         {create.isError && <FormStatus error={create.error} />}
         {saved && (
           <p className="text-sm text-emerald-700 dark:text-emerald-400" data-testid="wizard-connected">
-            Connected{saved.probe.serverVersion ? ` to ${saved.probe.serverVersion}` : ""} in {saved.probe.latencyMs} ms
+            Connected to {saved.created.type === "mysql" ? "MySQL/MariaDB" : "PostgreSQL"}
+            {saved.probe.serverVersion ? ` ${saved.probe.serverVersion}` : ""} in {saved.probe.latencyMs} ms
             {saved.probe.databaseSizeBytes != null ? ` (${formatBytes(saved.probe.databaseSizeBytes)})` : ""}. Saved as {saved.created.name}.
           </p>
         )}
