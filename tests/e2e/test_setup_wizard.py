@@ -132,7 +132,7 @@ def test_wizard_to_a_completed_backup(
         schedules = api.get("/api/schedules").json()["data"]
         assert [(s["scheduleType"], s["s3UploadEnabled"]) for s in schedules] == [("daily", True)]
         backups = api.get("/api/backups").json()["data"]
-        assert [b["status"] for b in backups] == ["completed"]
+        assert [(b["status"], b["s3Status"]) for b in backups] == [("completed", "completed")]
 
         # Settings → Configuration: export with secrets, then preview importing it back.
         page.goto(f"{stack.api_url}/settings")

@@ -342,10 +342,10 @@ function ScheduleStep({ databaseId, hasS3, onDone }: { databaseId: string; hasS3
 
 const TERMINAL = new Set(["completed", "failed", "cancelled", "skipped"]);
 
-function BackupStep({ databaseId, onFinish }: { databaseId: string; onFinish: () => void }) {
+function BackupStep({ databaseId, toS3, onFinish }: { databaseId: string; toS3: boolean; onFinish: () => void }) {
   const [backupId, setBackupId] = useState<string | null>(null);
   const start = useMutation({
-    mutationFn: () => wizardApi.startBackup({ databaseId }),
+    mutationFn: () => wizardApi.startBackup({ databaseId, uploadToS3: toS3 }),
     onSuccess: (result) => setBackupId(result.data.id),
   });
   const backup = useQuery({
@@ -358,7 +358,9 @@ function BackupStep({ databaseId, onFinish }: { databaseId: string; onFinish: ()
   const finished = record !== undefined && TERMINAL.has(record.status);
   return (
     <div className="space-y-4 text-sm" data-testid="wizard-backup">
-      <p className="text-zinc-600 dark:text-zinc-400">Run one backup now to check that everything works end to end: dump, compression, storage.</p>
+      <p className="text-zinc-600 dark:text-zinc-400">
+        Run one backup now to check that everything works end to end: dump, compression, storage{toS3 ? ", upload to S3" : ""}.
+      </p>
       {record && (
         <div className="space-y-2 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800" aria-live="polite" data-testid="wizard-backup-status">
           <div className="flex flex-wrap items-center gap-2">
@@ -375,7 +377,8 @@ function BackupStep({ databaseId, onFinish }: { databaseId: string; onFinish: ()
           )}
           {record.status === "completed" && (
             <p className="text-emerald-700 dark:text-emerald-400">
-              Backup completed: {formatBytes(record.fileSizeBytes ?? 0)} in {record.durationSeconds ?? 0} s.{" "}
+              Backup completed: {formatBytes(record.fileSizeBytes ?? 0)} in {record.durationSeconds ?? 0} s
+              {record.s3Status ? `, S3 copy ${record.s3Status}` : ""}.{" "}
               <Link to={`/backups/${record.id}`} className={LINK}>
                 See it
               </Link>
@@ -467,7 +470,9 @@ export function SetupWizard() {
             <BackToDatabase onBack={() => go("database")} />
           ))}
         {step === "backup" &&
-          (firstDatabase ? <BackupStep databaseId={firstDatabase.id} onFinish={() => leave("done")} /> : <BackToDatabase onBack={() => go("database")} />)}
+          (firstDatabase ? (
+            <BackupStep databaseId={firstDatabase.id} toS3={s3.data.data.some((c) => c.enabled)} onFinish={() => leave("done")} />
+          ) : <BackToDatabase onBack={() => go("database")} />)}
       </Panel>
       {step !== "database" && (
         <button type="button" className={`${LINK} mt-3 text-sm`} onClick={() => go(WIZARD_STEPS[WIZARD_STEPS.indexOf(step) - 1] ?? "database")}>

@@ -621,6 +621,18 @@ async def _write(
         setting = await session.get(SystemSetting, key)
         if setting is None:
             session.add(SystemSetting(key=key, value=raw, value_type=value_type))
+        elif skip:  # keep what exists, settings included
+            if (setting.value, setting.value_type) != (raw, value_type):
+                plan.items.append(
+                    ConfigImportItem(
+                        kind="setting",
+                        name=key,
+                        action="skip",
+                        id=None,
+                        reason="already set here (kept as it is)",
+                    )
+                )
+            continue
         else:
             setting.value, setting.value_type = raw, value_type
         plan.items.append(ConfigImportItem(kind="setting", name=key, action="set", id=None))
