@@ -27,7 +27,14 @@ from lifeboat.storage.s3.settings import S3Settings
 from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.bus import Bus
 from tests.support import dbs
-from tests.support.api import TEST_SEAL_KEY, api_settings, data_of, error_of, serve_api
+from tests.support.api import (
+    TEST_SEAL_KEY,
+    api_settings,
+    data_of,
+    error_of,
+    eventually,
+    serve_api,
+)
 from tests.support.s3 import TEST_ACCESS_KEY, TEST_SECRET_KEY, run_moto
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -142,6 +149,25 @@ async def exported(
     pg_db, my_db = scratch
     async with serve_api(api_settings(tmp_path_factory.mktemp("install-a"), nats_url)) as api:
         c = api.client
+
+        async def probe_answered() -> bool:  # the executor may still be subscribing
+            reply = await c.post(
+                "/api/databases",
+                json={
+                    "name": "probe",
+                    "type": "postgresql",
+                    "host": dbs.PG_HOST,
+                    "port": dbs.PG_PORT,
+                    "databaseName": pg_db,
+                    "username": PG_USER,
+                    "password": PG_PASSWORD,
+                },
+            )
+            return reply.status_code == 201
+
+        await eventually(probe_answered, timeout=30, interval=0.5)
+        probe_db = data_of(await c.get("/api/databases"))[0]
+        data_of(await c.delete(f"/api/databases/{probe_db['id']}"))
         data_of(await c.put("/api/system/settings", json={"allow_private_endpoints": True}))
         pg = data_of(
             await c.post(
