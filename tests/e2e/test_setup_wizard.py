@@ -68,6 +68,40 @@ def make_bucket(endpoint: str) -> str:
     return name
 
 
+def sign_in(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_url("**/login?next=*", timeout=TIMEOUT)
+    page.get_by_label("E-mail").fill(ADMIN_EMAIL)
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_wizard_is_offered_dismissed_and_resumed(stack: Stack, api: httpx.Client) -> None:
+    with open_page() as page:
+        sign_in(page, f"{stack.api_url}/")
+        # An install without databases sends its admin to the wizard.
+        page.wait_for_url("**/get-started", timeout=TIMEOUT)
+        page.get_by_test_id("wizard-database").wait_for(timeout=TIMEOUT)
+        page.get_by_test_id("wizard-dismiss").click()
+        page.wait_for_url(f"{stack.api_url}/", timeout=TIMEOUT)
+        page.get_by_text("Total backups").first.wait_for(timeout=TIMEOUT)
+        settings = {s["key"]: s["value"] for s in api.get("/api/system/settings").json()["data"]}
+        assert settings["setup_wizard"] == "dismissed"
+        # Dismissed: not offered again, even though there is still no database.
+        page.reload()
+        page.get_by_text("Total backups").first.wait_for(timeout=TIMEOUT)
+        assert page.url == f"{stack.api_url}/"
+        assert page.get_by_test_id("wizard-resume").count() == 0
+        # A wizard left half-way is offered on the dashboard, and resumes at its step.
+        put = api.put("/api/system/settings", json={"setup_wizard": "schedule"})
+        assert put.status_code == 200, put.text
+        page.reload()
+        page.get_by_test_id("wizard-resume").get_by_role("link", name="Continue setup").click()
+        page.wait_for_url("**/get-started", timeout=TIMEOUT)
+        page.get_by_role("button", name="Add a database").click()  # no database yet
+        page.get_by_test_id("wizard-database").wait_for(timeout=TIMEOUT)
+
+
 def test_wizard_to_a_completed_backup(
     stack: Stack, api: httpx.Client, endpoint: str, tmp_path: Path
 ) -> None:
@@ -75,12 +109,7 @@ def test_wizard_to_a_completed_backup(
     errors: list[str] = []
     with scratch_pg("lbwizard") as db, open_page() as page:
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{stack.api_url}/")
-        page.wait_for_url("**/login?next=*", timeout=TIMEOUT)
-        page.get_by_label("E-mail").fill(ADMIN_EMAIL)
-        page.get_by_label("Password").fill(ADMIN_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        # An install without databases sends its admin to the wizard.
+        sign_in(page, f"{stack.api_url}/get-started")  # resumes at step 1 (see above)
         page.wait_for_url("**/get-started", timeout=TIMEOUT)
 
         form = page.get_by_test_id("wizard-database")
