@@ -395,6 +395,20 @@ async def test_import_without_secrets(
         assert pg["hasPassword"] is False and pg["enabled"] is False
         s3 = data_of(await c.get("/api/s3-configs"))[0]
         assert s3["hasAccessKeyId"] is False and s3["enabled"] is False
+        s3_url = f"/api/s3-configs/{s3['id']}"
+        missing = error_of(await c.put(s3_url, json={"enabled": True}), 400, "VALIDATION_ERROR")
+        assert "access_key_id" in json.dumps(missing)
+        data_of(
+            await c.put(
+                s3_url,
+                json={
+                    "accessKeyId": TEST_ACCESS_KEY,
+                    "secretAccessKey": TEST_SECRET_KEY,
+                    "enabled": True,
+                },
+            )
+        )
+        assert data_of(await c.post(f"{s3_url}/test"))["ok"] is True
         # Giving the password back makes the configuration usable.
         data_of(
             await c.put(
