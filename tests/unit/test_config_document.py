@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lifeboat.api.domain.configio.service import check_references, parse_document
+from lifeboat.api.domain.configio.checks import check_references, parse_document
 from lifeboat.core.crypto import DecryptionError, PassphraseBox
 from lifeboat.core.errors import ValidationError
 

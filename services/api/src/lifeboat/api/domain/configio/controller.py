@@ -10,7 +10,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from lifeboat.api.auth.audit import audit
 from lifeboat.api.context import Ctx
-from lifeboat.api.domain.configio import service
+from lifeboat.api.domain.configio.export import export_config
+from lifeboat.api.domain.configio.importer import import_config
 from lifeboat.api.domain.configio.schemas import (
     ConfigDocument,
     ConfigExportIn,
@@ -38,7 +39,7 @@ class ConfigIoController(Controller):
         """Databases, S3 configurations, retention policies, schedules and settings as a
         versioned document; secrets sealed under ``passphrase`` or omitted. A POST so the
         passphrase travels in the body, never in a URL."""
-        document = await service.export_config(ctx, data)
+        document = await export_config(ctx, data)
         await audit(
             ctx,
             request,
@@ -65,7 +66,7 @@ class ConfigIoController(Controller):
     ) -> Envelope[ConfigImportOut]:
         """Validate a document and create what it holds in one transaction (all or nothing);
         ``dryRun`` reports what would be created."""
-        result = await service.import_config(ctx, data)
+        result = await import_config(ctx, data)
         if not result.dry_run:
             await audit(
                 ctx,

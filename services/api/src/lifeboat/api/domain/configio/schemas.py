@@ -186,10 +186,13 @@ class ConfigImportIn(Input):
     dry_run: bool = False
 
 
+ImportKind = Literal["database", "s3Config", "retentionPolicy", "schedule", "setting"]
+
+
 class ConfigImportItem(Output):
     """One entity of the document and what the import did with it."""
 
-    kind: Literal["database", "s3Config", "retentionPolicy", "schedule", "setting"]
+    kind: ImportKind
     name: str
     action: Literal["create", "skip", "set"]
     id: str | None
