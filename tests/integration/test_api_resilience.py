@@ -73,3 +73,26 @@ async def test_spa_fallback(tmp_path_factory: pytest.TempPathFactory, nats_url: 
             assert "outside-secret" not in response.text
         assert (await api.client.get("/schema/openapi.json")).status_code == 200
         data_of(await api.client.get("/api/health/live"))
+
+
+async def test_a_job_that_cannot_be_queued_leaves_a_failed_record(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """queue_job's compensation: 503 naming the execution, whose record ends failed."""
+    url = f"nats://127.0.0.1:{free_port()}"  # nobody listens there
+    settings = api_settings(tmp_path_factory.mktemp("api-no-nats"), url)
+    async with serve_api(settings, wait_for_nats=False) as api:
+        db = data_of(await api.client.post("/api/databases", json=database_body("lone", "q")), 201)
+        error = error_of(
+            await api.client.post("/api/backups", json={"databaseId": db["id"]}),
+            503,
+            "SERVICE_UNAVAILABLE",
+        )
+        assert error["message"].startswith("could not queue the backup job: ")
+        backup = data_of(await api.client.get(f"/api/backups/{error['details']['executionId']}"))
+        assert backup["status"] == "failed"
+        assert backup["errorMessage"] == error["message"]
+        assert backup["completedAt"] is not None
+        # Nothing is left pending: the next request is not refused as a duplicate.
+        again = await api.client.post("/api/backups", json={"databaseId": db["id"]})
+        error_of(again, 503, "SERVICE_UNAVAILABLE")

@@ -21,8 +21,10 @@ from lifeboat.policy.retention import (
     Plan,
     RetentionMode,
     RetentionPolicy,
+    effective_policy_id,
     period_label,
     plan,
+    runs_after,
 )
 
 NOW = datetime(2025, 11, 16, 14, 30, tzinfo=UTC)
@@ -551,3 +553,16 @@ def test_unfinished_runs_never_cause_deletions(
     with_unfinished = plan([*backups, *unfinished], policy, now, max_retention_days=limit)
     assert with_unfinished == result
     assert not {b.id for b in unfinished} & (with_unfinished.keep_ids | with_unfinished.delete_ids)
+
+
+def test_only_a_completed_backup_still_there_triggers_retention() -> None:
+    assert runs_after("completed")
+    assert not runs_after("completed", deleted=True)
+    for status in ("failed", "cancelled", "skipped", "pending", "running"):
+        assert not runs_after(status)
+
+
+def test_a_backup_follows_its_schedules_policy_else_its_own() -> None:
+    assert effective_policy_id("sched", "own") == "sched"
+    assert effective_policy_id(None, "own") == "own"
+    assert effective_policy_id(None, None) is None

@@ -11,7 +11,8 @@ each branch has exactly one outcome::
     │   ├── NotFoundError           404 NOT_FOUND
     │   ├── ConflictError           409 CONFLICT
     │   └── PayloadTooLargeError    413 PAYLOAD_TOO_LARGE
-    ├── UnavailableError            503 SERVICE_UNAVAILABLE; on the bus: retryable (nak with delay)
+    ├── UnavailableError            503 SERVICE_UNAVAILABLE; in a running job: a failure like
+    │                               any other (failed event, term: not retried; see below)
     ├── OperationError              a job that ran and failed: permanent (term + failed event)
     │   ├── DatabaseError           DATABASE_ERROR  (connect, tool missing, tool exit status)
     │   ├── BackupError             BACKUP_ERROR
@@ -22,6 +23,13 @@ each branch has exactly one outcome::
     ├── FencedError                 this attempt lost its job's lease: it changes nothing more
     │                               and reports nothing (another attempt owns the record)
     └── ConfigurationError          refused at start-up with a clear message
+
+What the executor does with an UnavailableError (``lifeboat.executor.worker``): raised while the
+job runs (the database, S3 or NATS went away mid-dump) it becomes the job's failed result and
+the message is terminated, like an OperationError: the job is not redelivered, a schedule's
+retry or the user tries again. Only before anything ran, when the job's lease cannot be claimed,
+is the message nak'd with a short delay; a result that cannot be recorded in the lease leaves
+the message unacknowledged, so it is redelivered once its ack wait expires.
 """
 
 from __future__ import annotations
@@ -91,7 +99,11 @@ class PayloadTooLargeError(ClientError):
 
 
 class UnavailableError(LifeboatError):
-    """A dependency (NATS, an executor, disk) is not available right now; retrying may help."""
+    """A dependency (NATS, an executor, disk) is not available right now; retrying may help.
+
+    The API answers 503; in a running job the executor records it as the job's failure and
+    terminates the message (no redelivery), see the module docstring.
+    """
 
     code = "SERVICE_UNAVAILABLE"
     status = 503

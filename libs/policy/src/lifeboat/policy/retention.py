@@ -67,6 +67,17 @@ def over_hard_limit(days: int) -> str:
     return f"older than MAX_BACKUP_RETENTION_DAYS ({days} d)"
 
 
+def runs_after(status: str, *, deleted: bool = False) -> bool:
+    """Whether a backup that just finished with `status` triggers its policy's cleanup: only a
+    completed one that is still there (a failed run never causes a deletion)."""
+    return status == COMPLETED and not deleted
+
+
+def effective_policy_id(schedule_policy_id: str | None, own_policy_id: str | None) -> str | None:
+    """The policy a backup follows: its schedule's, else the one it was requested with."""
+    return schedule_policy_id or own_policy_id
+
+
 class BackupInfo(msgspec.Struct, frozen=True, kw_only=True):
     """What retention needs to know about one backup. ``started_at`` must be timezone-aware."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,26 @@ def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
     return [spa]
 
 
+_CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
+    DatabaseController,
+    BackupController,
+    RestoreController,
+    ScheduleController,
+    RetentionPolicyController,
+    S3ConfigController,
+    LocalImportController,
+    SystemController,
+    ConfigIoController,
+    HealthController,
+    ExecutorController,
+    EventStreamController,
+    AuthController,
+    UserController,
+    TokenController,
+    AuditController,
+)
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the API application for `settings`.
 
@@ -136,6 +156,42 @@ def create_app(settings: Settings) -> Litestar:
     """
     ctx = ApiContext.build(settings)
     executors = ExecutorRegistry()
+    handlers: list[ControllerRouterHandler] = list(_CONTROLLERS)
+    static_dir = settings.static_dir or PACKAGE_STATIC
+    if (static_dir / "index.html").is_file():
+        handlers.extend(_spa_handlers(static_dir))
+
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={
+            "ctx": Provide(lambda: ctx, sync_to_thread=False),
+            "executors": Provide(lambda: executors, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers(),
+        lifespan=[_lifespan(ctx, executors)],
+        openapi_config=OpenAPIConfig(
+            title="Lifeboat API",
+            version=api_version(),
+            description="Backup and restore for PostgreSQL and MySQL/MariaDB.",
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+        ),
+        guards=[access_guard],
+        before_send=[add_security_headers],
+        cors_config=cors_config(settings.auth.cors_origins),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+        logging_config=None,  # keep the process logging (and its secret redaction) as set up
+    )
+    app.state.ctx = ctx
+    document_errors(app)
+    return app
+
+
+def _lifespan(
+    ctx: ApiContext, executors: ExecutorRegistry
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down of the API's background work (see :func:`create_app`)."""
+    settings = ctx.settings
     tasks: set[asyncio.Task[None]] = set()
 
     async def on_connected(bus: Bus) -> None:
@@ -172,49 +228,4 @@ def create_app(settings: Settings) -> Litestar:
             await ctx.nats.close()
             await ctx.db.dispose()
 
-    handlers: list[ControllerRouterHandler] = [
-        DatabaseController,
-        BackupController,
-        RestoreController,
-        ScheduleController,
-        RetentionPolicyController,
-        S3ConfigController,
-        LocalImportController,
-        SystemController,
-        ConfigIoController,
-        HealthController,
-        ExecutorController,
-        EventStreamController,
-        AuthController,
-        UserController,
-        TokenController,
-        AuditController,
-    ]
-    static_dir = settings.static_dir or PACKAGE_STATIC
-    if (static_dir / "index.html").is_file():
-        handlers.extend(_spa_handlers(static_dir))
-
-    app = Litestar(
-        route_handlers=handlers,
-        dependencies={
-            "ctx": Provide(lambda: ctx, sync_to_thread=False),
-            "executors": Provide(lambda: executors, sync_to_thread=False),
-        },
-        exception_handlers=exception_handlers(),
-        lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="Lifeboat API",
-            version=api_version(),
-            description="Backup and restore for PostgreSQL and MySQL/MariaDB.",
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
-        ),
-        guards=[access_guard],
-        before_send=[add_security_headers],
-        cors_config=cors_config(settings.auth.cors_origins),
-        request_max_body_size=MAX_BODY_BYTES,
-        debug=False,
-        logging_config=None,  # keep the process logging (and its secret redaction) as set up
-    )
-    app.state.ctx = ctx
-    document_errors(app)
-    return app
+    return lifespan

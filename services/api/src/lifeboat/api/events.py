@@ -109,77 +109,88 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
         if _late_toucher(row, event):
             assert isinstance(event, RestoreFinished) and isinstance(row, RestoreExecution)
             return _finish_restore(row, event, late=True)
-        if event.attempt < row.attempt:
-            log.info(
-                "stale event from attempt %s of %s %s (now at attempt %s) ignored",
-                event.attempt,
-                kind,
-                row.id,
-                row.attempt,
-            )
-            if not isinstance(event, ExecutionLogLine):
-                return None
+        if _is_stale(row, event, kind) and not isinstance(event, ExecutionLogLine):
+            return None
         match event:
             case ExecutionLogLine():
                 return await _log_line(session, event, raw)
             case ExecutionStarted():
-                if _final(row):
-                    return None
-                if row.status == "pending" or event.attempt > row.attempt:
-                    row.started_at = event.at
-                    row.progress_bytes = 0
-                row.status = "running"
-                row.attempt = event.attempt
-                row.executor_id = event.executor_id
-                row.error_message = None
-                row.completed_at = None
-                return ExecutionUpdate(
-                    execution_type=kind,
-                    execution_id=row.id,
-                    event="started",
-                    status="running",
-                    at=event.at,
-                )
+                return None if _final(row) else _start(row, event, kind)
             case ExecutionProgress():
-                if _final(row):
-                    return None
-                row.status = "running"
-                row.attempt = event.attempt
-                row.progress_bytes = event.bytes_done
-                return ExecutionUpdate(
-                    execution_type=kind,
-                    execution_id=row.id,
-                    event="progress",
-                    status="running",
-                    progress_bytes=event.bytes_done,
-                    bytes_total=event.bytes_total,
-                    at=event.at,
-                )
+                return None if _final(row) else _progress(row, event, kind)
             case BackupFinished():
                 if _final(row) or not isinstance(row, BackupExecution):
                     return None
-                if (problem := _forged_paths(row, event)) is not None:
-                    log.warning(
-                        "result of backup %s ignored: %s (attempt %s)",
-                        row.id,
-                        problem,
-                        event.attempt,
-                    )
-                    return None
-                _finish_backup(row, event)
-                return ExecutionUpdate(
-                    execution_type="backup",
-                    execution_id=row.id,
-                    event="finished",
-                    status=row.status,
-                    progress_bytes=row.progress_bytes,
-                    message=row.error_message,
-                    at=event.finished_at,
-                )
+                return _backup_result(row, event)
             case RestoreFinished():
                 if _final(row) or not isinstance(row, RestoreExecution):
                     return None
                 return _finish_restore(row, event, late=False)
+
+
+def _is_stale(row: Execution, event: Event, kind: str) -> bool:
+    """Whether `event` comes from an attempt older than the row's (its log lines are still
+    kept; nothing else of it is applied)."""
+    if event.attempt >= row.attempt:
+        return False
+    log.info(
+        "stale event from attempt %s of %s %s (now at attempt %s) ignored",
+        event.attempt,
+        kind,
+        row.id,
+        row.attempt,
+    )
+    return True
+
+
+def _start(
+    row: Execution, event: ExecutionStarted, kind: Literal["backup", "restore"]
+) -> ExecutionUpdate:
+    if row.status == "pending" or event.attempt > row.attempt:
+        row.started_at = event.at
+        row.progress_bytes = 0
+    row.status = "running"
+    row.attempt = event.attempt
+    row.executor_id = event.executor_id
+    row.error_message = None
+    row.completed_at = None
+    return ExecutionUpdate(
+        execution_type=kind, execution_id=row.id, event="started", status="running", at=event.at
+    )
+
+
+def _progress(
+    row: Execution, event: ExecutionProgress, kind: Literal["backup", "restore"]
+) -> ExecutionUpdate:
+    row.status = "running"
+    row.attempt = event.attempt
+    row.progress_bytes = event.bytes_done
+    return ExecutionUpdate(
+        execution_type=kind,
+        execution_id=row.id,
+        event="progress",
+        status="running",
+        progress_bytes=event.bytes_done,
+        bytes_total=event.bytes_total,
+        at=event.at,
+    )
+
+
+def _backup_result(row: BackupExecution, event: BackupFinished) -> ExecutionUpdate | None:
+    """Store a backup's result, unless it names files or keys that are not this backup's."""
+    if (problem := _forged_paths(row, event)) is not None:
+        log.warning("result of backup %s ignored: %s (attempt %s)", row.id, problem, event.attempt)
+        return None
+    _finish_backup(row, event)
+    return ExecutionUpdate(
+        execution_type="backup",
+        execution_id=row.id,
+        event="finished",
+        status=row.status,
+        progress_bytes=row.progress_bytes,
+        message=row.error_message,
+        at=event.finished_at,
+    )
 
 
 def _late_toucher(row: Execution, event: Event) -> bool:

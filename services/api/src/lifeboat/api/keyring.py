@@ -121,52 +121,13 @@ def rotate_key(database_path: Path, old_key: str, new_key: str) -> RotationResul
         conn.execute("pragma busy_timeout = 30000")
         conn.execute("begin immediate")
         try:
-            settings = dict(
-                conn.execute(
-                    "select key, value from system_settings where key in (?, ?)",
-                    (KEY_CHECK, KEY_VERSION),
-                ).fetchall()
-            )
-            if KEY_CHECK in settings:
-                try:
-                    old.decrypt(settings[KEY_CHECK], context=_CHECK_CONTEXT)
-                except DecryptionError:
-                    raise ConfigurationError(
-                        "ENCRYPTION_KEY is not the current key of this data directory"
-                    ) from None
-            version = int(settings.get(KEY_VERSION, "1")) + 1
+            version = _check_current_key(conn, old) + 1
             new = SecretBox(new_key, version=version)
-            count = 0
             columns = _encrypted_columns(conn)
-            for table, column in columns:
-                rows = conn.execute(
-                    f'select id, "{column}" from "{table}" where "{column}" is not null '
-                    f"and \"{column}\" != ''"
-                ).fetchall()
-                for row_id, token in rows:
-                    context = secret_context(table, column, str(row_id))
-                    try:
-                        plain = old.decrypt(token, context=context)
-                    except DecryptionError:
-                        raise ConfigurationError(
-                            f"{table}.{column} of row {row_id} does not decrypt with "
-                            "ENCRYPTION_KEY; nothing was changed"
-                        ) from None
-                    conn.execute(
-                        f'update "{table}" set "{column}" = ? where id = ?',
-                        (new.encrypt(plain, context=context), row_id),
-                    )
-                    count += 1
-            for key, value, kind in (
-                (KEY_CHECK, new.encrypt(_CHECK_TEXT, context=_CHECK_CONTEXT), "string"),
-                (KEY_VERSION, str(version), "number"),
-            ):
-                conn.execute(
-                    "insert into system_settings (key, value, value_type) values (?, ?, ?) "
-                    "on conflict(key) do update set value = excluded.value, "
-                    "updated_at = CURRENT_TIMESTAMP",
-                    (key, value, kind),
-                )
+            count = sum(
+                _reencrypt_column(conn, table, column, old, new) for table, column in columns
+            )
+            _store_key_check(conn, new, version)
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")
@@ -174,6 +135,61 @@ def rotate_key(database_path: Path, old_key: str, new_key: str) -> RotationResul
     finally:
         conn.close()
     return RotationResult(version=version, secrets=count, columns=[f"{t}.{c}" for t, c in columns])
+
+
+def _check_current_key(conn: sqlite3.Connection, old: SecretBox) -> int:
+    """Refuse an `old` key that is not the data directory's current one; its version."""
+    settings = dict(
+        conn.execute(
+            "select key, value from system_settings where key in (?, ?)",
+            (KEY_CHECK, KEY_VERSION),
+        ).fetchall()
+    )
+    if KEY_CHECK in settings:
+        try:
+            old.decrypt(settings[KEY_CHECK], context=_CHECK_CONTEXT)
+        except DecryptionError:
+            raise ConfigurationError(
+                "ENCRYPTION_KEY is not the current key of this data directory"
+            ) from None
+    return int(settings.get(KEY_VERSION, "1"))
+
+
+def _reencrypt_column(
+    conn: sqlite3.Connection, table: str, column: str, old: SecretBox, new: SecretBox
+) -> int:
+    """Re-encrypt every secret of `table`.`column`; how many there were."""
+    rows = conn.execute(
+        f'select id, "{column}" from "{table}" where "{column}" is not null and "{column}" != \'\''
+    ).fetchall()
+    for row_id, token in rows:
+        context = secret_context(table, column, str(row_id))
+        try:
+            plain = old.decrypt(token, context=context)
+        except DecryptionError:
+            raise ConfigurationError(
+                f"{table}.{column} of row {row_id} does not decrypt with "
+                "ENCRYPTION_KEY; nothing was changed"
+            ) from None
+        conn.execute(
+            f'update "{table}" set "{column}" = ? where id = ?',
+            (new.encrypt(plain, context=context), row_id),
+        )
+    return len(rows)
+
+
+def _store_key_check(conn: sqlite3.Connection, new: SecretBox, version: int) -> None:
+    """Record the new key's check value and version (what the next start verifies)."""
+    for key, value, kind in (
+        (KEY_CHECK, new.encrypt(_CHECK_TEXT, context=_CHECK_CONTEXT), "string"),
+        (KEY_VERSION, str(version), "number"),
+    ):
+        conn.execute(
+            "insert into system_settings (key, value, value_type) values (?, ?, ?) "
+            "on conflict(key) do update set value = excluded.value, "
+            "updated_at = CURRENT_TIMESTAMP",
+            (key, value, kind),
+        )
 
 
 ROTATED = (

@@ -34,12 +34,12 @@ from lifeboat.engines.common import Connection
 from lifeboat.engines.probe import dump_tool, probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
-from lifeboat.executor.s3 import open_store
+from lifeboat.executor.s3 import open_artifacts
+from lifeboat.storage.base import join_name
 from lifeboat.storage.local import LocalSink
 from lifeboat.storage.manifest import Manifest
-from lifeboat.storage.s3.multipart import S3Sink
+from lifeboat.storage.s3.artifacts import S3ArtifactSink, S3ArtifactStore
 from lifeboat.storage.s3.settings import backup_metadata
-from lifeboat.storage.s3.store import S3Store
 from lifeboat.storage.tee import Copy, TeeSink
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob
@@ -102,19 +102,14 @@ async def remove_earlier_attempts(ctx: Context, job: BackupJob, rep: Reporter) -
         name = attempt_file_name(job.file_name, earlier)
         if job.store_locally:
             try:
-                removed += ctx.storage.remove_leftovers(job.relative_dir, name)
+                removed += await ctx.storage.remove_leftovers(join_name(job.relative_dir, name))
             except (OSError, LifeboatError) as exc:
                 await rep.log("warn", f"Could not remove what attempt {earlier} left: {exc}")
     if job.s3 is not None and rep.attempt > 1:
         try:
-            async with open_store(ctx, job.s3, bound_to=job.execution_id) as store:
+            async with open_artifacts(ctx, job.s3, bound_to=job.execution_id) as store:
                 for earlier in range(1, rep.attempt):
-                    key = attempt_s3_key(job.s3.key, earlier)
-                    sink = store.open_sink(key)
-                    await sink.abort_leftovers()
-                    removed += [w for w in sink.warnings if w.startswith("aborted")]
-                    if await store.delete(key):
-                        removed.append(f"s3://{job.s3.bucket}/{key}")
+                    removed += await store.remove_leftovers(attempt_s3_key(job.s3.key, earlier))
         except LifeboatError as exc:
             await rep.log("warn", f"Could not clean up earlier attempts in S3: {exc.message}")
     if removed:
@@ -129,10 +124,10 @@ async def withdraw(ctx: Context, job: BackupJob, finished: BackupFinished) -> No
     very end). Never raises."""
     if finished.relative_path:
         with contextlib.suppress(OSError, LifeboatError):
-            ctx.storage.delete(finished.relative_path)
+            await ctx.storage.delete(finished.relative_path)
     if job.s3 is not None and finished.s3_ok and finished.s3_key:
         try:
-            async with open_store(ctx, job.s3, bound_to=job.execution_id) as store:
+            async with open_artifacts(ctx, job.s3, bound_to=job.execution_id) as store:
                 await store.delete(finished.s3_key)
         except LifeboatError as exc:
             log.warning("cannot withdraw s3 copy of %s: %s", job.execution_id, exc.message)
@@ -205,15 +200,17 @@ async def _open_s3(
     *,
     key: str,
     started_at: datetime,
-) -> tuple[S3Store, S3Sink] | str:
+) -> tuple[S3ArtifactStore, S3ArtifactSink] | str:
     """The S3 store and sink of the job, or why they cannot be opened."""
     target = job.s3
     assert target is not None
     try:
-        store = await stack.enter_async_context(open_store(ctx, target, bound_to=job.execution_id))
-        sink = store.open_sink(
+        store = await stack.enter_async_context(
+            open_artifacts(ctx, target, bound_to=job.execution_id)
+        )
+        sink = await store.open_sink(
             key,
-            backup_metadata(
+            metadata=backup_metadata(
                 database=job.database_label, backup_type=job.backup_type, started_at=started_at
             ),
             guard=fence.hold,
@@ -242,7 +239,7 @@ async def _dump_and_store(
     key = attempt_s3_key(job.s3.key, rep.attempt) if job.s3 is not None else None
     copies: list[Copy] = []
     local: LocalSink | None = None
-    s3: tuple[S3Store, S3Sink] | None = None
+    s3: tuple[S3ArtifactStore, S3ArtifactSink] | None = None
     s3_error: str | None = None
     if job.s3 is not None:
         assert key is not None
@@ -256,7 +253,9 @@ async def _dump_and_store(
             s3 = opened
             copies.append(Copy(name="s3", sink=opened[1]))
     if job.store_locally:
-        local = ctx.storage.open_sink(job.relative_dir, file_name, guard=fence.hold)
+        local = await ctx.storage.open_sink(
+            join_name(job.relative_dir, file_name), guard=fence.hold
+        )
         copies.append(Copy(name="local", sink=local))
     if not copies:
         raise BackupError("the job asks for no copy at all")
@@ -306,10 +305,10 @@ async def _dump_and_store(
         if local_ok:
             relative = local.relative_path
             try:
-                ctx.storage.write_manifest(relative, manifest)
+                await ctx.storage.write_manifest(relative, manifest)
             except BaseException as exc:
                 # A copy without its manifest is not completed: remove the artifact too.
-                ctx.storage.delete(relative)
+                await ctx.storage.delete(relative)
                 if tee is None:
                     if isinstance(exc, OSError):
                         raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
@@ -317,7 +316,7 @@ async def _dump_and_store(
                 if not isinstance(exc, Exception):
                     raise
                 local_ok, relative = False, None
-                local_error = f"cannot write the manifest: {exc}"
+                local_error = exc.message if isinstance(exc, LifeboatError) else f"{exc}"
         elif tee is not None:
             local_error = tee.copy("local").error
         if local_ok:
@@ -338,7 +337,7 @@ async def _dump_and_store(
         s3_ok = tee is None or tee.copy("s3").ok
         if s3_ok:
             try:
-                await store.put_manifest(key, manifest)
+                await store.write_manifest(key, manifest)
             except LifeboatError as exc:
                 s3_ok, s3_error = False, f"cannot write the manifest: {exc.message}"
                 try:
@@ -353,7 +352,7 @@ async def _dump_and_store(
             await rep.log(
                 "info",
                 f"Uploaded {result.size_bytes} bytes to s3://{job.s3.bucket}/{key}"
-                f" ({store.retry_count} retried requests)",
+                f" ({store.s3.retry_count} retried requests)",
                 {"s3Bucket": job.s3.bucket, "s3Key": key},
             )
         else:

@@ -20,7 +20,7 @@ import msgspec
 
 from lifeboat.core.errors import JobCancelledError, LifeboatError, RestoreError
 from lifeboat.core.logs import scrub
-from lifeboat.core.naming import attempt_file_name, manifest_name
+from lifeboat.core.naming import attempt_file_name
 from lifeboat.executor.backup import failed_backup, run_backup
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
@@ -32,23 +32,26 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "the executor stopped while taking the safety backup"
 
 
-def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished | None:
+async def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished | None:
     """The result of `job` if an earlier delivery completed it locally, else None."""
     for earlier in range(attempt - 1, 0, -1):
-        found = _taken_by(ctx, job, attempt_file_name(job.file_name, earlier), attempt)
+        found = await _taken_by(ctx, job, attempt_file_name(job.file_name, earlier), attempt)
         if found is not None:
             return found
     return None
 
 
-def _taken_by(ctx: Context, job: BackupJob, file_name: str, attempt: int) -> BackupFinished | None:
+async def _taken_by(
+    ctx: Context, job: BackupJob, file_name: str, attempt: int
+) -> BackupFinished | None:
     relative = f"{job.relative_dir}/{file_name}"
     try:
-        path = ctx.storage.path_of(relative)
-        if not path.with_name(manifest_name(path.name)).is_file():
+        info = await ctx.storage.stat(relative)
+        if info is None:
             return None
-        manifest = ctx.storage.read_manifest(relative)
-        size = path.stat().st_size
+        # No manifest (NotFoundError) or an unreadable one: not a completed backup.
+        manifest = await ctx.storage.read_manifest(relative)
+        size = info.size
     except (OSError, msgspec.DecodeError, LifeboatError):
         return None
     if manifest.execution_id != job.execution_id or manifest.size_bytes != size:
@@ -89,7 +92,7 @@ async def take_safety_backup(
         attempt=rep.attempt,
         executor_id=rep.executor_id,
     )
-    result = _taken_before(ctx, job, rep.attempt)
+    result = await _taken_before(ctx, job, rep.attempt)
     if result is not None:
         await rep.log(
             "info",

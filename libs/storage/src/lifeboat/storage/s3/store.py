@@ -1,28 +1,25 @@
-"""The S3 store: :class:`S3Store`, one bucket and one connection pool.
+"""The S3 store: :class:`S3Store`, what Lifeboat asks of one bucket.
 
-Calls with retries, head/get/put/delete/list, manifests, unfinished uploads, the access test.
-Every boto object is typed ``Any`` and touched only through :class:`S3Store`'s helpers.
+Head/get/put/delete/list, manifests, unfinished uploads, the access test; the connection and
+the retries are :class:`~lifeboat.storage.s3.client.S3Client`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
-import secrets as _secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import aioboto3  # pyright: ignore[reportMissingTypeStubs]
 import msgspec
-from aiobotocore.config import AioConfig  # pyright: ignore[reportMissingTypeStubs]
 from botocore.exceptions import ClientError  # pyright: ignore[reportMissingTypeStubs]
 
 from lifeboat.core.errors import S3Error
 from lifeboat.core.naming import manifest_name, s3_key
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
+from lifeboat.storage.s3 import unfinished
+from lifeboat.storage.s3.access import probe_access
+from lifeboat.storage.s3.client import S3Client
 from lifeboat.storage.s3.errors import (
     TRANSPORT_ERRORS,
     answer_field,
@@ -33,146 +30,18 @@ from lifeboat.storage.s3.errors import (
 )
 from lifeboat.storage.s3.multipart import S3Sink
 from lifeboat.storage.s3.results import (
-    AccessCheck,
     AccessReport,
-    CheckName,
     S3Listed,
     S3ObjectInfo,
     S3Upload,
 )
-from lifeboat.storage.s3.settings import DOWNLOAD_CHUNK, MiB, S3Settings, decode_meta, encode_meta
-
-T = TypeVar("T")
-
+from lifeboat.storage.s3.settings import DOWNLOAD_CHUNK, MiB, decode_meta, encode_meta
 
 # --------------------------------------------------------------------------- store
 
 
-class S3Store:
+class S3Store(S3Client):
     """One bucket, one connection pool; use as ``async with S3Store(settings) as store``."""
-
-    def __init__(self, settings: S3Settings) -> None:
-        self.settings = settings
-        self.retry_count = 0
-        """How many requests were retried since this store was created (for logs and tests)."""
-        self._stack: AsyncExitStack | None = None
-        self._client_obj: Any = None
-        self._open_lock = asyncio.Lock()
-
-    async def __aenter__(self) -> S3Store:
-        await self._client()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool (the store can be opened again by using it)."""
-        stack, self._stack, self._client_obj = self._stack, None, None
-        if stack is not None:
-            with contextlib.suppress(Exception):
-                await stack.aclose()
-
-    # -- the boto boundary ---------------------------------------------------------------
-
-    async def _client(self) -> Any:
-        if self._client_obj is not None:
-            return self._client_obj
-        async with self._open_lock:
-            if self._client_obj is None:
-                s = self.settings
-                config: Any = AioConfig(
-                    region_name=s.region,
-                    signature_version="s3v4",
-                    s3={"addressing_style": s.addressing_style},
-                    retries={"total_max_attempts": 1, "mode": "standard"},
-                    max_pool_connections=max(10, s.concurrency + 2),
-                    connect_timeout=s.connect_timeout,
-                    read_timeout=s.read_timeout,
-                    request_checksum_calculation=s.checksum_mode,
-                    response_checksum_validation=s.checksum_mode,
-                    ignore_configured_endpoint_urls=True,
-                )
-                session: Any = aioboto3.Session(
-                    aws_access_key_id=s.access_key_id,
-                    aws_secret_access_key=s.secret_access_key,
-                    region_name=s.region,
-                )
-                stack = AsyncExitStack()
-                try:
-                    client: Any = await stack.enter_async_context(
-                        session.client("s3", endpoint_url=s.endpoint_url, config=config)
-                    )
-                except Exception as exc:
-                    await stack.aclose()
-                    raise S3Error(f"cannot create the S3 client: {self._scrub(str(exc))}") from None
-                self._stack, self._client_obj = stack, client
-        return self._client_obj
-
-    def _scrub(self, text: str) -> str:
-        secret = self.settings.secret_access_key
-        return text.replace(secret, "***") if secret else text
-
-    def location(self, key: str | None) -> str:
-        """``s3://bucket/key`` (or the bucket) for messages."""
-        return f"s3://{self.settings.bucket}/{key}" if key else f"bucket {self.settings.bucket}"
-
-    def to_error(self, operation: str, key: str | None, exc: BaseException) -> S3Error:
-        """An :class:`S3Error` with a clear, secret-free message for a failed request."""
-        code = error_code(exc)
-        details: dict[str, Any] = {
-            "operation": operation,
-            "code": code,
-            "bucket": self.settings.bucket,
-        }
-        if key:
-            details["key"] = key
-        status = http_status(exc)
-        if status is not None:
-            details["status"] = status
-        if isinstance(exc, ClientError):
-            text = str(answer_field(exc.response, "Error", "Message") or "")
-            reason = f"{code}: {text}" if text else code
-        elif code == "ConnectionError":
-            endpoint = self.settings.endpoint_url or f"AWS S3 ({self.settings.region})"
-            reason = f"cannot reach {endpoint} ({type(exc).__name__}: {exc})"
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        return S3Error(
-            self._scrub(f"S3 {operation} of {self.location(key)} failed: {reason}"),
-            details=details,
-        )
-
-    async def _backoff(self, attempt: int) -> None:
-        s = self.settings
-        cap = min(s.retry_max_delay, s.retry_base_delay * (2 ** (attempt - 1)))
-        await asyncio.sleep(random.uniform(0, cap))  # noqa: S311 - jitter, not crypto
-
-    async def call(
-        self,
-        operation: str,
-        key: str | None,
-        request: Callable[[Any], Awaitable[T]],
-        *,
-        retry: bool = True,
-    ) -> T:
-        """Run ``request(client)`` with retries; failures become :class:`S3Error`."""
-        attempts = self.settings.max_attempts if retry else 1
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                client = await self._client()
-                return await request(client)
-            except TRANSPORT_ERRORS as exc:
-                if attempt >= attempts or not retryable(exc):
-                    error = self.to_error(operation, key, exc)
-                    if attempt > 1:
-                        error.message += f" (after {attempt} attempts)"
-                        error.args = (error.message,)
-                    raise error from None
-                self.retry_count += 1
-                await self._backoff(attempt)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -272,12 +141,14 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         *,
         guard: Callable[[], Awaitable[None]] | None = None,
+        replace: bool = True,
     ) -> S3Sink:
         """A :class:`S3Sink` uploading to `key`, tagged with `metadata` (``x-amz-meta-*``);
-        `guard` runs right before the object is made visible (raising stops the commit)."""
+        `guard` runs right before the object is made visible (raising stops the commit);
+        `replace` false refuses to publish over an existing object."""
         if not key or key.startswith("/"):
             raise S3Error(f"invalid S3 key {key!r}")
-        return S3Sink(self, key, metadata or {}, guard=guard)
+        return S3Sink(self, key, metadata or {}, guard=guard, replace=replace)
 
     async def stream(self, key: str, *, chunk_size: int = DOWNLOAD_CHUNK) -> AsyncIterator[bytes]:
         """The object's bytes in chunks of at most `chunk_size`, streamed (restore, download).
@@ -431,49 +302,10 @@ class S3Store:
     async def test_access(self) -> AccessReport:
         """Check HeadBucket, then put and delete a small probe object under the path prefix.
 
-        Never raises for S3 answers: each step's failure is reported with its S3 error code.
+        Never raises for S3 answers: each step's failure is reported with its S3 error code
+        (see :func:`lifeboat.storage.s3.access.probe_access`).
         """
-        bucket = self.settings.bucket
-        checks: list[AccessCheck] = []
-
-        async def step(name: CheckName, op: str, key: str | None, request: Any) -> bool:
-            try:
-                await self.call(op, key, request, retry=False)
-            except S3Error as exc:
-                code = str(answer_field(exc.details, "code") or "Error")
-                checks.append(
-                    AccessCheck(name=name, status="failed", error_code=code, message=exc.message)
-                )
-                return False
-            checks.append(AccessCheck(name=name, status="ok"))
-            return True
-
-        prefix = self.settings.path_prefix.strip("/")
-        probe = f"{prefix + '/' if prefix else ''}.lifeboat-probe-{_secrets.token_hex(6)}"
-
-        async def head_bucket(client: Any) -> None:
-            await client.head_bucket(Bucket=bucket)
-
-        async def put(client: Any) -> None:
-            await client.put_object(
-                Bucket=bucket, Key=probe, Body=b"lifeboat access probe\n", **self._sse_params()
-            )
-
-        async def delete(client: Any) -> None:
-            await client.delete_object(Bucket=bucket, Key=probe)
-
-        await step("head_bucket", "HeadBucket", None, head_bucket)
-        if await step("put_object", "PutObject", probe, put):
-            await step("delete_object", "DeleteObject", probe, delete)
-        else:
-            checks.append(
-                AccessCheck(
-                    name="delete_object",
-                    status="skipped",
-                    message="not tried: the probe object could not be written",
-                )
-            )
-        return AccessReport(ok=all(c.status == "ok" for c in checks), checks=checks)
+        return await probe_access(self)
 
     # -- unfinished uploads ----------------------------------------------------------------
 
@@ -485,34 +317,7 @@ class S3Store:
     async def list_incomplete_uploads(self, prefix: str | None = None) -> list[S3Upload]:
         """Every unfinished multipart upload under `prefix` (default: the store's path
         prefix), with when it was initiated (paginated ListMultipartUploads)."""
-        if prefix is None:
-            prefix = self.prefix_root()
-        found: list[S3Upload] = []
-        key_marker: str | None = None
-        id_marker: str | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
-            if key_marker:
-                params["KeyMarker"] = key_marker
-            if id_marker:
-                params["UploadIdMarker"] = id_marker
-
-            async def page(client: Any, params: dict[str, Any] = params) -> Any:
-                return await client.list_multipart_uploads(**params)
-
-            response: Any = await self.call("ListMultipartUploads", prefix or None, page)
-            found.extend(
-                S3Upload(
-                    key=str(u["Key"]),
-                    upload_id=str(u["UploadId"]),
-                    initiated=u.get("Initiated"),
-                )
-                for u in answer_items(response, "Uploads")
-            )
-            key_marker = response.get("NextKeyMarker")
-            id_marker = response.get("NextUploadIdMarker")
-            if not response.get("IsTruncated") or (not key_marker and not id_marker):
-                return found
+        return await unfinished.list_incomplete_uploads(self, prefix)
 
     async def abort_multipart(self, key: str, upload_id: str) -> bool:
         """Abort the multipart upload `upload_id` of `key`, freeing its parts.
@@ -520,15 +325,4 @@ class S3Store:
         Returns:
             False when S3 no longer knows the upload (completed or aborted meanwhile).
         """
-        bucket = self.settings.bucket
-
-        async def abort(client: Any) -> bool:
-            try:
-                await client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
-            except ClientError as exc:
-                if error_code(exc) == "NoSuchUpload":
-                    return False
-                raise
-            return True
-
-        return await self.call("AbortMultipartUpload", key, abort)
+        return await unfinished.abort_multipart(self, key, upload_id)

@@ -2,22 +2,25 @@
 a download from S3, deleting the S3 copy.
 
 The API holds the S3 keys, so downloads stream straight from the bucket through the API
-(:meth:`S3Store.stream`, 1 MiB chunks, resumed on a dropped connection); uploads run on an
+(:meth:`S3ArtifactStore.read`, 1 MiB chunks, resumed on a dropped connection); uploads run on an
 executor of the database's queue (an ``UploadJob``), which reads the local file and verifies
 its sha256 on the way.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import BackupExecution, DatabaseConfig, utcnow
+from lifeboat.api.db.models import BackupExecution, DatabaseConfig, S3Config, utcnow
 from lifeboat.api.domain.backups.schemas import BackupOut
 from lifeboat.api.domain.backups.service import load_backup, to_out
+from lifeboat.api.domain.queueing import queue_job
 from lifeboat.api.domain.s3configs.service import (
     config_for_object,
     resolve_config,
@@ -30,10 +33,10 @@ from lifeboat.core.errors import (
     ConflictError,
     LifeboatError,
     NotFoundError,
-    UnavailableError,
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.storage.s3.artifacts import S3ArtifactStore
 from lifeboat.wire.messages import UploadJob
 
 log = logging.getLogger(__name__)
@@ -83,9 +86,9 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
             )
         config = await config_for_object(session, config_id=row.s3_config_id, bucket=row.s3_bucket)
         key = row.s3_key
-    store = await store_for(ctx, config)
+    store = S3ArtifactStore(await store_for(ctx, config))
     try:
-        info = await store.head(key)
+        info = await store.stat(key)
     except LifeboatError:
         await store.aclose()
         raise
@@ -97,7 +100,7 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            async for chunk in store.stream(key):
+            async for chunk in store.read(key):
                 yield chunk
         finally:
             await store.aclose()
@@ -112,82 +115,128 @@ async def request_upload(ctx: ApiContext, backup_id: str, s3_config_id: str | No
     Raises:
         ConflictError: not completed, already in S3, or an upload is pending.
         ValidationError: no local copy, or S3 is not configured.
+        UnavailableError: the job could not be queued (the S3 fields are as they were).
     """
     async with ctx.db.write() as session:
         row = await load_backup(session, backup_id)
-        if row.status != "completed":
-            raise ConflictError(
-                f"backup {backup_id} is {row.status}, not completed",
-                details={"id": backup_id, "status": row.status},
-            )
-        if row.s3_status == "completed":
-            raise ConflictError(
-                f"backup {backup_id} is already in S3",
-                details={"id": backup_id, "s3Bucket": row.s3_bucket, "s3Key": row.s3_key},
-            )
-        if row.s3_status == "pending":
-            raise ConflictError(
-                f"an upload of backup {backup_id} is already pending", details={"id": backup_id}
-            )
-        if (
-            not row.local_path
-            or row.local_status in ("failed", "deleted")
-            or not row.checksum
-            or row.file_size_bytes is None
-            or not row.file_name
-        ):
-            raise ValidationError(
-                f"backup {backup_id} has no local copy to upload", details={"id": backup_id}
-            )
+        _check_uploadable(row)
         # A retry after a failed copy goes where the first attempt went unless told otherwise.
         config = await resolve_config(session, s3_config_id or row.s3_config_id)
         database = await session.get(DatabaseConfig, row.database_config_id)
         assert database is not None
-        key = naming.s3_key(
-            prefix=config.path_prefix,
-            database=database.name,
-            started_at=row.started_at,
-            file_name=row.file_name,
-        )
-        job = UploadJob(
-            execution_id=row.id,
-            source_path=row.local_path,
-            expected_sha256=row.checksum,
-            expected_size=row.file_size_bytes,
-            s3=target_for(ctx, config, key=key, bound_to=row.id),
-            database_label=database.name,
-            backup_type=row.backup_type,
-            started_at=row.started_at,
-            requested_at=utcnow(),
-        )
-        previous = (row.s3_status, row.s3_error, row.s3_bucket, row.s3_key, row.s3_config_id)
-        row.s3_status, row.s3_error = "pending", None
-        row.s3_bucket, row.s3_key, row.s3_config_id = config.bucket, key, config.id
+        job = _upload_job(ctx, row, config, database)
+        previous = _S3Fields.of(row)
+        _S3Fields("pending", None, config.bucket, job.s3.key, config.id).put_on(row)
         queue, name = database.queue, database.name
         out = to_out(row, name)
-    try:
-        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
-    except UnavailableError as exc:
-        async with ctx.db.write() as session:
-            again = await session.get(BackupExecution, backup_id)
-            if again is not None and again.s3_status == "pending":
-                (
-                    again.s3_status,
-                    again.s3_error,
-                    again.s3_bucket,
-                    again.s3_key,
-                    again.s3_config_id,
-                ) = previous
-        raise UnavailableError(
-            f"could not queue the upload job: {exc.message}", details={"id": backup_id}
-        ) from exc
+    await queue_job(
+        ctx,
+        queue,
+        job,
+        what="upload",
+        details={"id": backup_id},
+        compensate=functools.partial(_restore_s3_fields, ctx, backup_id, previous),
+    )
     ctx.hub.publish(
         ExecutionUpdate(
             execution_type="backup", execution_id=backup_id, event="log", message="S3 upload queued"
         )
     )
-    log.info("upload of backup %s to s3://%s/%s queued on %s", backup_id, config.bucket, key, queue)
+    log.info(
+        "upload of backup %s to s3://%s/%s queued on %s",
+        backup_id,
+        config.bucket,
+        job.s3.key,
+        queue,
+    )
     return out
+
+
+def _check_uploadable(row: BackupExecution) -> None:
+    """Refuse an upload of a backup that is not completed, is in S3 (or on its way there), or
+    has no local copy whose checksum the executor can verify."""
+    backup_id = row.id
+    if row.status != "completed":
+        raise ConflictError(
+            f"backup {backup_id} is {row.status}, not completed",
+            details={"id": backup_id, "status": row.status},
+        )
+    if row.s3_status == "completed":
+        raise ConflictError(
+            f"backup {backup_id} is already in S3",
+            details={"id": backup_id, "s3Bucket": row.s3_bucket, "s3Key": row.s3_key},
+        )
+    if row.s3_status == "pending":
+        raise ConflictError(
+            f"an upload of backup {backup_id} is already pending", details={"id": backup_id}
+        )
+    if (
+        not row.local_path
+        or row.local_status in ("failed", "deleted")
+        or not row.checksum
+        or row.file_size_bytes is None
+        or not row.file_name
+    ):
+        raise ValidationError(
+            f"backup {backup_id} has no local copy to upload", details={"id": backup_id}
+        )
+
+
+def _upload_job(
+    ctx: ApiContext, row: BackupExecution, config: S3Config, database: DatabaseConfig
+) -> UploadJob:
+    """The job that copies `row`'s local file to `config`'s bucket (checked by
+    :func:`_check_uploadable`)."""
+    assert row.local_path and row.checksum and row.file_name and row.file_size_bytes is not None
+    key = naming.s3_key(
+        prefix=config.path_prefix,
+        database=database.name,
+        started_at=row.started_at,
+        file_name=row.file_name,
+    )
+    return UploadJob(
+        execution_id=row.id,
+        source_path=row.local_path,
+        expected_sha256=row.checksum,
+        expected_size=row.file_size_bytes,
+        s3=target_for(ctx, config, key=key, bound_to=row.id),
+        database_label=database.name,
+        backup_type=row.backup_type,
+        started_at=row.started_at,
+        requested_at=utcnow(),
+    )
+
+
+class _S3Fields(NamedTuple):
+    """The S3 columns an upload request changes (and gives back when it is not queued)."""
+
+    status: str | None
+    error: str | None
+    bucket: str | None
+    key: str | None
+    config_id: str | None
+
+    @classmethod
+    def of(cls, row: BackupExecution) -> _S3Fields:
+        """The S3 columns of `row` as they are now."""
+        return cls(row.s3_status, row.s3_error, row.s3_bucket, row.s3_key, row.s3_config_id)
+
+    def put_on(self, row: BackupExecution) -> None:
+        """Set `row`'s S3 columns to these values."""
+        row.s3_status, row.s3_error = self.status, self.error
+        row.s3_bucket, row.s3_key, row.s3_config_id = self.bucket, self.key, self.config_id
+
+
+async def _restore_s3_fields(
+    ctx: ApiContext, backup_id: str, previous: _S3Fields, reason: str
+) -> None:
+    """Compensation of an upload job that could not be queued: the backup itself completed,
+    so only its S3 columns go back to what they were (no upload left pending)."""
+    del reason  # the 503 carries it; the backup's own outcome is unchanged
+    async with ctx.db.write() as session:
+        again = await session.get(BackupExecution, backup_id)
+        if again is not None and again.s3_status == "pending":
+            previous.put_on(again)
 
 
 async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> tuple[str | None, str | None]:
@@ -211,7 +260,7 @@ async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> tuple[str | None, s
         key = row.s3_key
     error: str | None = None
     try:
-        async with await store_for(ctx, config) as store:
+        async with S3ArtifactStore(await store_for(ctx, config)) as store:
             await store.delete(key)
     except LifeboatError as exc:
         error = exc.message

@@ -3,6 +3,7 @@ soft-deleting, downloading."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,17 +37,18 @@ from lifeboat.api.domain.databases.service import (
     sealed_target,
 )
 from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.domain.queueing import fail_if_pending, queue_job
 from lifeboat.api.domain.s3configs.service import resolve_config, target_for
-from lifeboat.api.hub import ExecutionUpdate
+from lifeboat.api.hub import ExecutionUpdate, UpdateKind
 from lifeboat.api.timefmt import as_utc
 from lifeboat.core import naming
 from lifeboat.core.errors import (
     ConflictError,
     NotFoundError,
-    UnavailableError,
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.storage.local import LocalStore
 from lifeboat.wire.messages import BackupJob, S3Target
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,22 @@ async def backup_logs(ctx: ApiContext, backup_id: str, level: LogLevelName | Non
         return await logs_of(session, backup_id, level=level)
 
 
+@dataclass(frozen=True, kw_only=True)
+class BackupRequest:
+    """What a backup is asked to be (everything :func:`request_backup` takes but the database)."""
+
+    backup_type: BackupType = "manual"
+    compression: CompressionName = "zstd"
+    upload_to_s3: bool = False
+    s3_config_id: str | None = None
+    store_locally: bool = True
+    retention_policy_id: str | None = None
+    schedule_id: str | None = None
+    scheduled_for: datetime | None = None
+    retry_number: int = 0
+    retry_of: str | None = None
+
+
 async def request_backup(
     ctx: ApiContext,
     *,
@@ -201,129 +219,169 @@ async def request_backup(
     default configuration; ValidationError when none): one dump, two copies, each with its
     own status. `store_locally` false makes an S3-only backup.
     """
-    if not upload_to_s3 and not store_locally:
+    wanted = BackupRequest(
+        backup_type=backup_type,
+        compression=compression,
+        upload_to_s3=upload_to_s3,
+        s3_config_id=s3_config_id,
+        store_locally=store_locally,
+        retention_policy_id=retention_policy_id,
+        schedule_id=schedule_id,
+        scheduled_for=scheduled_for,
+        retry_number=retry_number,
+        retry_of=retry_of,
+    )
+    _require_a_copy(wanted)
+    now, execution_id = utcnow(), new_id()
+    async with ctx.db.write() as session:
+        config = await _database_to_back_up(session, database_id, database_name)
+        await _check_backup_allowed(session, config, wanted)
+        job = await _backup_job(ctx, session, config, wanted, execution_id=execution_id, now=now)
+        row = _pending_backup_row(config, wanted, job)
+        session.add(row)
+        queue, name = config.queue, config.name
+    await queue_job(
+        ctx,
+        queue,
+        job,
+        what="backup",
+        details={"executionId": execution_id},
+        compensate=functools.partial(_fail_unqueued_backup, ctx, execution_id),
+    )
+    _announce(ctx, execution_id, event="created", status="pending")
+    log.info("backup %s of %s queued on %s", execution_id, name, queue)
+    return to_out(row, name)
+
+
+def _require_a_copy(wanted: BackupRequest) -> None:
+    if not wanted.upload_to_s3 and not wanted.store_locally:
         raise ValidationError(
             "a backup needs a copy: set storeLocally or uploadToS3",
             details={"storeLocally": False, "uploadToS3": False},
         )
-    now = utcnow()
-    execution_id = new_id()
+
+
+async def _database_to_back_up(
+    session: AsyncSession, database_id: str | None, database_name: str | None
+) -> DatabaseConfig:
+    """The enabled database named by id (else by name), or a 4xx error."""
+    if database_id is not None:
+        config = await load(session, database_id)
+    elif database_name is not None:
+        config = await load_by_name(session, database_name)
+    else:
+        raise ValidationError("a database is required")
+    if not config.enabled:
+        raise ValidationError(
+            f"database {config.name!r} is disabled", details={"databaseId": config.id}
+        )
+    return config
+
+
+async def _check_backup_allowed(
+    session: AsyncSession, config: DatabaseConfig, wanted: BackupRequest
+) -> None:
+    """Refuse an unknown retention policy, and a second backup of a busy database."""
+    policy_id = wanted.retention_policy_id
+    if policy_id is not None and await session.get(RetentionPolicy, policy_id) is None:
+        raise ValidationError("unknown retention policy", details={"retentionPolicyId": policy_id})
+    active = await session.scalar(
+        select(BackupExecution.id)
+        .where(
+            BackupExecution.database_config_id == config.id,
+            BackupExecution.status.in_(ACTIVE_STATUSES),
+            BackupExecution.deleted_at.is_(None),
+        )
+        .limit(1)
+    )
+    if active is not None:
+        raise ConflictError(
+            f"a backup of {config.name!r} is already pending or running",
+            details={"executionId": active},
+        )
+
+
+async def _backup_job(
+    ctx: ApiContext,
+    session: AsyncSession,
+    config: DatabaseConfig,
+    wanted: BackupRequest,
+    *,
+    execution_id: str,
+    now: datetime,
+) -> BackupJob:
+    """The job an executor runs: the sealed target, where the file goes (and its S3 copy)."""
+    file_name = naming.backup_file_name(
+        database=config.name,
+        backup_type=wanted.backup_type,
+        started_at=now,
+        execution_id=execution_id,
+        engine=engine_of(config),
+        compression=wanted.compression,
+    )
+    s3_target: S3Target | None = None
+    if wanted.upload_to_s3:
+        s3_config = await resolve_config(session, wanted.s3_config_id)
+        key = naming.s3_key(
+            prefix=s3_config.path_prefix, database=config.name, started_at=now, file_name=file_name
+        )
+        s3_target = target_for(ctx, s3_config, key=key, bound_to=execution_id)
+    return BackupJob(
+        execution_id=execution_id,
+        target=sealed_target(ctx, config, bound_to=execution_id),
+        database_label=config.name,
+        backup_type=wanted.backup_type,
+        compression=wanted.compression,
+        relative_dir=naming.backup_relative_dir(database=config.name, started_at=now),
+        file_name=file_name,
+        schedule_id=wanted.schedule_id,
+        requested_at=now,
+        s3=s3_target,
+        store_locally=wanted.store_locally,
+    )
+
+
+def _pending_backup_row(
+    config: DatabaseConfig, wanted: BackupRequest, job: BackupJob
+) -> BackupExecution:
+    """The record of `job`, pending until the executor's first event."""
+    s3 = job.s3
+    return BackupExecution(
+        id=job.execution_id,
+        database_config_id=config.id,
+        backup_schedule_id=wanted.schedule_id,
+        scheduled_for=wanted.scheduled_for,
+        retry_number=wanted.retry_number,
+        retry_of=wanted.retry_of,
+        retention_policy_id=wanted.retention_policy_id,
+        backup_type=wanted.backup_type,
+        status="pending",
+        queue=config.queue,
+        file_name=job.file_name,
+        compression_used=wanted.compression,
+        local_status="pending" if wanted.store_locally else None,
+        s3_status="pending" if s3 is not None else None,
+        s3_bucket=s3.bucket if s3 is not None else None,
+        s3_key=s3.key if s3 is not None else None,
+        s3_config_id=s3.config_id if s3 is not None else None,
+        started_at=job.requested_at,
+        created_at=job.requested_at,
+    )
+
+
+async def _fail_unqueued_backup(ctx: ApiContext, execution_id: str, reason: str) -> None:
+    """Compensation of a backup job that could not be queued: the record ends failed."""
     async with ctx.db.write() as session:
-        if database_id is not None:
-            config = await load(session, database_id)
-        elif database_name is not None:
-            config = await load_by_name(session, database_name)
-        else:
-            raise ValidationError("a database is required")
-        if not config.enabled:
-            raise ValidationError(
-                f"database {config.name!r} is disabled", details={"databaseId": config.id}
-            )
-        if retention_policy_id is not None and (
-            await session.get(RetentionPolicy, retention_policy_id) is None
-        ):
-            raise ValidationError(
-                "unknown retention policy", details={"retentionPolicyId": retention_policy_id}
-            )
-        active = await session.scalar(
-            select(BackupExecution.id)
-            .where(
-                BackupExecution.database_config_id == config.id,
-                BackupExecution.status.in_(ACTIVE_STATUSES),
-                BackupExecution.deleted_at.is_(None),
-            )
-            .limit(1)
-        )
-        if active is not None:
-            raise ConflictError(
-                f"a backup of {config.name!r} is already pending or running",
-                details={"executionId": active},
-            )
-        engine = engine_of(config)
-        file_name = naming.backup_file_name(
-            database=config.name,
-            backup_type=backup_type,
-            started_at=now,
-            execution_id=execution_id,
-            engine=engine,
-            compression=compression,
-        )
-        s3_target: S3Target | None = None
-        if upload_to_s3:
-            s3_config = await resolve_config(session, s3_config_id)
-            s3_target = target_for(
-                ctx,
-                s3_config,
-                key=naming.s3_key(
-                    prefix=s3_config.path_prefix,
-                    database=config.name,
-                    started_at=now,
-                    file_name=file_name,
-                ),
-                bound_to=execution_id,
-            )
-        job = BackupJob(
-            execution_id=execution_id,
-            target=sealed_target(ctx, config, bound_to=execution_id),
-            database_label=config.name,
-            backup_type=backup_type,
-            compression=compression,
-            relative_dir=naming.backup_relative_dir(database=config.name, started_at=now),
-            file_name=file_name,
-            schedule_id=schedule_id,
-            requested_at=now,
-            s3=s3_target,
-            store_locally=store_locally,
-        )
-        row = BackupExecution(
-            id=execution_id,
-            database_config_id=config.id,
-            backup_schedule_id=schedule_id,
-            scheduled_for=scheduled_for,
-            retry_number=retry_number,
-            retry_of=retry_of,
-            retention_policy_id=retention_policy_id,
-            backup_type=backup_type,
-            status="pending",
-            queue=config.queue,
-            file_name=file_name,
-            compression_used=compression,
-            local_status="pending" if store_locally else None,
-            s3_status="pending" if s3_target is not None else None,
-            s3_bucket=s3_target.bucket if s3_target is not None else None,
-            s3_key=s3_target.key if s3_target is not None else None,
-            s3_config_id=s3_target.config_id if s3_target is not None else None,
-            started_at=now,
-            created_at=now,
-        )
-        session.add(row)
-        queue, name = config.queue, config.name
-    try:
-        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
-    except UnavailableError as exc:
-        reason = f"could not queue the backup job: {exc.message}"
-        async with ctx.db.write() as session:
-            failed = await session.get(BackupExecution, execution_id)
-            if failed is not None and failed.status == "pending":
-                failed.status = "failed"
-                failed.error_message = reason
-                failed.completed_at = utcnow()
-        ctx.hub.publish(
-            ExecutionUpdate(
-                execution_type="backup",
-                execution_id=execution_id,
-                event="finished",
-                status="failed",
-            )
-        )
-        raise UnavailableError(reason, details={"executionId": execution_id}) from exc
+        fail_if_pending(await session.get(BackupExecution, execution_id), reason)
+    _announce(ctx, execution_id, event="finished", status="failed")
+
+
+def _announce(ctx: ApiContext, execution_id: str, *, event: UpdateKind, status: str) -> None:
     ctx.hub.publish(
         ExecutionUpdate(
-            execution_type="backup", execution_id=execution_id, event="created", status="pending"
+            execution_type="backup", execution_id=execution_id, event=event, status=status
         )
     )
-    log.info("backup %s of %s queued on %s", execution_id, name, queue)
-    return to_out(row, name)
 
 
 def _artifact_paths(root: Path, row: BackupExecution) -> tuple[Path, Path] | None:
@@ -351,9 +409,8 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bo
                 details={"id": backup_id, "status": row.status},
             )
         paths = _artifact_paths(ctx.settings.backup_storage_path, row)
-        if paths is not None:
-            for path in paths:
-                path.unlink(missing_ok=True)
+        if paths is not None and row.local_path:
+            await LocalStore(ctx.settings.backup_storage_path).delete(row.local_path)
         row.deleted_at = ctx.clock()
         removed = row.local_path if paths is not None else None
         has_s3 = row.s3_status == "completed"

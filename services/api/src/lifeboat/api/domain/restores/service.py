@@ -3,8 +3,8 @@ configured buckets."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import msgspec
@@ -14,18 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
-    ACTIVE_STATUSES,
     BackupExecution,
     DatabaseConfig,
     RestoreExecution,
     new_id,
-    utcnow,
 )
 from lifeboat.api.domain.common import ExecutionStatus, LogLevelName, LogOut
-from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
+from lifeboat.api.domain.databases.service import engine_of, load
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.restores import uploads
-from lifeboat.api.domain.restores.safety import SafetyBackup, safety_backup_for
+from lifeboat.api.domain.restores.enqueue import check_target_free, queue_restore
 from lifeboat.api.domain.restores.schemas import (
     RestoreCreate,
     RestoreDetailOut,
@@ -39,15 +37,11 @@ from lifeboat.api.domain.restores.sources import (
     s3_source_for,
     upload_artifact,
 )
-from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import (
-    ConflictError,
     ForbiddenError,
     NotFoundError,
-    UnavailableError,
     ValidationError,
 )
-from lifeboat.wire.messages import RestoreJob, RestoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -214,31 +208,6 @@ async def _backup_artifact(
     )
 
 
-Resolve = Callable[[AsyncSession, DatabaseConfig], Awaitable[Artifact]]
-"""The artifact of a restore, found inside the transaction that records it."""
-
-
-async def _check_target_free(session: AsyncSession, target: DatabaseConfig) -> None:
-    """Refuse a disabled target, or one a restore is already pending or running into."""
-    if not target.enabled:
-        raise ValidationError(
-            f"database {target.name!r} is disabled", details={"databaseId": target.id}
-        )
-    active = await session.scalar(
-        select(RestoreExecution.id)
-        .where(
-            RestoreExecution.database_config_id == target.id,
-            RestoreExecution.status.in_(ACTIVE_STATUSES),
-        )
-        .limit(1)
-    )
-    if active is not None:
-        raise ConflictError(
-            f"a restore into {target.name!r} is already pending or running",
-            details={"executionId": active},
-        )
-
-
 async def request_restore(
     ctx: ApiContext, data: RestoreCreate, *, is_admin: bool, initiated_by: str | None = None
 ) -> RestoreOut:
@@ -261,7 +230,7 @@ async def request_restore(
     async def resolve(session: AsyncSession, target: DatabaseConfig) -> Artifact:
         return from_object or await _backup_artifact(ctx, session, data, restore_id)
 
-    return await _queue_restore(
+    row, name = await queue_restore(
         ctx,
         restore_id=restore_id,
         database_id=data.database_id,
@@ -269,6 +238,7 @@ async def request_restore(
         initiated_by=initiated_by,
         resolve=resolve,
     )
+    return to_out(row, name)
 
 
 async def request_upload_restore(
@@ -292,14 +262,9 @@ async def request_upload_restore(
     """
     await uploads.sweep(ctx)
     restore_id = new_id()
-
-    async def precheck(fields: dict[str, str]) -> None:
-        database_id = fields.get("databaseId")
-        if database_id:
-            async with ctx.db.read() as session:
-                await _check_target_free(session, await load(session, database_id))
-
-    received = await uploads.receive(ctx, request, restore_id, precheck=precheck)
+    received = await uploads.receive(
+        ctx, request, restore_id, precheck=functools.partial(_precheck_upload_target, ctx)
+    )
     try:
         form = uploads.parse_form(received)
         _check_options(form.options)
@@ -315,7 +280,7 @@ async def request_upload_restore(
                 is_admin=is_admin,
             )
 
-        out = await _queue_restore(
+        row, name = await queue_restore(
             ctx,
             restore_id=restore_id,
             database_id=form.database_id,
@@ -326,7 +291,20 @@ async def request_upload_restore(
     except BaseException:
         received.discard()
         raise
-    details: dict[str, Any] = {
+    return to_out(row, name), _upload_audit_details(form, received)
+
+
+async def _precheck_upload_target(ctx: ApiContext, fields: dict[str, str]) -> None:
+    """Refuse an upload into an unknown, disabled or busy database before its file is read."""
+    database_id = fields.get("databaseId")
+    if database_id:
+        async with ctx.db.read() as session:
+            await check_target_free(session, await load(session, database_id))
+
+
+def _upload_audit_details(form: uploads.UploadForm, received: uploads.Received) -> dict[str, Any]:
+    """What the audit trail records of an uploaded restore."""
+    return {
         "databaseId": form.database_id,
         "options": msgspec.to_builtins(form.options),
         "fileName": received.filename,
@@ -334,129 +312,3 @@ async def request_upload_restore(
         "sha256": received.sha256,
         "verified": received.manifest is not None,
     }
-    return out, details
-
-
-async def _queue_restore(
-    ctx: ApiContext,
-    *,
-    restore_id: str,
-    database_id: str,
-    opts: RestoreOptionsIn,
-    initiated_by: str | None,
-    resolve: Resolve,
-) -> RestoreOut:
-    """Record a pending restore of what `resolve` finds (with its safety backup, if asked)
-    and queue its job."""
-    now = utcnow()
-    safety: SafetyBackup | None = None
-    async with ctx.db.write() as session:
-        target = await load(session, database_id)
-        artifact = await resolve(session, target)
-        if artifact.engine != engine_of(target):
-            raise ValidationError(
-                f"a {artifact.engine} backup cannot be restored into a {target.type} database",
-                details={"sourceType": artifact.engine, "targetType": target.type},
-            )
-        await _check_target_free(session, target)
-        if opts.safety_backup:
-            safety = safety_backup_for(ctx, target, now=now)
-            session.add(safety.row)
-        options = RestoreOptions(
-            drop_and_recreate=opts.drop_and_recreate,
-            clean=opts.clean,
-            schema_only=opts.schema_only,
-            data_only=opts.data_only,
-            no_owner=opts.no_owner,
-            exit_on_error=opts.exit_on_error,
-        )
-        s3_source = artifact.s3
-        job = RestoreJob(
-            execution_id=restore_id,
-            target=sealed_target(ctx, target, bound_to=restore_id),
-            source_path=artifact.local_path or "",
-            source_engine=artifact.engine,
-            compression=artifact.compression,
-            expected_sha256=artifact.sha256 or "",
-            expected_size=artifact.size,
-            options=options,
-            requested_at=now,
-            s3=s3_source,
-            unverified=artifact.sha256 is None,
-            uploaded=artifact.uploaded,
-            safety_backup=safety.job if safety is not None else None,
-        )
-        row = RestoreExecution(
-            id=restore_id,
-            database_config_id=target.id,
-            backup_execution_id=artifact.backup_id,
-            initiated_by=initiated_by,
-            status="pending",
-            queue=target.queue,
-            source_type="upload"
-            if artifact.uploaded
-            else "s3"
-            if s3_source is not None
-            else "local",
-            source_path=artifact.local_path,
-            s3_bucket=s3_source.bucket if s3_source is not None else None,
-            s3_key=s3_source.key if s3_source is not None else None,
-            restore_options=msgspec.json.encode(
-                RestoreOptionsOut(
-                    drop_and_recreate=opts.drop_and_recreate,
-                    clean=opts.clean,
-                    schema_only=opts.schema_only,
-                    data_only=opts.data_only,
-                    no_owner=opts.no_owner,
-                    exit_on_error=opts.exit_on_error,
-                    safety_backup=opts.safety_backup,
-                )
-            ).decode(),
-            safety_backup_id=safety.row.id if safety is not None else None,
-            started_at=now,
-            created_at=now,
-        )
-        session.add(row)
-        queue, name = target.queue, target.name
-    try:
-        await ctx.nats.require().publish_job(queue, job, sign=ctx.sealer.mac)
-    except UnavailableError as exc:
-        reason = f"could not queue the restore job: {exc.message}"
-        async with ctx.db.write() as session:
-            failed = await session.get(RestoreExecution, restore_id)
-            if failed is not None and failed.status == "pending":
-                failed.status = "failed"
-                failed.error_message = reason
-                failed.completed_at = utcnow()
-            if safety is not None:
-                backup = await session.get(BackupExecution, safety.row.id)
-                if backup is not None and backup.status == "pending":
-                    backup.status = "failed"
-                    backup.local_status = "failed"
-                    backup.error_message = reason
-                    backup.completed_at = utcnow()
-        if artifact.uploaded:
-            uploads.remove_upload(ctx, restore_id)
-        raise UnavailableError(reason, details={"executionId": restore_id}) from exc
-    ctx.hub.publish(
-        ExecutionUpdate(
-            execution_type="restore", execution_id=restore_id, event="created", status="pending"
-        )
-    )
-    if safety is not None:
-        ctx.hub.publish(
-            ExecutionUpdate(
-                execution_type="backup",
-                execution_id=safety.row.id,
-                event="created",
-                status="pending",
-            )
-        )
-    log.info(
-        "restore %s into %s queued on %s%s",
-        restore_id,
-        name,
-        queue,
-        f" (safety backup {safety.row.id} first)" if safety is not None else "",
-    )
-    return to_out(row, name)

@@ -21,7 +21,7 @@ from lifeboat.api.domain.s3configs.service import config_for_object, target_for
 from lifeboat.api.domain.s3configs.service import load as load_config
 from lifeboat.core.errors import ForbiddenError, ValidationError
 from lifeboat.core.naming import Compression, Engine, format_of
-from lifeboat.storage.manifest import decode_manifest
+from lifeboat.storage.manifest import Manifest, decode_manifest
 from lifeboat.wire.messages import S3Target
 
 if TYPE_CHECKING:
@@ -115,21 +115,8 @@ async def object_artifact(
     where = f"s3://{config.bucket}/{obj.key}"
     if facts.size == 0:
         raise _invalid("s3Object.key", f"{where} is empty")
-    manifest = facts.manifest
-    if manifest is not None:
-        if manifest.size_bytes != facts.size:
-            raise _invalid(
-                "s3Object.key",
-                f"{where} holds {facts.size} bytes but its manifest says {manifest.size_bytes}:"
-                " it is not the backup the manifest describes",
-            )
-        for field, hint, actual in (
-            ("engine", obj.engine, manifest.engine),
-            ("compression", obj.compression, manifest.compression),
-        ):
-            if hint is not None and hint != actual:
-                raise _invalid(f"s3Object.{field}", f"the object's manifest says {actual}")
-        engine, compression, sha256 = manifest.engine, manifest.compression, manifest.sha256
+    if facts.manifest is not None:
+        engine, compression, sha256 = _format_from_manifest(obj, facts.manifest, facts.size, where)
     else:
         if not allow_unverified:
             raise _invalid(
@@ -137,13 +124,7 @@ async def object_artifact(
                 f"{where} cannot be verified because {facts.untrusted_because}; an admin may"
                 " restore it anyway with allowUnverified",
             )
-        guessed_engine, guessed_compression = format_of(obj.key)
-        engine = obj.engine or guessed_engine
-        compression = obj.compression or guessed_compression
-        if engine is None:
-            raise _invalid("s3Object.engine", "cannot tell from the key; name the engine")
-        if compression is None:
-            raise _invalid("s3Object.compression", "cannot tell from the key; name it")
+        engine, compression = _format_from_key(obj)
         sha256 = None
     return Artifact(
         engine=engine,
@@ -152,6 +133,38 @@ async def object_artifact(
         size=facts.size,
         s3=target_for(ctx, config, key=obj.key, bound_to=restore_id),
     )
+
+
+def _format_from_manifest(
+    obj: S3ObjectIn, manifest: Manifest, size: int, where: str
+) -> tuple[Engine, Compression, str]:
+    """Engine, compression and sha256 of an object its trusted manifest describes; the
+    request's hints must agree with it."""
+    if manifest.size_bytes != size:
+        raise _invalid(
+            "s3Object.key",
+            f"{where} holds {size} bytes but its manifest says {manifest.size_bytes}:"
+            " it is not the backup the manifest describes",
+        )
+    for field, hint, actual in (
+        ("engine", obj.engine, manifest.engine),
+        ("compression", obj.compression, manifest.compression),
+    ):
+        if hint is not None and hint != actual:
+            raise _invalid(f"s3Object.{field}", f"the object's manifest says {actual}")
+    return manifest.engine, manifest.compression, manifest.sha256
+
+
+def _format_from_key(obj: S3ObjectIn) -> tuple[Engine, Compression]:
+    """Engine and compression of an unverified object: the request's, else the key's suffixes."""
+    guessed_engine, guessed_compression = format_of(obj.key)
+    engine = obj.engine or guessed_engine
+    compression = obj.compression or guessed_compression
+    if engine is None:
+        raise _invalid("s3Object.engine", "cannot tell from the key; name the engine")
+    if compression is None:
+        raise _invalid("s3Object.compression", "cannot tell from the key; name it")
+    return engine, compression
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -196,43 +209,9 @@ async def upload_artifact(
         ForbiddenError: an unknown file, confirmed by someone who is not an admin.
     """
     assert received.relative is not None
-    sniffed = sniff_compression(received.head)
     if received.manifest is not None:
-        try:
-            manifest = decode_manifest(received.manifest)
-        except msgspec.DecodeError as exc:
-            raise _invalid("manifest", f"not a Lifeboat manifest ({exc})") from None
-        sha256 = manifest.sha256.lower()
-        if not _SHA256.fullmatch(sha256):
-            raise _invalid("manifest", "carries no valid sha256")
-        if manifest.size_bytes != received.size:
-            raise _invalid(
-                "file",
-                f"the file holds {received.size} bytes but its manifest says"
-                f" {manifest.size_bytes}: it is not the backup the manifest describes",
-            )
-        if sha256 != received.sha256:
-            raise _invalid(
-                "file",
-                f"checksum mismatch: the file's sha256 is {received.sha256}, its manifest"
-                f" says {sha256}; nothing was restored",
-            )
-        for name, hint, actual in (
-            ("engine", engine, manifest.engine),
-            ("compression", compression, manifest.compression),
-        ):
-            if hint is not None and hint != actual:
-                raise _invalid(name, f"the file's manifest says {actual}")
-        engine, compression = manifest.engine, manifest.compression
-    known = await session.scalar(
-        select(BackupExecution)
-        .where(
-            func.lower(BackupExecution.checksum) == received.sha256,
-            BackupExecution.status == "completed",
-            BackupExecution.file_size_bytes == received.size,
-        )
-        .limit(1)
-    )
+        engine, compression = _format_from_upload_manifest(received, engine, compression)
+    known = await _recorded_backup_with(session, received.sha256, received.size)
     if known is not None:
         source = await session.get(DatabaseConfig, known.database_config_id)
         return Artifact(
@@ -244,6 +223,68 @@ async def upload_artifact(
             local_path=received.relative,
             uploaded=True,
         )
+    _check_unverified_upload_confirmed(confirm_unverified=confirm_unverified, is_admin=is_admin)
+    return Artifact(
+        engine=engine or target_engine,
+        compression=_upload_compression(received, compression),
+        sha256=None,
+        size=received.size,
+        local_path=received.relative,
+        uploaded=True,
+    )
+
+
+def _format_from_upload_manifest(
+    received: Received, engine: Engine | None, compression: Compression | None
+) -> tuple[Engine, Compression]:
+    """Engine and compression from the manifest sent along, once it describes the file exactly
+    (size and sha256) and agrees with the form's hints."""
+    assert received.manifest is not None
+    try:
+        manifest = decode_manifest(received.manifest)
+    except msgspec.DecodeError as exc:
+        raise _invalid("manifest", f"not a Lifeboat manifest ({exc})") from None
+    sha256 = manifest.sha256.lower()
+    if not _SHA256.fullmatch(sha256):
+        raise _invalid("manifest", "carries no valid sha256")
+    if manifest.size_bytes != received.size:
+        raise _invalid(
+            "file",
+            f"the file holds {received.size} bytes but its manifest says"
+            f" {manifest.size_bytes}: it is not the backup the manifest describes",
+        )
+    if sha256 != received.sha256:
+        raise _invalid(
+            "file",
+            f"checksum mismatch: the file's sha256 is {received.sha256}, its manifest"
+            f" says {sha256}; nothing was restored",
+        )
+    for name, hint, actual in (
+        ("engine", engine, manifest.engine),
+        ("compression", compression, manifest.compression),
+    ):
+        if hint is not None and hint != actual:
+            raise _invalid(name, f"the file's manifest says {actual}")
+    return manifest.engine, manifest.compression
+
+
+async def _recorded_backup_with(
+    session: AsyncSession, sha256: str, size: int
+) -> BackupExecution | None:
+    """A completed backup this install recorded with that checksum and size (what vouches for
+    an uploaded file)."""
+    return await session.scalar(
+        select(BackupExecution)
+        .where(
+            func.lower(BackupExecution.checksum) == sha256,
+            BackupExecution.status == "completed",
+            BackupExecution.file_size_bytes == size,
+        )
+        .limit(1)
+    )
+
+
+def _check_unverified_upload_confirmed(*, confirm_unverified: bool, is_admin: bool) -> None:
     if not confirm_unverified:
         raise _invalid(
             "confirmUnverified",
@@ -252,16 +293,15 @@ async def upload_artifact(
         )
     if not is_admin:
         raise ForbiddenError("only an admin may restore an uploaded file nothing vouches for")
+
+
+def _upload_compression(received: Received, compression: Compression | None) -> Compression:
+    """The compression of an unverified upload: the form's (if the magic number agrees), else
+    the magic number's, else the file name's."""
+    sniffed = sniff_compression(received.head)
     if compression is not None and sniffed is not None and compression != sniffed:
         raise _invalid("compression", f"the file's bytes are {sniffed}, not {compression}")
     chosen = compression or sniffed or format_of(received.filename or "")[1]
     if chosen is None:
         raise _invalid("compression", "cannot tell from the file; name it (zstd or gzip)")
-    return Artifact(
-        engine=engine or target_engine,
-        compression=chosen,
-        sha256=None,
-        size=received.size,
-        local_path=received.relative,
-        uploaded=True,
-    )
+    return chosen

@@ -64,12 +64,13 @@ class CleanupReport:
 
 
 async def _effective_policy_id(ctx: ApiContext, row: BackupExecution) -> str | None:
+    schedule_policy_id: str | None = None
     if row.backup_schedule_id is not None:
         async with ctx.db.read() as session:
             schedule = await session.get(BackupSchedule, row.backup_schedule_id)
         if schedule is not None:
-            return schedule.retention_policy_id
-    return row.retention_policy_id
+            schedule_policy_id = schedule.retention_policy_id
+    return retention.effective_policy_id(schedule_policy_id, row.retention_policy_id)
 
 
 async def apply_policy(
@@ -130,10 +131,16 @@ async def apply_policy(
 
 
 async def after_backup_completed(ctx: ApiContext, execution_id: str) -> CleanupReport:
-    """Apply the policy of a backup that just completed (nothing unless it did complete)."""
+    """Retention's follow-up of a backup that just finished: apply its policy if it completed.
+
+    Called for every stored backup result (see
+    :func:`lifeboat.api.domain.schedules.firing.after_backup_finished`); whether retention runs
+    is decided here (:func:`lifeboat.policy.retention.runs_after`), nothing happens otherwise.
+    Idempotent: planning again over what was kept deletes nothing.
+    """
     async with ctx.db.read() as session:
         row = await session.get(BackupExecution, execution_id)
-    if row is None or row.status != retention.COMPLETED or row.deleted_at is not None:
+    if row is None or not retention.runs_after(row.status, deleted=row.deleted_at is not None):
         return CleanupReport()
     policy_id = await _effective_policy_id(ctx, row)
     if policy_id is None:
@@ -161,7 +168,7 @@ async def cleanup_all(ctx: ApiContext, *, trigger: str) -> CleanupReport:
         ).all()
     chosen: dict[str, str] = {}
     for database_id, own_policy, schedule_policy in rows:
-        policy_id = schedule_policy or own_policy
+        policy_id = retention.effective_policy_id(schedule_policy, own_policy)
         if policy_id is not None and database_id not in chosen:
             chosen[database_id] = policy_id
     report = CleanupReport()

@@ -9,7 +9,7 @@ anything touches the target. An object without a readable manifest is of unknown
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -21,6 +21,7 @@ from lifeboat.core.errors import NotFoundError, ValidationError
 from lifeboat.core.naming import manifest_name
 from lifeboat.storage.manifest import Manifest, decode_manifest
 from lifeboat.storage.s3.results import S3Listed
+from lifeboat.storage.s3.store import S3Store
 
 MAX_KEY_BYTES = 1024
 """S3's own limit on a key's length (UTF-8 bytes)."""
@@ -91,6 +92,25 @@ async def list_objects(
         ValidationError: a bad prefix or start key.
         S3Error: the listing failed (502 S3_ERROR).
     """
+    _check_listing_args(prefix, start_after)
+    async with ctx.db.read() as session:
+        config = await load(session, config_id)
+    if prefix is None:
+        prefix = _default_prefix(config)
+    async with await store_for(ctx, config) as store:
+        page = await _scan(store, prefix, start_after=start_after, limit=limit)
+        out = [await _object_out(store, page, item) for item in page.objects]
+    truncated = page.overflow or page.more
+    return S3ObjectsOut(
+        bucket=config.bucket,
+        prefix=prefix,
+        objects=out,
+        truncated=truncated,
+        next_start_after=page.after if truncated else None,
+    )
+
+
+def _check_listing_args(prefix: str | None, start_after: str | None) -> None:
     if prefix is not None:
         check_key(prefix, field="prefix", prefix=True)
     if start_after is not None and (
@@ -100,58 +120,60 @@ async def list_objects(
             "startAfter is not an object key",
             details=[{"field": "startAfter", "message": "not an object key"}],
         )
-    async with ctx.db.read() as session:
-        config = await load(session, config_id)
-    if prefix is None:
-        prefix = _default_prefix(config)
-    objects: list[S3Listed] = []
-    manifests: set[str] = set()
-    after = start_after or None  # the last key this page accounts for
-    scanned = after or ""  # the last key S3 returned
-    overflow = more = False
-    async with await store_for(ctx, config) as store:
-        for _ in range(_MAX_LIST_CALLS):
-            listed, more = await store.list_page(
-                prefix,
-                start_after=after,
-                max_keys=min(MAX_LIST_LIMIT, 2 * limit + 2),  # an object and its manifest
-            )
-            for item in listed:
-                scanned = item.key
-                if item.key.endswith(_MANIFEST_SUFFIX):
-                    manifests.add(item.key)
-                elif not overflow and not item.key.endswith("/"):  # "dir/" markers skipped
-                    if len(objects) == limit:
-                        overflow = True
-                    else:
-                        objects.append(item)
-                if not overflow:
-                    after = item.key
-            if overflow or not more or len(objects) == limit:
-                break
-        out: list[S3ObjectOut] = []
-        for item in objects:
-            mkey = store.manifest_key(item.key)
-            # A manifest sorts after its object: unseen but maybe on a later S3 page.
-            has = mkey in manifests or (
-                more and mkey > scanned and await store.head(mkey) is not None
-            )
-            out.append(
-                S3ObjectOut(
-                    key=item.key,
-                    size=item.size,
-                    last_modified=item.last_modified,
-                    storage_class=item.storage_class,
-                    has_manifest=has,
-                )
-            )
-    truncated = overflow or more
-    return S3ObjectsOut(
-        bucket=config.bucket,
-        prefix=prefix,
-        objects=out,
-        truncated=truncated,
-        next_start_after=after if truncated else None,
+
+
+@dataclass(kw_only=True)
+class _Page:
+    """What the S3 listing calls of one page found."""
+
+    objects: list[S3Listed] = field(default_factory=list[S3Listed])
+    manifests: set[str] = field(default_factory=set[str])
+    after: str | None = None
+    """The last key this page accounts for."""
+    scanned: str = ""
+    """The last key S3 returned."""
+    overflow: bool = False
+    more: bool = False
+
+
+async def _scan(store: S3Store, prefix: str, *, start_after: str | None, limit: int) -> _Page:
+    """List until `limit` objects (manifests set apart, "dir/" markers skipped) are found, S3
+    has no more, or ``_MAX_LIST_CALLS`` calls were made."""
+    page = _Page(after=start_after or None, scanned=start_after or "")
+    for _ in range(_MAX_LIST_CALLS):
+        listed, page.more = await store.list_page(
+            prefix,
+            start_after=page.after,
+            max_keys=min(MAX_LIST_LIMIT, 2 * limit + 2),  # an object and its manifest
+        )
+        for item in listed:
+            page.scanned = item.key
+            if item.key.endswith(_MANIFEST_SUFFIX):
+                page.manifests.add(item.key)
+            elif not page.overflow and not item.key.endswith("/"):
+                if len(page.objects) == limit:
+                    page.overflow = True
+                else:
+                    page.objects.append(item)
+            if not page.overflow:
+                page.after = item.key
+        if page.overflow or not page.more or len(page.objects) == limit:
+            break
+    return page
+
+
+async def _object_out(store: S3Store, page: _Page, item: S3Listed) -> S3ObjectOut:
+    mkey = store.manifest_key(item.key)
+    # A manifest sorts after its object: unseen but maybe on a later S3 page.
+    has = mkey in page.manifests or (
+        page.more and mkey > page.scanned and await store.head(mkey) is not None
+    )
+    return S3ObjectOut(
+        key=item.key,
+        size=item.size,
+        last_modified=item.last_modified,
+        storage_class=item.storage_class,
+        has_manifest=has,
     )
 
 

@@ -244,17 +244,13 @@ async def schedule_retry(ctx: ApiContext, execution_id: str) -> ScheduleFired | 
 
 
 async def after_backup_finished(ctx: ApiContext, event: BackupFinished) -> None:
-    """Follow-up of a stored result: retention after a completed backup, retry after a failed
-    scheduled one. Both are idempotent, so redelivered results are harmless. Never raises."""
+    """Follow-up of a stored result: retention (which decides whether it applies, see
+    :func:`~lifeboat.api.domain.retention.cleanup.after_backup_completed`), then the retry of a
+    failed scheduled backup (nothing unless it failed). Both are idempotent, so redelivered
+    results are harmless. Never raises."""
     try:
-        async with ctx.db.read() as session:
-            row = await session.get(BackupExecution, event.execution_id)
-        if row is None:
-            return
-        if row.status == "completed":
-            await after_backup_completed(ctx, row.id)
-        elif row.status == "failed":
-            await schedule_retry(ctx, row.id)
+        await after_backup_completed(ctx, event.execution_id)
+        await schedule_retry(ctx, event.execution_id)
     except Exception:
         log.exception("follow-up of backup %s failed", event.execution_id)
 

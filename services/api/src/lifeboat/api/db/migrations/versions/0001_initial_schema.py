@@ -17,7 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Create every table, parents before the tables that refer to them."""
+    _create_database_configs()
+    _create_execution_logs()
+    _create_retention_policies()
+    _create_s3_configs()
+    _create_system_settings()
+    _create_backup_schedules()
+    _create_backup_executions()
+    _create_restore_executions()
 
+
+def _create_database_configs() -> None:
+    """The database_configs table and its indexes."""
     op.create_table(
         "database_configs",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -53,6 +65,9 @@ def upgrade() -> None:
     with op.batch_alter_table("database_configs", schema=None) as batch_op:
         batch_op.create_index("idx_database_configs_enabled", ["enabled"], unique=False)
 
+
+def _create_execution_logs() -> None:
+    """The execution_logs table and its indexes."""
     op.create_table(
         "execution_logs",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -82,6 +97,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("idx_execution_logs_level", ["log_level"], unique=False)
 
+
+def _create_retention_policies() -> None:
+    """The retention_policies table and its indexes."""
     op.create_table(
         "retention_policies",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -106,6 +124,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_retention_policies")),
     )
+
+
+def _create_s3_configs() -> None:
+    """The s3_configs table and its indexes."""
     op.create_table(
         "s3_configs",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -141,6 +163,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("idx_s3_configs_enabled", ["enabled"], unique=False)
 
+
+def _create_system_settings() -> None:
+    """The system_settings table and its indexes."""
     op.create_table(
         "system_settings",
         sa.Column("key", sa.String(length=100), nullable=False),
@@ -159,6 +184,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_system_settings")),
     )
+
+
+def _create_backup_schedules() -> None:
+    """The backup_schedules table and its indexes."""
     op.create_table(
         "backup_schedules",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -202,6 +231,9 @@ def upgrade() -> None:
         batch_op.create_index("idx_backup_schedules_database", ["database_config_id"], unique=False)
         batch_op.create_index("idx_backup_schedules_enabled", ["enabled"], unique=False)
 
+
+def _create_backup_executions() -> None:
+    """The backup_executions table and its indexes."""
     op.create_table(
         "backup_executions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -259,6 +291,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_backup_executions")),
     )
+    _index_backup_executions()
+
+
+def _index_backup_executions() -> None:
     with op.batch_alter_table("backup_executions", schema=None) as batch_op:
         batch_op.create_index(
             "idx_backup_executions_database", ["database_config_id", "started_at"], unique=False
@@ -273,6 +309,9 @@ def upgrade() -> None:
         batch_op.create_index("idx_backup_executions_status", ["status"], unique=False)
         batch_op.create_index("idx_backup_executions_type", ["backup_type"], unique=False)
 
+
+def _create_restore_executions() -> None:
+    """The restore_executions table and its indexes."""
     op.create_table(
         "restore_executions",
         sa.Column("id", sa.String(length=36), nullable=False),

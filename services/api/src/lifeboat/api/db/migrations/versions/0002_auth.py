@@ -20,6 +20,14 @@ _ROLE_CHECK = "role IN ('viewer', 'operator', 'admin')"
 def upgrade() -> None:
     """Create users, user_sessions, api_tokens and audit_events."""
     now = sa.text("CURRENT_TIMESTAMP")
+    _create_users(now)
+    _create_user_sessions(now)
+    _create_api_tokens(now)
+    _create_audit_events(now)
+
+
+def _create_users(now: sa.TextClause) -> None:
+    """The users table and its indexes."""
     op.create_table(
         "users",
         sa.Column("id", sa.String(36), nullable=False),
@@ -35,6 +43,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
+
+
+def _create_user_sessions(now: sa.TextClause) -> None:
+    """The user_sessions table and its indexes."""
     op.create_table(
         "user_sessions",
         sa.Column("id", sa.String(36), nullable=False),
@@ -56,6 +68,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),
     )
     op.create_index("idx_user_sessions_user", "user_sessions", ["user_id"])
+
+
+def _create_api_tokens(now: sa.TextClause) -> None:
+    """The api_tokens table and its indexes."""
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.String(36), nullable=False),
@@ -75,6 +91,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
     op.create_index("idx_api_tokens_user", "api_tokens", ["user_id"])
+
+
+def _create_audit_events(now: sa.TextClause) -> None:
+    """The audit_events table and its indexes."""
     op.create_table(
         "audit_events",
         sa.Column("id", sa.String(36), nullable=False),
