@@ -130,6 +130,8 @@ TABLE: Mapping[tuple[str, str], Level] = {
     ("GET", "/api/audit"): VIEWER,
     ("PUT", "/api/system/settings"): ADMIN,
     ("POST", "/api/system/maintenance"): ADMIN,
+    ("POST", "/api/system/config/export"): ADMIN,  # secrets, sealed under a passphrase
+    ("POST", "/api/system/config/import"): ADMIN,
     # API tokens (one's own) and users
     ("GET", "/api/tokens"): OPERATOR,
     ("POST", "/api/tokens"): OPERATOR,

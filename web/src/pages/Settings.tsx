@@ -8,6 +8,7 @@ import { formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
 import { api, type MaintenanceTask, type Setting } from "../lib/api.ts";
 import { ImportSummary } from "./S3Configs.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { ConfigTransfer } from "../components/ConfigTransfer.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 import { useSettings, useSystemStatus } from "../lib/hooks/system.ts";
 
@@ -244,6 +245,11 @@ export function Settings() {
         {canConfigure && (
           <Panel title="Maintenance">
             <Maintenance />
+          </Panel>
+        )}
+        {canConfigure && (
+          <Panel title="Configuration">
+            <ConfigTransfer />
           </Panel>
         )}
         {canImport && (

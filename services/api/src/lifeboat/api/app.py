@@ -28,6 +28,7 @@ from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
 from lifeboat.api.domain.dashboard.controller import DashboardController
+from lifeboat.api.domain.configio.controller import ConfigIoController
 from lifeboat.api.domain.databases.controller import DatabaseController
 from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.executors.controller import ExecutorController
@@ -137,6 +138,7 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     LocalImportController,
     SystemController,
     DashboardController,
+    ConfigIoController,
     HealthController,
     ExecutorController,
     EventStreamController,
