@@ -30,7 +30,7 @@ from lifeboat.api.domain.configio.schemas import (
     S3ConfigDoc,
     ScheduleDoc,
 )
-from lifeboat.api.domain.databases.service import decrypt_password
+from lifeboat.api.domain.databases.service import decrypt_password, engine_of
 from lifeboat.api.domain.s3configs.schemas import Addressing, ChecksumMode, Sse
 from lifeboat.api.domain.s3configs.service import keys_of
 from lifeboat.api.domain.schedules.schemas import ScheduleType
@@ -53,7 +53,7 @@ def _database_docs(
             DatabaseDoc(
                 ref=row.id,
                 name=row.name,
-                type="mysql" if row.type == "mysql" else "postgresql",
+                type=engine_of(row),
                 host=row.host,
                 port=row.port,
                 database_name=row.database_name,
