@@ -29,8 +29,8 @@ from lifeboat.engines.common import (
     compressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import dump_tool
 from lifeboat.engines.process import Child
+from lifeboat.engines.server_info import dump_tool
 from lifeboat.engines.streams import (
     PROGRESS_INTERVAL_S,
     ProgressFn,

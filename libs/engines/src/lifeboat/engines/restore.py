@@ -29,8 +29,8 @@ from lifeboat.engines.common import (
     decompressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import restore_tool
 from lifeboat.engines.process import Child
+from lifeboat.engines.server_info import restore_tool
 from lifeboat.engines.streams import (
     CHUNK_SIZE,
     PROGRESS_INTERVAL_S,

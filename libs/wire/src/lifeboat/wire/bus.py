@@ -43,7 +43,7 @@ from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import subjects
 from lifeboat.wire.codec import encode
 from lifeboat.wire.connection import NatsOptions
-from lifeboat.wire.messages import Event, Job, ScheduleFired, UploadJob
+from lifeboat.wire.messages import ExecutorEvent, Job, ScheduleFired, UploadJob
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,7 @@ class Bus:
                 log.warning("queueing job %s failed (%s); retrying", job.execution_id, exc)
                 await asyncio.sleep(0.5)
 
-    async def publish_event(self, kind: str, event: Event) -> None:
+    async def publish_event(self, kind: str, event: ExecutorEvent) -> None:
         """Store an event in the events stream; returns once the server has it."""
         await self._js.publish(
             subjects.event_subject(kind, event.execution_id), encode(event), timeout=10.0

@@ -31,7 +31,7 @@ from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
 from lifeboat.engines.backup import dump_database
 from lifeboat.engines.common import Connection
-from lifeboat.engines.probe import dump_tool, probe, tool_version
+from lifeboat.engines.server_info import dump_tool, probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import open_store

@@ -20,10 +20,10 @@ import msgspec
 
 from lifeboat.core.errors import FencedError, JobCancelledError, UnavailableError
 from lifeboat.executor.backup import failed_backup, run_backup, withdraw
+from lifeboat.executor.connection_check import handle_probe
 from lifeboat.executor.context import Context
 from lifeboat.executor.heartbeat import Heartbeat, detect_tools
 from lifeboat.executor.housekeeping import sweep_periodically
-from lifeboat.executor.probe import handle_probe
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore, run_restore
 from lifeboat.executor.s3 import failed_upload, run_upload
@@ -37,7 +37,7 @@ from lifeboat.wire.bus import (
     Delivery,
     job_dedup_id,
 )
-from lifeboat.wire.codec import encode, event_decoder, job_decoder
+from lifeboat.wire.codec import encode, executor_event_decoder, job_decoder
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import (
     BackupFinished,
@@ -423,7 +423,7 @@ _PARTLY = "; the target may be partly restored"
 
 def stored_result(stored: bytes) -> Finished:
     """The result event an earlier delivery stored in the lease."""
-    event = event_decoder.decode(stored)
+    event = executor_event_decoder.decode(stored)
     if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
         raise TypeError(f"stored result is a {type(event).__name__}")
     return event
