@@ -113,14 +113,6 @@ def parse_probe_output(text: str) -> tuple[str, int]:
     return lines[0], int(float(lines[1]))
 
 
-def check_restore_options(*, schema_only: bool, data_only: bool, clean: bool) -> None:
-    """Refuse option combinations that cannot mean anything."""
-    if schema_only and data_only:
-        raise RestoreError("schema_only and data_only cannot be combined")
-    if clean and data_only:
-        raise RestoreError("clean cannot be combined with data_only")
-
-
 # --- filtering mysqldump output for schema-only / data-only restores ---------------------------
 
 _VERSIONED_SET = re.compile(rb"^/\*![0-9]+ SET ")

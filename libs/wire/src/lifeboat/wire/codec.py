@@ -12,7 +12,6 @@ from lifeboat.wire.messages import (
     ScheduleEntry,
     ScheduleFired,
     TriggerBackupRequest,
-    TriggerReply,
 )
 
 _encoder = msgspec.json.Encoder()
@@ -21,7 +20,6 @@ executor_event_decoder: msgspec.json.Decoder[ExecutorEvent] = msgspec.json.Decod
 probe_request_decoder = msgspec.json.Decoder(ProbeRequest)
 probe_reply_decoder = msgspec.json.Decoder(ProbeReply)
 trigger_request_decoder = msgspec.json.Decoder(TriggerBackupRequest)
-trigger_reply_decoder = msgspec.json.Decoder(TriggerReply)
 schedule_entry_decoder = msgspec.json.Decoder(ScheduleEntry)
 schedule_fired_decoder = msgspec.json.Decoder(ScheduleFired)
 

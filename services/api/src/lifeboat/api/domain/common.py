@@ -14,8 +14,6 @@ LogLevelName = Literal["debug", "info", "warn", "error"]
 CompressionName = Literal["zstd", "gzip"]
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-PageNumber = Annotated[int, msgspec.Meta(ge=1)]
-PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
