@@ -1,5 +1,5 @@
-"""Backup executions: requesting backups (REST, trigger, later the scheduler), listing,
-soft-deleting, downloading."""
+"""Backup executions: requesting backups (REST, the external trigger, fired schedules), listing,
+soft-deleting (downloads: :mod:`lifeboat.api.domain.backups.s3copy`)."""
 
 from __future__ import annotations
 

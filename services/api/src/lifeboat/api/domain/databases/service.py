@@ -1,4 +1,4 @@
-"""Database configurations: CRUD, password encryption, connection probes."""
+"""Database configurations: CRUD, password encryption, connection checks (through an executor)."""
 
 from __future__ import annotations
 
