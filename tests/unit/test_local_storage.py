@@ -105,3 +105,81 @@ async def test_large_artifacts_flush_in_the_background(tmp_path: Path) -> None:
         await aborted.write(block)
     await aborted.abort()
     assert not aborted.temp_path.exists()
+
+
+# --- failures: each one leaves nothing behind and never replaces a published artifact --------
+
+
+async def test_a_taken_name_is_never_replaced(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    first = storage.open_sink("d", "a.zst")
+    await first.write(b"first")
+    await first.commit(size=5, sha256="0")
+    second = storage.open_sink("d", "a.zst")
+    await second.write(b"second")
+    with pytest.raises(BackupError, match="already exists"):
+        await second.commit(size=6, sha256="0")
+    assert first.path.read_bytes() == b"first"
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.zst"]
+
+
+async def test_a_refusing_guard_stops_the_publication(tmp_path: Path) -> None:
+    class Refused(Exception):
+        pass
+
+    async def guard() -> None:
+        raise Refused
+
+    sink = LocalStorage(tmp_path).open_sink("d", "a.zst", guard=guard)
+    await sink.write(b"data")
+    with pytest.raises(Refused):
+        await sink.commit(size=4, sha256="0")
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+async def test_a_finished_sink_takes_no_more_writes_or_commits(tmp_path: Path) -> None:
+    sink = LocalStorage(tmp_path).open_sink("d", "a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    with pytest.raises(BackupError, match="closed sink"):
+        await sink.write(b"more")
+    with pytest.raises(BackupError, match="closed sink"):
+        await sink.commit(size=4, sha256="0")
+    assert sink.path.read_bytes() == b"data"
+
+
+async def test_abort_after_commit_withdraws_the_published_file(tmp_path: Path) -> None:
+    """What a tee does with a copy that committed while the required one failed."""
+    sink = LocalStorage(tmp_path).open_sink("d", "a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    await sink.abort()
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+async def test_a_manifest_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    sink = storage.open_sink("d", "a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    (tmp_path / "d" / "a.zst.manifest.json").mkdir()  # the sidecar's name is taken by a directory
+    with pytest.raises(OSError):
+        storage.write_manifest(sink.relative_path, _manifest(4, "0"))
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.zst", "a.zst.manifest.json"]
+
+
+async def test_leftovers_of_an_earlier_attempt_are_removed(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    assert storage.remove_leftovers("never/made", "a.zst") == []
+    done = storage.open_sink("d", "a.zst")
+    await done.write(b"data")
+    await done.commit(size=4, sha256="0")
+    storage.write_manifest(done.relative_path, _manifest(4, "0"))
+    killed = storage.open_sink("d", "a.zst")  # a writer killed before its commit
+    await killed.write(b"partial")
+    other = storage.open_sink("d", "b.zst")
+    removed = storage.remove_leftovers("d", "a.zst")
+    assert sorted(removed) == sorted(["a.zst", "a.zst.manifest.json", killed.temp_path.name])
+    assert [p.name for p in (tmp_path / "d").iterdir()] == [other.temp_path.name]
+    await other.abort()
+    assert not storage.delete("d/a.zst")
