@@ -308,8 +308,10 @@ async def _dump_and_store(
             try:
                 ctx.storage.write_manifest(relative, manifest)
             except BaseException as exc:
-                # A copy without its manifest is not completed: remove the artifact too.
-                ctx.storage.delete(relative)
+                # A copy without its manifest is not completed: remove the artifact too (a
+                # failing clean-up must not hide why the manifest could not be written).
+                with contextlib.suppress(OSError, LifeboatError):
+                    ctx.storage.delete(relative)
                 if tee is None:
                     if isinstance(exc, OSError):
                         raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
