@@ -1,4 +1,5 @@
-"""How a backup ends when one of its copies cannot be stored, seen from outside the executor.
+"""How backups and restores fail, seen from outside the executor: a backup whose copies cannot all
+be stored, a restore whose artifact or target is not what it should be.
 
 An in-process executor serves one queue; jobs are published on a real nats-server and their
 results read from the events they publish, against the machine's PostgreSQL and a real S3
@@ -34,10 +35,14 @@ from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.codec import executor_event_decoder
 from lifeboat.wire.messages import (
+    UPLOADS_DIR,
     BackupFinished,
     BackupJob,
     ExecutionLogLine,
     ExecutorEvent,
+    RestoreFinished,
+    RestoreJob,
+    RestoreOptions,
     S3Target,
     Target,
 )
@@ -60,10 +65,20 @@ class Harness:
     events: list[ExecutorEvent] = field(default_factory=list[ExecutorEvent])
 
     async def finished(self, execution_id: str, timeout: float = 60.0) -> BackupFinished:
+        event = await self.result(execution_id, timeout)
+        assert isinstance(event, BackupFinished)
+        return event
+
+    async def result(
+        self, execution_id: str, timeout: float = 60.0
+    ) -> BackupFinished | RestoreFinished:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             for event in self.events:
-                if isinstance(event, BackupFinished) and event.execution_id == execution_id:
+                if (
+                    isinstance(event, BackupFinished | RestoreFinished)
+                    and event.execution_id == execution_id
+                ):
                     return event
             await asyncio.sleep(0.05)
         raise AssertionError(f"no finished event for {execution_id}")
@@ -294,3 +309,168 @@ async def test_a_password_sealed_for_another_execution_does_not_open(
     finished = await _run(harness, job)
     assert not finished.ok and finished.error_message
     assert _local_files(harness, job) == []
+
+
+# --- restores ---------------------------------------------------------------------------------
+
+
+def _target(
+    h: Harness, db: dbs.ScratchDb, execution_id: str, *, sealed_for: str | None = None
+) -> Target:
+    return Target(
+        engine="postgresql",
+        host=db.host,
+        port=db.port,
+        database=db.name,
+        username=db.user,
+        sealed_password=h.sealer.seal(db.password, bound_to=sealed_for or execution_id),
+    )
+
+
+async def _restore(
+    h: Harness,
+    db: dbs.ScratchDb,
+    *,
+    source_path: str,
+    sha256: str,
+    size: int,
+    options: RestoreOptions | None = None,
+    uploaded: bool = False,
+    sealed_for: str | None = None,
+) -> RestoreFinished:
+    execution_id = str(uuid.uuid4())
+    job = RestoreJob(
+        execution_id=execution_id,
+        target=_target(h, db, execution_id, sealed_for=sealed_for),
+        source_path=source_path,
+        source_engine="postgresql",
+        compression="zstd",
+        expected_sha256=sha256,
+        expected_size=size,
+        options=options or RestoreOptions(),
+        requested_at=datetime.now(UTC),
+        unverified=uploaded,
+        uploaded=uploaded,
+    )
+    await h.bus.publish_job(QUEUE, job, sign=h.sealer.mac)
+    finished = await h.result(execution_id)
+    assert isinstance(finished, RestoreFinished)
+    return finished
+
+
+@pytest.fixture(scope="module")
+async def good_backup(harness: Harness, source: dbs.ScratchDb) -> BackupFinished:
+    finished = await _run(harness, _job(harness, source))
+    assert finished.ok and finished.relative_path, finished.error_message
+    return finished
+
+
+def _upload(h: Harness, data: bytes) -> str:
+    """Put `data` where the API keeps an uploaded file; its source path."""
+    directory = h.storage / UPLOADS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.dump.zst"
+    (directory / name).write_bytes(data)
+    return f"{UPLOADS_DIR}/{name}"
+
+
+async def test_a_restore_whose_password_was_sealed_for_another_execution_fails(
+    harness: Harness, good_backup: BackupFinished
+) -> None:
+    assert good_backup.relative_path and good_backup.sha256 and good_backup.size_bytes
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        finished = await _restore(
+            harness,
+            target,
+            source_path=good_backup.relative_path,
+            sha256=good_backup.sha256,
+            size=good_backup.size_bytes,
+            sealed_for=str(uuid.uuid4()),
+        )
+    assert not finished.ok and finished.error_message
+
+
+async def test_errors_ignored_on_request_are_logged_as_warnings(
+    harness: Harness, good_backup: BackupFinished
+) -> None:
+    assert good_backup.relative_path and good_backup.sha256 and good_backup.size_bytes
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        first = await _restore(
+            harness,
+            target,
+            source_path=good_backup.relative_path,
+            sha256=good_backup.sha256,
+            size=good_backup.size_bytes,
+        )
+        assert first.ok, first.error_message
+        # Again, without clean: every CREATE fails; asked to carry on, the restore completes.
+        again = await _restore(
+            harness,
+            target,
+            source_path=good_backup.relative_path,
+            sha256=good_backup.sha256,
+            size=good_backup.size_bytes,
+            options=RestoreOptions(exit_on_error=False),
+        )
+    assert again.ok, again.error_message
+    warnings = [e.message for e in harness.logs(again.execution_id) if e.level == "warn"]
+    assert any("Errors were ignored as requested" in m for m in warnings), warnings
+
+
+async def test_an_upload_of_the_wrong_size_is_refused_and_removed(
+    harness: Harness, good_backup: BackupFinished
+) -> None:
+    assert good_backup.relative_path and good_backup.size_bytes
+    data = (harness.storage / good_backup.relative_path).read_bytes()
+    source_path = _upload(harness, data)
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        finished = await _restore(
+            harness, target, source_path=source_path, sha256="", size=len(data) + 1, uploaded=True
+        )
+    assert not finished.ok
+    assert finished.error_message and f"not {len(data) + 1}" in finished.error_message
+    assert not (harness.storage / source_path).exists()
+
+
+async def test_an_upload_that_is_gone_is_refused(harness: Harness) -> None:
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        finished = await _restore(
+            harness,
+            target,
+            source_path=f"{UPLOADS_DIR}/{uuid.uuid4().hex}.dump.zst",
+            sha256="",
+            size=100,
+            uploaded=True,
+        )
+    assert not finished.ok
+    assert finished.error_message and "the artifact is gone" in finished.error_message
+
+
+async def test_an_upload_that_does_not_decompress_is_refused_and_removed(harness: Harness) -> None:
+    data = b"not zstd at all\n" * 64
+    source_path = _upload(harness, data)
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        finished = await _restore(
+            harness, target, source_path=source_path, sha256="", size=len(data), uploaded=True
+        )
+    assert not finished.ok
+    assert finished.error_message and "cannot decompress the artifact" in finished.error_message
+    assert not (harness.storage / source_path).exists()
+
+
+async def test_only_files_under_the_uploads_directory_are_ever_removed(
+    harness: Harness, good_backup: BackupFinished
+) -> None:
+    """A job that says its (recorded) artifact was uploaded must not make the executor delete it."""
+    assert good_backup.relative_path and good_backup.size_bytes
+    with dbs.scratch_pg("lbt_failures_dst") as target:
+        finished = await _restore(
+            harness,
+            target,
+            source_path=good_backup.relative_path,
+            sha256="",
+            size=good_backup.size_bytes + 1,
+            uploaded=True,
+        )
+    assert not finished.ok
+    assert (harness.storage / good_backup.relative_path).is_file()
