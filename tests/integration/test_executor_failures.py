@@ -189,6 +189,7 @@ def _job(
     store_locally: bool = True,
     endpoint: str | None = None,
     sealed_for: str | None = None,
+    part_size_bytes: int = 16 * 1024 * 1024,
 ) -> BackupJob:
     execution_id = str(uuid.uuid4())
     now = datetime.now(UTC)
@@ -208,6 +209,7 @@ def _job(
         sealed_secret_access_key=h.sealer.seal(TEST_SECRET_KEY, bound_to=execution_id),
         endpoint_url=endpoint or h.endpoint,
         addressing_style="path",
+        part_size_bytes=part_size_bytes,
     )
     return BackupJob(
         execution_id=execution_id,
@@ -300,6 +302,27 @@ async def test_an_s3_only_backup_fails_when_s3_is_unreachable(
     assert finished.error_message
     assert finished.s3_ok is False and finished.local_ok is None
     assert _local_files(harness, job) == []
+
+
+async def test_s3_settings_that_cannot_work_cost_only_the_s3_copy(
+    harness: Harness, source: dbs.ScratchDb
+) -> None:
+    """A part size S3 refuses: the upload is never opened; the local copy completes, and an
+    S3-only backup fails saying why."""
+    both = _job(harness, source, s3=True, part_size_bytes=1024)
+    finished = await _run(harness, both)
+    assert finished.ok and finished.local_ok is True, finished.error_message
+    assert finished.s3_ok is False and finished.s3_error and "part_size" in finished.s3_error
+    only_s3 = _job(harness, source, s3=True, store_locally=False, part_size_bytes=1024)
+    failed = await _run(harness, only_s3)
+    assert not failed.ok
+    assert failed.error_message and "cannot open the S3 upload" in failed.error_message
+
+
+async def test_a_job_that_asks_for_no_copy_fails(harness: Harness, source: dbs.ScratchDb) -> None:
+    finished = await _run(harness, _job(harness, source, store_locally=False))
+    assert not finished.ok
+    assert finished.error_message and "no copy at all" in finished.error_message
 
 
 async def test_a_password_sealed_for_another_execution_does_not_open(
