@@ -106,3 +106,37 @@ async def test_large_artifacts_flush_in_the_background(tmp_path: Path) -> None:
         await aborted.write(block)
     await aborted.abort()
     assert not aborted.temp_path.exists()
+
+
+# --- failures: each one leaves nothing behind and never replaces a published artifact --------
+
+
+async def test_a_finished_sink_takes_no_more_writes_or_commits(tmp_path: Path) -> None:
+    sink = await LocalStore(tmp_path).open_sink("d/a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    with pytest.raises(BackupError, match="closed sink"):
+        await sink.write(b"more")
+    with pytest.raises(BackupError, match="closed sink"):
+        await sink.commit(size=4, sha256="0")
+    assert sink.path.read_bytes() == b"data"
+
+
+async def test_abort_after_commit_withdraws_the_published_file(tmp_path: Path) -> None:
+    """What a tee does with a copy that committed while the required one failed."""
+    sink = await LocalStore(tmp_path).open_sink("d/a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    await sink.abort()
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+async def test_a_manifest_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:
+    storage = LocalStore(tmp_path)
+    sink = await storage.open_sink("d/a.zst")
+    await sink.write(b"data")
+    await sink.commit(size=4, sha256="0")
+    (tmp_path / "d" / "a.zst.manifest.json").mkdir()  # the sidecar's name is taken by a directory
+    with pytest.raises(BackupError, match="Is a directory"):
+        await storage.write_manifest(sink.relative_path, _manifest(4, "0"))
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.zst", "a.zst.manifest.json"]

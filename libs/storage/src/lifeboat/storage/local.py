@@ -173,6 +173,10 @@ class LocalSink:
             Exception: whatever the guard raised (the temporary file is removed).
         """
         del sha256
+        if self._fd is None:
+            # Committed or aborted already: failing must not abort (that would withdraw a
+            # published artifact).
+            raise BackupError("commit of a closed sink")
         try:
             if (flush_error := await self._settle()) is not None:
                 raise flush_error
@@ -194,8 +198,7 @@ class LocalSink:
 
     def _flush_sync(self, size: int) -> None:
         fd = self._fd
-        if fd is None:
-            raise BackupError("commit of a closed sink")
+        assert fd is not None  # checked by commit
         os.fsync(fd)
         on_disk = os.fstat(fd).st_size
         if on_disk != size or self._written != size:

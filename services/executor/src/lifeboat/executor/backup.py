@@ -32,8 +32,8 @@ from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
 from lifeboat.engines.backup import BackupResult, dump_database
 from lifeboat.engines.common import Connection
-from lifeboat.engines.probe import probe, tool_version
 from lifeboat.engines.registry import engine_for
+from lifeboat.engines.server_info import probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import open_artifacts
@@ -407,8 +407,10 @@ async def _finish_local(
         try:
             await ctx.storage.write_manifest(relative, manifest)
         except BaseException as exc:
-            # A copy without its manifest is not completed: remove the artifact too.
-            await ctx.storage.delete(relative)
+            # A copy without its manifest is not completed: remove the artifact too (a
+            # failing clean-up must not hide why the manifest could not be written).
+            with contextlib.suppress(OSError, LifeboatError):
+                await ctx.storage.delete(relative)
             if out.tee is None:
                 if isinstance(exc, OSError):
                     raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from lifeboat.engines.common import Toolbox
-from lifeboat.engines.probe import tool_version
 from lifeboat.engines.registry import tools as engine_tools
+from lifeboat.engines.server_info import tool_version
 from lifeboat.executor.settings import Settings
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus

@@ -22,7 +22,7 @@ from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore
 from lifeboat.executor.s3 import failed_upload
 from lifeboat.wire.bus import Delivery
-from lifeboat.wire.codec import encode, event_decoder
+from lifeboat.wire.codec import encode, executor_event_decoder
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import (
     BackupFinished,
@@ -45,7 +45,7 @@ PARTLY = "; the target may be partly restored"
 
 def stored_result(stored: bytes) -> Finished:
     """The result event an earlier delivery stored in the lease."""
-    event = event_decoder.decode(stored)
+    event = executor_event_decoder.decode(stored)
     if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
         raise TypeError(f"stored result is a {type(event).__name__}")
     return event

@@ -35,10 +35,10 @@ from lifeboat.core.errors import (
 from lifeboat.core.logs import scrub
 from lifeboat.engines.common import Connection, child_env, decompressor_argv
 from lifeboat.engines.credentials import private_dir
-from lifeboat.engines.probe import tool_version
 from lifeboat.engines.process import Child
 from lifeboat.engines.registry import engine_for
 from lifeboat.engines.restore import RestorePlan, restore_database
+from lifeboat.engines.server_info import tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base

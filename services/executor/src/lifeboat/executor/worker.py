@@ -21,6 +21,7 @@ import msgspec
 
 from lifeboat.core.errors import UnavailableError
 from lifeboat.executor.backup import run_backup
+from lifeboat.executor.connection_check import handle_probe
 from lifeboat.executor.context import Context
 from lifeboat.executor.heartbeat import Heartbeat, detect_tools
 from lifeboat.executor.housekeeping import sweep_periodically
@@ -33,7 +34,6 @@ from lifeboat.executor.outcome import (
     stopped_result,
     stored_result,
 )
-from lifeboat.executor.probe import handle_probe
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import run_restore
 from lifeboat.executor.s3 import run_upload

@@ -26,8 +26,6 @@ and none on S3 (not uploaded, or its upload failed or is pending)."""
 RestoreSource = Literal["local", "s3", "upload"]
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-PageNumber = Annotated[int, msgspec.Meta(ge=1)]
-PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

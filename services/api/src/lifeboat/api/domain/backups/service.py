@@ -1,5 +1,5 @@
-"""Backup executions: requesting backups (REST, trigger, later the scheduler), listing,
-soft-deleting, downloading."""
+"""Backup executions: requesting backups (REST, the external trigger, fired schedules), listing,
+soft-deleting (downloads: :mod:`lifeboat.api.domain.backups.s3copy`)."""
 
 from __future__ import annotations
 
@@ -453,20 +453,3 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bo
         ExecutionUpdate(execution_type="backup", execution_id=backup_id, event="deleted")
     )
     return removed, has_s3
-
-
-async def download_path(ctx: ApiContext, backup_id: str) -> tuple[Path, str]:
-    """The local artifact of a completed backup and its download name."""
-    async with ctx.db.read() as session:
-        row = await load_backup(session, backup_id)
-    if row.status != "completed":
-        raise ConflictError(
-            f"backup {backup_id} is {row.status}, not completed",
-            details={"id": backup_id, "status": row.status},
-        )
-    paths = _artifact_paths(ctx.settings.backup_storage_path, row)
-    if paths is None or not paths[0].is_file():
-        raise NotFoundError(
-            f"the file of backup {backup_id} is not in local storage", details={"id": backup_id}
-        )
-    return paths[0], row.file_name or paths[0].name

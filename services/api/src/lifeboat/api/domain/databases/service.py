@@ -1,4 +1,4 @@
-"""Database configurations: CRUD, password encryption, connection probes."""
+"""Database configurations: CRUD, password encryption, connection checks (through an executor)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import msgspec
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeboat.api.connection_check import ProbeTarget, probe
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
     ACTIVE_STATUSES,
@@ -23,7 +24,6 @@ from lifeboat.api.domain.databases.schemas import (
     DatabaseUpdate,
     DiscoverOut,
 )
-from lifeboat.api.probe import ProbeTarget, probe
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Engine
 from lifeboat.engines.registry import ENGINE_NAMES, engine_for

@@ -209,13 +209,6 @@ async def default_config(session: AsyncSession) -> S3Config | None:
     return rows[0] if len(rows) == 1 else None
 
 
-async def default_config_id(ctx: ApiContext) -> str | None:
-    """Id of the configuration backups go to when none is named (None: S3 not configured)."""
-    async with ctx.db.read() as session:
-        row = await default_config(session)
-    return row.id if row is not None else None
-
-
 async def resolve_config(session: AsyncSession, config_id: str | None) -> S3Config:
     """The enabled configuration `config_id`, or the default one.
 
