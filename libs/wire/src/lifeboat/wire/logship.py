@@ -28,7 +28,7 @@ DEFAULT_CAPACITY = 1000
 """Lines kept while waiting for the shipping task (or NATS); newer ones are dropped."""
 
 _SHIPPING: ContextVar[bool] = ContextVar("lifeboat_log_shipping", default=False)
-_NEVER_SHIPPED = ("nats", "lifeboat.wire.logship")
+_NEVER_SHIPPED = ("nats", "lifeboat.wire.nats", "lifeboat.wire.logship")
 
 
 class Publisher(Protocol):

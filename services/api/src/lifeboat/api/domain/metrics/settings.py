@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from lifeboat.core.errors import ConfigurationError
 from lifeboat.core.logs import register_secret
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MIN_TOKEN_LEN = 16
 
 
@@ -18,7 +17,9 @@ class MetricsSettings:
     """METRICS_TOKEN and METRICS_ALLOW."""
 
     token: str | None = field(default=None, repr=False)
-    allow: tuple[Network, ...] = ()
+    allow: tuple[str, ...] = ()
+    """Allowed networks in CIDR form (strings: the settings travel through msgspec, which
+    cannot type a union of two network classes)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MetricsSettings:
@@ -29,12 +30,12 @@ class MetricsSettings:
             if len(token) < MIN_TOKEN_LEN:
                 raise ConfigurationError("METRICS_TOKEN must be at least 16 characters long")
             register_secret(token)
-        networks: list[Network] = []
+        networks: list[str] = []
         for item in env.get("METRICS_ALLOW", "").split(","):
             if not item.strip():
                 continue
             try:
-                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+                networks.append(str(ipaddress.ip_network(item.strip(), strict=False)))
             except ValueError as exc:
                 raise ConfigurationError(
                     f"METRICS_ALLOW: {item.strip()!r} is not a network"
@@ -49,4 +50,4 @@ class MetricsSettings:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
-        return any(address in network for network in self.allow)
+        return any(address in ipaddress.ip_network(network) for network in self.allow)

@@ -20,9 +20,11 @@ from lifeboat.api.db.models import (
     BackupSchedule,
     DatabaseConfig,
     RestoreExecution,
+    utcnow,
 )
 from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.schedulers.registry import SchedulerRegistry
+from lifeboat.api.domain.schedules.service import next_run
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ async def _read_database(ctx: ApiContext, snap: Snapshot) -> None:
         .group_by(be.database_config_id)
         .subquery()
     )
+    now = utcnow()
     async with ctx.db.read() as session:
         for row in (await session.execute(select(DatabaseConfig))).scalars():
             snap.databases[row.id] = DatabaseInfo(
@@ -140,7 +143,7 @@ async def _read_database(ctx: ApiContext, snap: Snapshot) -> None:
             select(BackupSchedule).where(BackupSchedule.enabled.is_(True))
         )
         snap.schedules = [
-            ScheduleInfo(s.id, s.database_config_id, s.schedule_type, s.next_run_at)
+            ScheduleInfo(s.id, s.database_config_id, s.schedule_type, next_run(s, now))
             for s in schedules.scalars()
         ]
 
