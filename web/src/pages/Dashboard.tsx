@@ -5,6 +5,7 @@ import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
+import { SchedulerStatus } from "../components/SchedulerStatus.tsx";
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
@@ -100,6 +101,7 @@ export function Dashboard() {
         }
       />
       <div className="space-y-6">
+        <SchedulerStatus />
         <ExecutorWarnings />
         <section aria-label="Statistics">
           {stats.isPending ? (
