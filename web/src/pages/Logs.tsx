@@ -12,7 +12,6 @@ import {
   type LogService,
   type SystemLogLine,
 } from "../lib/hooks/logs.ts";
-import { Link } from "../lib/router.tsx";
 
 const BADGE = "inline-flex items-center rounded px-1.5 py-0.5 text-xs font-semibold uppercase tracking-wide";
 
@@ -24,10 +23,10 @@ const LEVEL_TONE: Record<LogLevel, string> = {
   critical: "bg-red-600 text-white dark:bg-red-700",
 };
 
-function LogRow({ line }: { line: SystemLogLine }) {
+function LogRow({ line, onExecution }: { line: SystemLogLine; onExecution: (id: string) => void }) {
   const execution = line.executionId;
   return (
-    <li data-testid="log-line" data-level={line.level} data-service={line.service} className="px-3 py-2">
+    <li data-testid="log-line" data-level={line.level} data-service={line.service} className="px-1 py-2 sm:px-3">
       <div className="flex flex-wrap items-center gap-x-2 gap-y-1 text-xs text-zinc-500 dark:text-zinc-400">
         <time dateTime={line.time} className="font-mono tabular-nums">
           {formatDateTime(line.time)}
@@ -40,9 +39,14 @@ function LogRow({ line }: { line: SystemLogLine }) {
           {line.logger}
         </span>
         {execution && (
-          <Link to={`/backups/${encodeURIComponent(execution)}`} className="font-mono text-orange-700 hover:underline dark:text-orange-400" title="The execution this line is about">
+          <button
+            type="button"
+            onClick={() => onExecution(execution)}
+            className="font-mono text-orange-700 hover:underline dark:text-orange-400"
+            title={`Execution ${execution}: show only its lines`}
+          >
             exec {execution.slice(0, 8)}
-          </Link>
+          </button>
         )}
       </div>
       <p className="mt-1 whitespace-pre-wrap break-words font-mono text-sm text-zinc-900 dark:text-zinc-100">{line.message}</p>
@@ -132,7 +136,7 @@ export function Logs() {
               </p>
               <ol className="divide-y divide-zinc-200 dark:divide-zinc-800" aria-label="Log lines">
                 {logs.data.data.map((line) => (
-                  <LogRow key={line.seq} line={line} />
+                  <LogRow key={line.seq} line={line} onExecution={setText} />
                 ))}
               </ol>
             </>
