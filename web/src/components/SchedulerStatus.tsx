@@ -17,7 +17,7 @@ export function SchedulerStatus() {
     ? `${live.length === 1 ? "running" : `${live.length} running`} · last heartbeat ${Math.round(Math.min(...live.map((s) => s.heartbeatAgeSeconds)))} s ago`
     : newest
       ? `not heard from since ${formatRelative(newest.lastSeen)}: scheduled backups do not run`
-      : "no scheduler has been heard from: scheduled backups do not run until one starts";
+      : "no scheduler heard from since the API started: scheduled backups do not run until one starts";
   return (
     <div role={ok ? "status" : "alert"} data-testid="scheduler-status" data-live={ok} className={`flex flex-wrap items-center gap-2 rounded-lg border px-4 py-2.5 text-sm ${tone}`}>
       <span aria-hidden="true" className={`size-2 rounded-full ${ok ? "bg-emerald-500" : "bg-amber-500"}`} />
