@@ -67,8 +67,8 @@ class HealthController(Controller):
         """200 when SQLite answers, NATS is connected and disk space suffices; else 503.
 
         The ``executors`` and ``scheduler`` checks never fail readiness (they may start after
-        the API): a queue some enabled database uses without a live executor, and a scheduler
-        not heard from, are listed in ``warnings``.
+        the API): a queue some enabled database uses without a live executor is listed in
+        ``warnings``; a scheduler not heard from sets the ``scheduler`` check's ``warning``.
         """
         checks: dict[str, CheckOut] = {}
         try:
@@ -100,9 +100,8 @@ class HealthController(Controller):
                 warning=bool(warnings),
                 detail="; ".join(warnings) or "every queue in use has a live executor",
             )
+            # Reported in its check only: ``warnings`` stays the list of unserved queues.
             checks["scheduler"] = scheduler_check(schedulers)
-            if checks["scheduler"].warning:
-                warnings.append(f"scheduler: {checks['scheduler'].detail}")
         if failed:
             raise UnavailableError(
                 f"not ready: {', '.join(failed)}",
