@@ -27,6 +27,7 @@ from nats.aio.msg import Msg
 
 from lifeboat.core.crypto import Sealer, generate_key
 from lifeboat.core.naming import Compression, Engine, backup_file_name, backup_relative_dir
+from lifeboat.engines.registry import engine_for
 from lifeboat.executor.context import Context
 from lifeboat.executor.settings import Settings
 from lifeboat.executor.worker import Executor
@@ -236,7 +237,7 @@ async def backup(
             backup_type="manual",
             started_at=now,
             execution_id=execution_id,
-            engine=engine,
+            extension=engine_for(engine).file_extension,
             compression=compression,
         ),
         requested_at=now,

@@ -117,7 +117,7 @@ def backup_job(db: dbs.ScratchDb) -> BackupJob:
             backup_type="manual",
             started_at=at,
             execution_id=execution_id,
-            engine="postgresql",
+            extension="dump",
             compression="zstd",
         ),
         requested_at=at,

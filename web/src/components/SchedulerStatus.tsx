@@ -1,17 +1,14 @@
-import { useQuery } from "@tanstack/react-query";
-
-import { executors } from "../lib/executors.ts";
 import { formatRelative } from "../lib/format.ts";
 import { useSchedulers } from "../lib/hooks/logs.ts";
+import { useExecutors } from "../lib/hooks/system.ts";
 import { Link } from "../lib/router.tsx";
-import { queryKeys } from "../lib/queryKeys.ts";
 
 const OK_TONE = "border-emerald-200 bg-emerald-50 text-emerald-900 dark:border-emerald-900 dark:bg-emerald-950/40 dark:text-emerald-200";
 const WARN_TONE = "border-amber-300 bg-amber-50 text-amber-900 dark:border-amber-800 dark:bg-amber-950/40 dark:text-amber-200";
 
 /** How many executors are live, by queue (links to the executors page). */
 function LiveExecutors() {
-  const list = useQuery({ queryKey: queryKeys.executors(), queryFn: executors.list, refetchInterval: 10_000 });
+  const list = useExecutors();
   if (!list.data) return null;
   const live = list.data.data.filter((executor) => executor.live);
   const queues = [...new Set(live.map((executor) => executor.queue))].sort();

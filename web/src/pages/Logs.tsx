@@ -3,7 +3,7 @@ import { useState } from "react";
 import { INPUT, SECONDARY } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { formatDateTime } from "../lib/format.ts";
-import { useDebounced } from "../lib/hooks.ts";
+import { useDebounced } from "../lib/hooks/common.ts";
 import {
   LOG_LEVELS,
   LOG_SERVICES,

@@ -27,6 +27,8 @@ from lifeboat.api.auth.startup import start_auth
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
+from lifeboat.api.domain.configio.controller import ConfigIoController
+from lifeboat.api.domain.dashboard.controller import DashboardController
 from lifeboat.api.domain.databases.controller import DatabaseController
 from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.executors.controller import ExecutorController
@@ -141,6 +143,8 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     S3ConfigController,
     LocalImportController,
     SystemController,
+    DashboardController,
+    ConfigIoController,
     HealthController,
     ExecutorController,
     EventStreamController,

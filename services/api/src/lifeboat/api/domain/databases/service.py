@@ -26,6 +26,7 @@ from lifeboat.api.domain.databases.schemas import (
 from lifeboat.api.probe import ProbeTarget, probe
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Engine
+from lifeboat.engines.registry import ENGINE_NAMES, engine_for
 from lifeboat.wire import subjects
 from lifeboat.wire.messages import Target
 
@@ -39,7 +40,7 @@ def password_context(config_id: str) -> str:
 
 def to_out(row: DatabaseConfig) -> DatabaseOut:
     """The REST view of a row (never the password)."""
-    engine: EngineName = "mysql" if row.type == "mysql" else "postgresql"
+    engine: EngineName = engine_of(row)
     return DatabaseOut(
         id=row.id,
         name=row.name,
@@ -66,7 +67,7 @@ def decrypt_password(ctx: ApiContext, row: DatabaseConfig) -> str:
 
 def engine_of(row: DatabaseConfig) -> Engine:
     """The row's engine as the wire type."""
-    return "mysql" if row.type == "mysql" else "postgresql"
+    return engine_for(row.type).name
 
 
 def sealed_target(ctx: ApiContext, row: DatabaseConfig, *, bound_to: str) -> Target:
@@ -314,7 +315,7 @@ async def count_databases(session: AsyncSession) -> dict[str, int]:
             )
         )
     ).all()
-    totals = {"total": 0, "enabled": 0, "postgresql": 0, "mysql": 0}
+    totals = {"total": 0, "enabled": 0, **dict.fromkeys(ENGINE_NAMES, 0)}
     for engine, enabled, count in rows:
         totals["total"] += count
         totals[engine] = totals.get(engine, 0) + count

@@ -88,10 +88,18 @@ def to_out(row: S3Config) -> S3ConfigOut:
 
 
 def keys_of(ctx: ApiContext, row: S3Config) -> tuple[str, str]:
-    """The decrypted ``(access key id, secret access key)``; keep them in memory only."""
+    """The decrypted ``(access key id, secret access key)``; keep them in memory only.
+
+    A key not stored (a configuration imported without its secrets) comes back as "", which
+    the S3 settings refuse with a 400 naming the missing field.
+    """
     return (
-        ctx.box.decrypt(row.access_key_id_encrypted, context=access_key_context(row.id)),
-        ctx.box.decrypt(row.secret_access_key_encrypted, context=secret_key_context(row.id)),
+        ctx.box.decrypt(row.access_key_id_encrypted, context=access_key_context(row.id))
+        if row.access_key_id_encrypted
+        else "",
+        ctx.box.decrypt(row.secret_access_key_encrypted, context=secret_key_context(row.id))
+        if row.secret_access_key_encrypted
+        else "",
     )
 
 
