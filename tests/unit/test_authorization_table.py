@@ -127,6 +127,11 @@ TABLE: Mapping[tuple[str, str], Level] = {
     ("GET", "/api/system/status"): VIEWER,
     ("GET", "/api/executors"): VIEWER,
     ("GET", "/api/executors/warnings"): VIEWER,
+    ("GET", "/api/schedulers"): VIEWER,
+    ("GET", "/api/logs"): VIEWER,
+    # Prometheus: the guard lets it through and the handler checks METRICS_TOKEN, METRICS_ALLOW
+    # or an API token / session holding system.view (tests/integration/test_metrics.py).
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/audit"): VIEWER,
     ("PUT", "/api/system/settings"): ADMIN,
     ("POST", "/api/system/maintenance"): ADMIN,

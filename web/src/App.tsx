@@ -22,6 +22,7 @@ const s3 = () => import("./pages/S3Configs.tsx");
 const schedules = () => import("./pages/Schedules.tsx");
 const Settings = page(() => import("./pages/Settings.tsx"), "Settings");
 const Executors = page(() => import("./pages/Executors.tsx"), "Executors");
+const Logs = page(() => import("./pages/Logs.tsx"), "Logs");
 const BackupDetail = page(() => import("./pages/BackupDetail.tsx"), "BackupDetail");
 const DatabaseDetail = page(() => import("./pages/DatabaseDetail.tsx"), "DatabaseDetail");
 const DatabaseForm = page(() => import("./pages/DatabaseForm.tsx"), "DatabaseForm");
@@ -38,10 +39,8 @@ const SetupWizard = page(setupWizard, "SetupWizard");
 const FirstRunGate = page(setupWizard, "FirstRunGate");
 const ScheduleForm = page(schedules, "ScheduleForm");
 
-// No API serves system logs yet (SPEC §7.1.1 /logs).
-const PLACEHOLDERS: Record<string, string> = {
-  "/logs": "Logs",
-};
+// Sections not built yet (none at the moment).
+const PLACEHOLDERS: Record<string, string> = {};
 
 /** `/prefix/<id>` or `/prefix/<id>/<suffix>` → the decoded id (undefined otherwise). */
 function param(path: string, prefix: string, suffix = ""): string | undefined {
@@ -95,6 +94,7 @@ function route(pathname: string): ReactNode {
   if (s3Id) return <S3ConfigForm key={s3Id} configId={s3Id} />;
   if (path === "/settings") return <Settings />;
   if (path === "/executors") return <Executors />;
+  if (path === "/logs") return <Logs />;
   if (path === "/restores") return <Restores />;
   if (path === "/restore/new") return <RestoreWizard />;
   const restoreId = param(path, "/restores");

@@ -3,6 +3,7 @@ import { HistoryChart } from "../components/HistoryChart.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
+import { SchedulerStatus } from "../components/SchedulerStatus.tsx";
 import type { Schedule, SystemStats } from "../lib/api.ts";
 import { useBackupHistory, useBackups } from "../lib/hooks/backups.ts";
 import { useSchedules } from "../lib/hooks/schedules.ts";
@@ -135,6 +136,7 @@ export function Dashboard() {
         }
       />
       <div className="space-y-6">
+        <SchedulerStatus />
         <ExecutorWarnings />
         <section aria-label="Statistics">
           {stats.isPending ? (

@@ -34,19 +34,25 @@ from lifeboat.api.domain.executors.controller import ExecutorController
 from lifeboat.api.domain.executors.registry import ExecutorRegistry, follow_heartbeats
 from lifeboat.api.domain.health.controller import HealthController
 from lifeboat.api.domain.live_updates.controller import LiveUpdatesController
+from lifeboat.api.domain.metrics.controller import metrics
 from lifeboat.api.domain.restores.controller import RestoreController
 from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
 from lifeboat.api.domain.retention.controller import RetentionPolicyController
 from lifeboat.api.domain.s3configs.controller import LocalImportController, S3ConfigController
 from lifeboat.api.domain.s3configs.service import ensure_env_default
 from lifeboat.api.domain.s3configs.sweep import run_periodic_upload_sweep
+from lifeboat.api.domain.schedulers.controller import SchedulerController
+from lifeboat.api.domain.schedulers.registry import SchedulerRegistry
 from lifeboat.api.domain.schedules.controller import ScheduleController
 from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_published
+from lifeboat.api.domain.syslogs.controller import SystemLogController
+from lifeboat.api.domain.syslogs.window import LogWindow
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.executor_events import consume_executor_events
 from lifeboat.api.exhausted import fail_exhausted
+from lifeboat.api.observe import observing, request_id_middleware
 from lifeboat.api.openapi_errors import document_errors
 from lifeboat.api.security import add_security_headers, cors_config
 from lifeboat.api.settings import Settings
@@ -108,7 +114,7 @@ def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
     )
     def spa(request: Request[Any, Any, Any]) -> File | Response[bytes]:
         relative = request.path_params.get("path", "").lstrip("/")
-        api_path = relative.startswith("api/") or relative in ("api", "schema")
+        api_path = relative.startswith("api/") or relative in ("api", "schema", "metrics")
         if api_path or request.method not in ("GET", "HEAD"):
             raise NotFoundException(f"no resource at {request.url.path}")
         if relative:
@@ -146,6 +152,9 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     UserController,
     TokenController,
     AuditController,
+    SchedulerController,
+    SystemLogController,
+    metrics,
 )
 
 
@@ -158,6 +167,8 @@ def create_app(settings: Settings) -> Litestar:
     """
     ctx = ApiContext.build(settings)
     executors = ExecutorRegistry()
+    schedulers = SchedulerRegistry()
+    log_window = LogWindow()
     handlers: list[ControllerRouterHandler] = list(_CONTROLLERS)
     static_dir = settings.static_dir or PACKAGE_STATIC
     if (static_dir / "index.html").is_file():
@@ -168,9 +179,12 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "ctx": Provide(lambda: ctx, sync_to_thread=False),
             "executors": Provide(lambda: executors, sync_to_thread=False),
+            "schedulers": Provide(lambda: schedulers, sync_to_thread=False),
+            "log_window": Provide(lambda: log_window, sync_to_thread=False),
         },
         exception_handlers=exception_handlers(),
-        lifespan=[_lifespan(ctx, executors)],
+        lifespan=[_lifespan(ctx, executors), observing(ctx, schedulers, log_window)],
+        middleware=[request_id_middleware],
         openapi_config=OpenAPIConfig(
             title="Lifeboat API",
             version=api_version(),

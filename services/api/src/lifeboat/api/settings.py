@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lifeboat.api.domain.metrics.settings import MetricsSettings
 from lifeboat.core.config import env_int, key_from_env_or_file
 from lifeboat.core.crypto import check_key_material
 from lifeboat.core.errors import ConfigurationError, ValidationError
@@ -84,6 +85,14 @@ def _cron_setting(env: Mapping[str, str], name: str, default: str) -> str:
         raise ConfigurationError(f"{name}: {exc.message}") from exc
 
 
+def _log_level(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL, upper case; ConfigurationError for an unknown level."""
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in _LOG_LEVELS:
+        raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
+    return level
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the API reads from its environment."""
@@ -118,6 +127,8 @@ class Settings:
     sweep_interval_seconds: int = 600
     """How often that sweep runs (SWEEP_INTERVAL_SECONDS)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    """Who may scrape /metrics (METRICS_TOKEN, METRICS_ALLOW; see README "Monitoring")."""
     nats: NatsOptions | None = None
     """Credentials, TLS, replicas and the server list (NATS_URL, NATS_USER, NATS_CREDS,
     NATS_TLS_*, NATS_REPLICAS...); None: ``nats_url`` alone, without credentials."""
@@ -149,9 +160,7 @@ class Settings:
                     data_dir / f".{name.lower()}",
                 )
             keys[name] = key
-        level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-        if level not in _LOG_LEVELS:
-            raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
+        level = _log_level(env)
         static = env.get("STATIC_DIR")
         return cls(
             data_dir=data_dir,
@@ -186,5 +195,6 @@ class Settings:
             partial_upload_max_age_seconds=env_int(env, "PARTIAL_UPLOAD_MAX_AGE_SECONDS", 6 * 3600),
             sweep_interval_seconds=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
             auth=AuthSettings.from_env(env),
+            metrics=MetricsSettings.from_env(env),
             nats=options_from_env(env, inbox_prefix=inbox_prefix("api")),
         )

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from lifeboat.core.errors import UnavailableError
+from lifeboat.core.logs import EXECUTION_ID
 from lifeboat.executor.backup import run_backup
 from lifeboat.executor.connection_check import handle_probe
 from lifeboat.executor.context import Context
@@ -49,6 +50,7 @@ from lifeboat.wire.bus import (
 )
 from lifeboat.wire.codec import encode, job_decoder
 from lifeboat.wire.lease import Fence
+from lifeboat.wire.logship import start_shipping, stop_shipping
 from lifeboat.wire.messages import (
     BackupJob,
     Job,
@@ -226,6 +228,7 @@ class Executor:
                 await delivery.term()
             return
         kind = "restore" if isinstance(job, RestoreJob) else "backup"
+        EXECUTION_ID.set(job.execution_id)  # this job's task only: stamps its log lines
         rep = Reporter(
             self.bus,
             execution_id=job.execution_id,
@@ -404,6 +407,8 @@ async def serve(
         await beats.run(stop)
 
     beating = asyncio.create_task(beat_once_ready(), name="executor-heartbeat")
+    shipper = start_shipping("executor", settings.executor_id)
+    shipping = asyncio.create_task(shipper.run(bus), name="executor-log-shipper")
     sweeping = asyncio.create_task(
         sweep_periodically(
             settings.storage_path,
@@ -416,10 +421,11 @@ async def serve(
     try:
         await executor.run(stop)
     finally:
-        for task in (beating, sweeping):
+        for task in (beating, sweeping, shipping):
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+        stop_shipping(shipper)
         # The last word: stopped, nothing running; the API need not wait for it to go stale.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(beats.publish(stopping=True), timeout=2.0)
