@@ -10,7 +10,9 @@ Two kinds of channel:
 
 from __future__ import annotations
 
+import functools
 import logging
+import warnings
 from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +24,16 @@ from lifeboat.core.logs import register_secret
 # Apprise logs through the "apprise" logger; its lines may quote a URL's tokens. They never reach
 # the process handlers: the sender captures them per send and stores them scrubbed.
 logging.getLogger("apprise").propagate = False
+
+
+@functools.cache
+def load_apprise() -> None:
+    """Load Apprise's service plugins once (it loads them lazily on first use; some of them
+    import deprecated standard modules, whose warnings are not ours to act on)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        apprise.Apprise.instantiate("json://localhost", suppress_exceptions=True)
+
 
 EventName = Literal[
     "backup.failed",
@@ -88,6 +100,7 @@ def check_url(kind: ChannelKind, url: str) -> None:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _bad_url("a webhook URL must be http:// or https:// with a host")
         return
+    load_apprise()
     if "://" not in url or apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
         raise _bad_url("Apprise cannot use this URL (see the Apprise wiki for its services)")
 

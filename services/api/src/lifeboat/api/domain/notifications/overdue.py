@@ -69,15 +69,14 @@ async def watches(session: AsyncSession, now: datetime) -> dict[str, Watch]:
         await session.scalars(select(BackupSchedule).where(BackupSchedule.enabled.is_(True)))
     ).all()
     overrides = {w.database_config_id: w for w in (await session.scalars(select(BackupWatch)))}
-    good = dict(
-        (
-            await session.execute(
-                select(BackupExecution.database_config_id, func.max(BackupExecution.completed_at))
-                .where(BackupExecution.status == "completed")
-                .group_by(BackupExecution.database_config_id)
-            )
-        ).tuples()
-    )
+    good: dict[str, datetime] = {}
+    for database_id, completed_at in await session.execute(
+        select(BackupExecution.database_config_id, func.max(BackupExecution.completed_at))
+        .where(BackupExecution.status == "completed")
+        .group_by(BackupExecution.database_config_id)
+    ):
+        if completed_at is not None:
+            good[database_id] = completed_at
     result: dict[str, Watch] = {}
     for database_id, name in databases:
         own = [s for s in schedules if s.database_config_id == database_id]

@@ -31,7 +31,7 @@ from lifeboat.api.db.notify_models import (
     NotificationChannel,
     NotificationDelivery,
 )
-from lifeboat.api.domain.notifications.channels import secret_parts, severity
+from lifeboat.api.domain.notifications.channels import load_apprise, secret_parts, severity
 from lifeboat.api.domain.notifications.outbox import wake_event
 from lifeboat.api.security import allow_private_endpoints
 from lifeboat.core.errors import ValidationError
@@ -130,6 +130,7 @@ async def _post_webhook(
 
 def _notify_apprise(url: str, title: str, body: str, event: str) -> str | None:
     """Send through Apprise (blocking); None on success, else the last error Apprise logged."""
+    load_apprise()
     sender = apprise.Apprise()
     if not sender.add(url):
         return "Apprise cannot use this URL"
