@@ -8,7 +8,7 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -57,7 +57,7 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(*, secret: str | None = None, fail_first: int = 0) -> Iterator[HttpReceiver]:
+def http_receiver(*, secret: str | None = None, fail_first: int = 0) -> Generator[HttpReceiver]:
     """An HTTP server accepting POSTs; with `secret`, only validly signed ones (401 otherwise);
     the first `fail_first` POSTs get a 500."""
     port = free_port()
@@ -143,7 +143,7 @@ class _Handler:
 @contextmanager
 def smtp_receiver(
     user: str = "lifeboat", password: str = "smtp-pass-1234"
-) -> Iterator[SmtpReceiver]:
+) -> Generator[SmtpReceiver]:
     """A plain (no TLS) SMTP server on 127.0.0.1 accepting AUTH with `user`/`password`."""
     receiver = SmtpReceiver(port=free_port(), user=user, password=password)
 
