@@ -14,6 +14,7 @@ export const NAV_ITEMS = [
   { to: "/retention-policies", label: "Retention" },
   { to: "/s3-configs", label: "S3" },
   { to: "/executors", label: "Executors" },
+  { to: "/notifications", label: "Notifications" },
   { to: "/settings", label: "Settings" },
 ] as const;
 

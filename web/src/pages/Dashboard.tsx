@@ -5,6 +5,7 @@ import { isActive } from "../components/StatusBadge.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
+import { OverdueBanner } from "../components/OverdueBanner.tsx";
 import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
@@ -101,6 +102,7 @@ export function Dashboard() {
       />
       <div className="space-y-6">
         <ExecutorWarnings />
+        <OverdueBanner />
         <section aria-label="Statistics">
           {stats.isPending ? (
             <Loading label="Loading statistics…" />
