@@ -40,8 +40,22 @@ function Deliveries({ channelId }: { channelId: string }) {
   const rows: Delivery[] = deliveries.data.data;
   if (rows.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">Nothing sent yet.</p>;
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full min-w-[36rem]" data-testid="deliveries">
+    <div data-testid="deliveries">
+      <ul className="space-y-2 sm:hidden">
+        {rows.map((row) => (
+          <li key={row.id} className="rounded-md border border-zinc-100 p-2 text-sm dark:border-zinc-800">
+            <div className="flex flex-wrap items-center justify-between gap-2">
+              <span className="font-mono text-xs">{row.event}</span>
+              <Badge tone={STATUS_TONE[row.status] ?? "zinc"}>{row.status}</Badge>
+            </div>
+            <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">
+              {formatRelative(row.createdAt)} · {row.attempts} {row.attempts === 1 ? "try" : "tries"}
+            </p>
+            {row.lastError && <p className="mt-1 break-words text-xs text-red-700 dark:text-red-400">{row.lastError}</p>}
+          </li>
+        ))}
+      </ul>
+      <table className="hidden w-full sm:table">
         <thead>
           <tr className="border-b border-zinc-200 dark:border-zinc-800">
             <th className={TH}>When</th>
@@ -201,8 +215,8 @@ function ChannelForm({ channel, onDone }: { channel?: Channel; onDone: (secret?:
         </Field>
         <Field id="ch-kind" label="Type">
           <select id="ch-kind" className={INPUT} value={draft.kind} onChange={(e) => set({ kind: e.target.value as Draft["kind"] })}>
-            <option value="apprise">Apprise URL (Slack, Discord, ntfy, email, …)</option>
-            <option value="webhook">Signed webhook (JSON + HMAC signature)</option>
+            <option value="apprise">Apprise URL (Slack, Discord, ntfy, email…)</option>
+            <option value="webhook">Signed webhook (JSON, HMAC)</option>
           </select>
         </Field>
       </div>
@@ -227,7 +241,7 @@ function ChannelForm({ channel, onDone }: { channel?: Channel; onDone: (secret?:
           required={!channel}
           autoComplete="off"
           spellCheck={false}
-          placeholder={draft.kind === "apprise" ? "discord://webhook_id/webhook_token" : "https://hooks.example.com/lifeboat"}
+          placeholder={channel ? "Leave empty to keep the stored URL" : draft.kind === "apprise" ? "discord://webhook_id/webhook_token" : "https://hooks.example.com/lifeboat"}
           value={draft.url}
           onChange={(e) => set({ url: e.target.value })}
         />
@@ -267,8 +281,9 @@ function ChannelForm({ channel, onDone }: { channel?: Channel; onDone: (secret?:
         <legend className="mb-2 text-sm font-medium text-zinc-700 dark:text-zinc-300">Databases</legend>
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" className={CHECKBOX} checked={draft.allDatabases} onChange={(e) => set({ allDatabases: e.target.checked })} />
-          All databases (and system events)
+          All databases
         </label>
+        <p className="mt-1 text-xs text-zinc-500 dark:text-zinc-400">Events of no particular database (disk space, executors) go to every channel subscribed to them.</p>
         {!draft.allDatabases && (
           <ul className="mt-2 grid gap-1 sm:grid-cols-2 md:grid-cols-3">
             {(databases.data?.data ?? []).map((db) => (
