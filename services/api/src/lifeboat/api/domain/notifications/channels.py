@@ -96,7 +96,11 @@ def check_events(events: list[str]) -> list[str]:
 def check_url(kind: ChannelKind, url: str) -> None:
     """Refuse a URL the channel kind cannot send to (ValidationError on field ``url``)."""
     if kind == "webhook":
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises on a port that is not a number in range
+        except ValueError:
+            raise _bad_url("not a valid URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _bad_url("a webhook URL must be http:// or https:// with a host")
         return
@@ -111,9 +115,13 @@ def _bad_url(message: str) -> ValidationError:
 
 def masked(kind: ChannelKind, url: str) -> str:
     """What the API shows of a stored URL: its scheme (and a webhook's host), nothing secret."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port_number = parts.port
+    except ValueError:
+        return MASK
     if kind == "webhook" and parts.hostname:
-        port = f":{parts.port}" if parts.port else ""
+        port = f":{port_number}" if port_number else ""
         return f"{parts.scheme}://{parts.hostname}{port}/{MASK}"
     return f"{parts.scheme}://{MASK}"
 
@@ -121,10 +129,14 @@ def masked(kind: ChannelKind, url: str) -> str:
 def secret_parts(url: str) -> list[str]:
     """The parts of `url` that may be credentials: the URL, its password, long path segments
     and query values (Apprise services put tokens there)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return [url]
     found = [url]
-    if parts.password:
-        found.append(parts.password)
+    if password:
+        found.append(password)
     found.extend(p for p in parts.path.split("/") if len(p) >= _MIN_SECRET_PART)
     found.extend(v for _, v in parse_qsl(parts.query) if len(v) >= _MIN_SECRET_PART)
     if parts.username and len(parts.username) >= _MIN_SECRET_PART:

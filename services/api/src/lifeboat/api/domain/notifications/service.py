@@ -8,6 +8,7 @@ registered with the log redaction filter when saved and at start-up (:func:`prot
 from __future__ import annotations
 
 import json
+import logging
 import secrets as pysecrets
 
 import msgspec
@@ -46,6 +47,8 @@ from lifeboat.api.domain.notifications.sender import (
     url_context,
 )
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
+
+log = logging.getLogger(__name__)
 
 MAX_DELIVERIES = 200
 
@@ -289,5 +292,9 @@ async def protect_all(ctx: ApiContext) -> None:
     async with ctx.db.read() as session:
         rows = (await session.scalars(select(NotificationChannel))).all()
     for row in rows:
-        url, secret = credentials(ctx, row)
+        try:
+            url, secret = credentials(ctx, row)
+        except Exception:  # unreadable (key trouble): the key check reports it, keep starting
+            log.warning("notification channel %s: its URL cannot be decrypted", row.id)
+            continue
         protect(url, secret)
