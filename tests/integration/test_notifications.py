@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.notifications.overdue import check_overdue
 from lifeboat.api.domain.notifications.sender import sign
 from lifeboat.wire.bus import Bus
@@ -25,6 +26,7 @@ from tests.support.api import (
     serve_api,
 )
 from tests.support.executor_sim import finish_backup, next_job
+from tests.support.natsd import free_port
 from tests.support.receivers import (
     HttpReceiver,
     SmtpReceiver,
@@ -236,8 +238,6 @@ async def test_retries_then_delivers_and_test_action(api: RunningApi) -> None:
         )
         tested = data_of(await api.client.post(f"/api/notification-channels/{channel['id']}/test"))
         assert tested["ok"] is False and "HTTP 500" in tested["error"]
-        from lifeboat.api.domain.notifications.outbox import emit
-
         assert await emit(api.ctx, "disk.low", title="Disk low", body="1 GiB left") == 1
         rows = await settled(api, channel, 2)
         retried = next(r for r in rows if r["event"] == "disk.low")
@@ -279,17 +279,27 @@ async def test_overdue_alerts_once_then_all_clear(
         assert view["expectedBackupAgeHours"] == 1.5
         ctx.clock = lambda: real() + timedelta(hours=2, minutes=30)
         assert await check_overdue(ctx) == []  # no reminder before OVERDUE_REMINDER_HOURS
+        ctx.clock = lambda: real() + timedelta(hours=26, minutes=30)
+        assert await check_overdue(ctx) == [("backup.overdue", db["id"])]  # the reminder
+        assert await check_overdue(ctx) == []
     finally:
         ctx.clock = real
     await run_backup(api, bus, db, ok=True)  # the all-clear comes with the backup
     assert await check_overdue(ctx) == []
-    rows = await settled(api, channel, 2)
-    assert sorted(r["event"] for r in rows) == ["backup.overdue", "backup.overdue.cleared"]
+    rows = await settled(api, channel, 3)
+    assert sorted(r["event"] for r in rows) == [
+        "backup.overdue",
+        "backup.overdue",
+        "backup.overdue.cleared",
+    ]
     assert all(r["status"] == "delivered" for r in rows)
-    assert [b["title"].split(":")[0] for b in json_endpoint.bodies()] == [
+    titles = [b["title"] for b in json_endpoint.bodies()]
+    assert [t.split(":")[0] for t in titles] == [
+        "Backup overdue",
         "Backup overdue",
         "Backups back on track",
     ]
+    assert titles[1].endswith("(reminder)") and not titles[0].endswith("(reminder)")
     view = data_of(await api.client.get(f"/api/databases/{db['id']}"))
     assert view["overdue"] is False and view["lastGoodBackupAt"] is not None
 
@@ -318,3 +328,32 @@ async def test_override_and_secrets_never_leak(
         response = await api.client.get(path)
         assert marker not in response.text, path
     assert marker not in caplog.text
+
+
+async def test_outbox_survives_an_api_restart(
+    tmp_path_factory: pytest.TempPathFactory, nats_url: str
+) -> None:
+    """A delivery whose receiver is down when the API stops is sent by the next API."""
+    settings = api_settings(
+        tmp_path_factory.mktemp("api-notify-restart"),
+        nats_url,
+        NOTIFY_POLL_SECONDS="1",
+        NOTIFY_RETRY_SECONDS="1",
+        NOTIFY_MAX_ATTEMPTS="10",
+    )
+    port = free_port()
+    async with serve_api(settings) as first:
+        channel = await new_channel(first, f"json://127.0.0.1:{port}/late", events=["disk.low"])
+        assert await emit(first.ctx, "disk.low", title="Disk low", body="1 GiB left") == 1
+
+        async def tried() -> bool | None:
+            rows = await deliveries(first, channel)
+            return True if rows and rows[0]["attempts"] >= 1 else None
+
+        await eventually(tried, timeout=20)
+    with http_receiver(port=port) as receiver:
+        async with serve_api(settings) as second:
+            [row] = await settled(second, channel, 1)
+            assert row["status"] == "delivered" and row["attempts"] >= 2
+            assert row["tries"][0]["ok"] is False and row["tries"][-1]["ok"] is True
+        assert len(receiver.received) == 1 and receiver.received[0]["path"] == "/late"

@@ -57,10 +57,12 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(*, secret: str | None = None, fail_first: int = 0) -> Generator[HttpReceiver]:
+def http_receiver(
+    *, secret: str | None = None, fail_first: int = 0, port: int | None = None
+) -> Generator[HttpReceiver]:
     """An HTTP server accepting POSTs; with `secret`, only validly signed ones (401 otherwise);
     the first `fail_first` POSTs get a 500."""
-    port = free_port()
+    port = port or free_port()
     receiver = HttpReceiver(url=f"http://127.0.0.1:{port}", secret=secret, fail_first=fail_first)
     calls = {"n": 0}
 
