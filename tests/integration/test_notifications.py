@@ -14,8 +14,9 @@ import pytest
 from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.notifications.overdue import check_overdue
 from lifeboat.api.domain.notifications.sender import sign
+from lifeboat.api.domain.schedules.firing import apply_fire
 from lifeboat.wire.bus import Bus
-from lifeboat.wire.messages import BackupJob
+from lifeboat.wire.messages import BackupJob, ScheduleFired
 from tests.support.api import (
     RunningApi,
     api_settings,
@@ -357,3 +358,66 @@ async def test_outbox_survives_an_api_restart(
             assert row["status"] == "delivered" and row["attempts"] >= 2
             assert row["tries"][0]["ok"] is False and row["tries"][-1]["ok"] is True
         assert len(receiver.received) == 1 and receiver.received[0]["path"] == "/late"
+
+
+async def test_skipped_slot_and_retention_notify(
+    api: RunningApi, bus: Bus, json_endpoint: HttpReceiver
+) -> None:
+    """``schedule.missed`` when a slot produces no backup (here: the database is disabled), and
+    ``retention.deleted`` once per cleanup that deleted something."""
+    db = await new_database(api)
+    policy = data_of(
+        await api.client.post(
+            "/api/retention-policies",
+            json={"name": unique("keep-1-"), "mode": "age", "maxAgeDays": 1},
+        ),
+        201,
+    )
+    schedule = data_of(
+        await api.client.post(
+            "/api/schedules",
+            json={
+                "databaseConfigId": db["id"],
+                "scheduleType": "daily",
+                "retentionPolicyId": policy["id"],
+            },
+        ),
+        201,
+    )
+    channel = await new_channel(
+        api,
+        json_endpoint.url.replace("http", "json") + "/ops",
+        events=["schedule.missed", "retention.deleted"],
+        databaseIds=[db["id"]],
+    )
+    data_of(await api.client.put(f"/api/databases/{db['id']}", json={"enabled": False}))
+    slot = datetime.now(UTC).replace(microsecond=0)
+    assert await apply_fire(api.ctx, ScheduleFired(schedule_id=schedule["id"], slot=slot)) == (
+        "skipped"
+    )
+    data_of(await api.client.put(f"/api/databases/{db['id']}", json={"enabled": True}))
+    # Two manual backups under the policy, the first "three days old": the second's cleanup
+    # deletes the first.
+    for days_ago in (3.0, 0.0):
+        created = data_of(
+            await api.client.post(
+                "/api/backups",
+                json={"databaseId": db["id"], "retentionPolicyId": policy["id"]},
+            ),
+            202,
+        )
+        job = await next_job(bus, db["queue"])
+        assert isinstance(job, BackupJob)
+        started = datetime.now(UTC) - timedelta(days=days_ago)
+        await finish_backup(api, bus, job, ok=True, started_at=started)
+
+        async def completed(backup_id: str = created["id"]) -> bool | None:
+            record = data_of(await api.client.get(f"/api/backups/{backup_id}"))
+            return True if record["status"] == "completed" else None
+
+        await eventually(completed)
+    rows = await settled(api, channel, 2)
+    assert sorted(r["event"] for r in rows) == ["retention.deleted", "schedule.missed"]
+    missed = next(b for b in json_endpoint.bodies() if "skipped" in b["title"])
+    assert "disabled" in missed["message"], missed
+    assert any("Retention deleted 1 backup" in b["title"] for b in json_endpoint.bodies())
