@@ -252,6 +252,7 @@ export interface DatabaseInput {
   dockerContainerName?: string | null;
   enabled?: boolean;
   queue?: string;
+  maxBackupAgeHours?: number | null;
   skipConnectionTest?: boolean;
 }
 
