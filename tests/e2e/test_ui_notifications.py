@@ -6,6 +6,7 @@ dashboard and the databases page. Screenshots (light and dark, 1440 and 390 px w
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_notifications_page(stack: Stack, api: httpx.Client, tmp_path: Path) -> 
     out = Path(os.environ.get("LIFEBOAT_SHOTS") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     ok(api.put("/api/system/settings", json={"allow_private_endpoints": True}))
-    overdue_database(stack, api)
+    db = overdue_database(stack, api)
     base = stack.api_url
     with http_receiver() as receiver, open_page() as page:
         errors: list[str] = []
@@ -130,6 +131,14 @@ def test_notifications_page(stack: Stack, api: httpx.Client, tmp_path: Path) -> 
             "orders-prod", timeout=TIMEOUT
         )
         shoot(page, out, "dashboard-light")
+        page.goto(f"{base}/databases/{db['id']}/edit")
+        page.get_by_label(re.compile("^Alert when the last good backup")).fill("30")
+        shoot(page, out, "database-form-light")
+        page.get_by_role("button", name="Save database").click()
+        page.wait_for_url("**/databases", timeout=TIMEOUT)
+        saved = ok(api.get(f"/api/databases/{db['id']}"))
+        assert saved["maxBackupAgeHours"] == 30 and saved["overdue"] is False  # 3 h < 30 h
+        ok(api.put(f"/api/databases/{db['id']}", json={"maxBackupAgeHours": None}))
 
         page.emulate_media(color_scheme="dark")
         page.goto(f"{base}/notifications")
