@@ -11,13 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from lifeboat.api.db.notify_models import NotificationAttempt, NotificationDelivery
 from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.notifications.monitor import (
     STARTUP_GRACE_S,
     MonitorState,
     check_disk,
     check_executors,
+    prune_deliveries,
 )
 from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.notifications.overdue import check_overdue
@@ -525,3 +528,25 @@ async def test_restore_s3_executor_and_disk_events(
     # Other modules' scheduled queues may be reported too; this one exactly once.
     missing = [b for b in json_endpoint.bodies() if "No executor" in b["title"]]
     assert sum(db["queue"] in b["title"] for b in missing) == 1
+
+
+async def test_old_deliveries_are_pruned(api: RunningApi, json_endpoint: HttpReceiver) -> None:
+    channel = await new_channel(api, json_endpoint.url.replace("http", "json") + "/prune")
+    assert data_of(await api.client.post(f"/api/notification-channels/{channel['id']}/test"))["ok"]
+    assert len(await deliveries(api, channel)) == 1
+    ctx, real = api.ctx, api.ctx.clock
+    try:
+        ctx.clock = lambda: real() + timedelta(days=89)
+        assert await prune_deliveries(ctx) == 0
+        ctx.clock = lambda: real() + timedelta(days=91)
+        assert await prune_deliveries(ctx) >= 1
+    finally:
+        ctx.clock = real
+    assert await deliveries(api, channel) == []
+    async with ctx.db.read() as session:
+        orphans = await session.scalar(
+            select(func.count())
+            .select_from(NotificationAttempt)
+            .where(~NotificationAttempt.delivery_id.in_(select(NotificationDelivery.id)))
+        )
+    assert orphans == 0  # the tries went with their deliveries (foreign key cascade)

@@ -5,7 +5,8 @@
   live executor — once per queue until one is back (after a start-up grace period, so that the
   executors' heartbeats have arrived);
 * ``disk.low``: the backup storage has less free space than ``MIN_FREE_DISK_BYTES`` — once
-  until it has enough again.
+  until it has enough again;
+* the delivery history: finished deliveries older than 90 days are deleted.
 
 The last two keep their state in memory: after an API restart a condition that still holds is
 reported again, once.
@@ -17,11 +18,13 @@ import asyncio
 import logging
 import shutil
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import BackupSchedule, DatabaseConfig
+from lifeboat.api.db.notify_models import NotificationDelivery
 from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.notifications.overdue import check_overdue
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STARTUP_GRACE_S = 90.0
 GIB = 1024**3
+KEEP_DELIVERIES = timedelta(days=90)
 
 
 @dataclass
@@ -95,6 +99,18 @@ async def check_disk(ctx: ApiContext, state: MonitorState) -> bool:
     return emitted
 
 
+async def prune_deliveries(ctx: ApiContext) -> int:
+    """Delete delivered or failed deliveries (and their tries) older than 90 days."""
+    async with ctx.db.write() as session:
+        result = await session.execute(
+            delete(NotificationDelivery).where(
+                NotificationDelivery.status != "pending",
+                NotificationDelivery.created_at < ctx.clock() - KEEP_DELIVERIES,
+            )
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def run_monitor(ctx: ApiContext, executors: ExecutorRegistry) -> None:
     """Run the checks forever, one pass every ``WATCH_INTERVAL_SECONDS``."""
     state = MonitorState()
@@ -104,6 +120,7 @@ async def run_monitor(ctx: ApiContext, executors: ExecutorRegistry) -> None:
             lambda: check_overdue(ctx),
             lambda: check_executors(ctx, executors, state),
             lambda: check_disk(ctx, state),
+            lambda: prune_deliveries(ctx),
         ):
             try:
                 await check()
