@@ -130,12 +130,15 @@ TABLE: Mapping[tuple[str, str], Level] = {
     # system, executors, audit
     ("GET", "/api/system/settings"): VIEWER,
     ("GET", "/api/system/stats"): VIEWER,
+    ("GET", "/api/dashboard/backup-history"): VIEWER,
     ("GET", "/api/system/status"): VIEWER,
     ("GET", "/api/executors"): VIEWER,
     ("GET", "/api/executors/warnings"): VIEWER,
     ("GET", "/api/audit"): VIEWER,
     ("PUT", "/api/system/settings"): ADMIN,
     ("POST", "/api/system/maintenance"): ADMIN,
+    ("POST", "/api/system/config/export"): ADMIN,  # secrets, sealed under a passphrase
+    ("POST", "/api/system/config/import"): ADMIN,
     # API tokens (one's own) and users
     ("GET", "/api/tokens"): OPERATOR,
     ("POST", "/api/tokens"): OPERATOR,

@@ -34,6 +34,9 @@ const RetentionPolicyForm = page(retention, "RetentionPolicyForm");
 const S3Configs = page(s3, "S3Configs");
 const S3ConfigForm = page(s3, "S3ConfigForm");
 const Schedules = page(schedules, "Schedules");
+const setupWizard = () => import("./pages/SetupWizard.tsx");
+const SetupWizard = page(setupWizard, "SetupWizard");
+const FirstRunGate = page(setupWizard, "FirstRunGate");
 const ScheduleForm = page(schedules, "ScheduleForm");
 
 // No API serves system logs yet (SPEC §7.1.1 /logs).
@@ -59,7 +62,13 @@ function param(path: string, prefix: string, suffix = ""): string | undefined {
 
 function route(pathname: string): ReactNode {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
-  if (path === "/") return <Dashboard />;
+  if (path === "/")
+    return (
+      <FirstRunGate>
+        <Dashboard />
+      </FirstRunGate>
+    );
+  if (path === "/get-started") return <SetupWizard />;
   if (path === "/databases") return <Databases />;
   if (path === "/databases/new") return <DatabaseForm />;
   const databaseId = param(path, "/databases", "edit");

@@ -1,16 +1,10 @@
-import { useQuery } from "@tanstack/react-query";
-
-import { client, unwrap } from "../lib/api/client.ts";
 import { formatRelative } from "../lib/format.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
 import { Link } from "../lib/router.tsx";
 
 /** Databases whose last good backup is older than expected (the dead man's switch), in red. */
 export function OverdueBanner() {
-  const databases = useQuery({
-    queryKey: ["databases"],
-    queryFn: () => unwrap(client.GET("/api/databases")),
-    refetchInterval: 60_000,
-  });
+  const databases = useDatabases();
   const overdue = (databases.data?.data ?? []).filter((db) => db.overdue);
   if (overdue.length === 0) return null;
   return (

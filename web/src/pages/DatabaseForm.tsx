@@ -4,10 +4,11 @@ import { useState, type FormEvent } from "react";
 import { BUTTON, CHECKBOX, DANGER, Field, FormStatus, INPUT, ReadOnlyNote, SECONDARY, fieldErrors } from "../components/Form.tsx";
 import { PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
-import { resources, type DatabaseDetail, type DatabaseInput } from "../lib/resources.ts";
+import { api, type DatabaseDetail, type DatabaseInput } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 type Engine = "postgresql" | "mysql";
 const DEFAULT_PORT: Record<Engine, string> = { postgresql: "5432", mysql: "3306" };
@@ -76,18 +77,20 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
   };
   const save = useMutation({
     mutationFn: () =>
-      database ? resources.updateDatabase(database.id, toInput(values, true)) : resources.createDatabase(toInput(values, false)),
-    onSuccess: () => {
+      database ? api.updateDatabase(database.id, toInput(values, true)) : api.createDatabase(toInput(values, false)),
+    onSuccess: (saved) => {
       refresh();
+      toast.success(`${saved.data.name} ${database ? "saved" : "added"}.`);
       navigate("/databases");
     },
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteDatabase(database?.id ?? ""),
+    mutationFn: () => api.deleteDatabase(database?.id ?? ""),
     onSuccess: () => {
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      toast.success(`${database?.name ?? "The database"} deleted.`);
       navigate("/databases");
     },
   });
@@ -214,7 +217,7 @@ export function DatabaseForm({ databaseId }: { databaseId?: string }) {
     <EditLoader
       id={databaseId}
       queryKey="database"
-      load={resources.database}
+      load={api.database}
       what="database"
       render={(item) => <DatabaseFormBody database={item} />}
     />

@@ -111,6 +111,4 @@ export function useTestChannel(channelId: string) {
 }
 
 /** The databases a channel can be routed to (id and name). */
-export function useDatabaseNames() {
-  return useQuery({ queryKey: ["databases"], queryFn: () => unwrap(client.GET("/api/databases")) });
-}
+export { useDatabases as useDatabaseNames } from "./databases.ts";

@@ -21,7 +21,6 @@ from lifeboat.core.errors import (
     LifeboatError,
 )
 from lifeboat.core.naming import Compression
-from lifeboat.engines import mysql, postgres
 from lifeboat.engines.common import (
     Connection,
     Toolbox,
@@ -29,8 +28,8 @@ from lifeboat.engines.common import (
     compressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import dump_tool
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 from lifeboat.engines.streams import (
     PROGRESS_INTERVAL_S,
     ProgressFn,
@@ -159,21 +158,17 @@ async def dump_database(
         DatabaseError: tool missing or failing (wrong password, database gone...).
         BackupError: compression, empty output, or sink failure.
     """
-    name = dump_tool(conn.engine)
     try:
+        engine = engine_for(conn.engine)
+        name = engine.dump_tool
         tool = toolbox.which(name)
         compressor_argv(toolbox, compression, level)  # fail before connecting if missing
     except LifeboatError:
         await sink.abort()
         raise
     with credentials(conn, base_dir=tmp_dir) as creds:
-        if conn.engine == "postgresql":
-            argv = postgres.dump_argv(tool, conn)
-        else:
-            assert creds.option_file is not None
-            argv = mysql.dump_argv(tool, creds.option_file, conn.database)
         return await stream_backup(
-            argv,
+            engine.dump_argv(tool, conn, creds),
             dump_name=name,
             env=child_env(base_env, creds.env),
             compression=compression,

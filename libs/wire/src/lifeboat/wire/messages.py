@@ -164,7 +164,7 @@ class ProbeReply(msgspec.Struct, frozen=True, kw_only=True):
     executor_id: str = ""
 
 
-# --- events (executor → API, events stream) ---------------------------------------------------
+# --- executor events (executor → API, events stream) ------------------------------------------
 
 
 class ExecutionStarted(msgspec.Struct, frozen=True, kw_only=True, tag="started"):
@@ -260,7 +260,7 @@ class RestoreFinished(msgspec.Struct, frozen=True, kw_only=True, tag="restore-fi
     its real outcome, which then replaces this one."""
 
 
-Event = (
+ExecutorEvent = (
     ExecutionStarted
     | ExecutionProgress
     | ExecutionLogLine

@@ -27,11 +27,13 @@ from lifeboat.api.auth.startup import start_auth
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
+from lifeboat.api.domain.configio.controller import ConfigIoController
+from lifeboat.api.domain.dashboard.controller import DashboardController
 from lifeboat.api.domain.databases.controller import DatabaseController
-from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.executors.controller import ExecutorController
 from lifeboat.api.domain.executors.registry import ExecutorRegistry, follow_heartbeats
 from lifeboat.api.domain.health.controller import HealthController
+from lifeboat.api.domain.live_updates.controller import LiveUpdatesController
 from lifeboat.api.domain.notifications.controller import NotificationChannelController
 from lifeboat.api.domain.notifications.monitor import run_monitor
 from lifeboat.api.domain.notifications.sender import run_sender
@@ -47,7 +49,7 @@ from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_p
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.errors import exception_handlers
-from lifeboat.api.events import consume_events
+from lifeboat.api.executor_events import consume_executor_events
 from lifeboat.api.exhausted import fail_exhausted
 from lifeboat.api.openapi_errors import document_errors
 from lifeboat.api.security import add_security_headers, cors_config
@@ -139,9 +141,11 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     S3ConfigController,
     LocalImportController,
     SystemController,
+    DashboardController,
+    ConfigIoController,
     HealthController,
     ExecutorController,
-    EventStreamController,
+    LiveUpdatesController,
     AuthController,
     UserController,
     TokenController,
@@ -198,7 +202,7 @@ def _lifespan(
     tasks: set[asyncio.Task[None]] = set()
 
     async def on_connected(bus: Bus) -> None:
-        task = asyncio.create_task(consume_events(ctx, bus), name="events-consumer")
+        task = asyncio.create_task(consume_executor_events(ctx, bus), name="events-consumer")
         tasks.add(task)
         tasks.add(asyncio.create_task(consume_fired(ctx, bus), name="fired-consumer"))
         tasks.add(asyncio.create_task(follow_heartbeats(executors, bus), name="executor-registry"))

@@ -1,4 +1,4 @@
-"""Database configurations: CRUD, password encryption, connection probes."""
+"""Database configurations: CRUD, password encryption, connection checks (through an executor)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeboat.api.connection_check import ProbeTarget, probe
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
     ACTIVE_STATUSES,
@@ -26,9 +27,9 @@ from lifeboat.api.domain.databases.schemas import (
     DiscoverOut,
 )
 from lifeboat.api.domain.notifications.overdue import Watch, set_override, watches
-from lifeboat.api.probe import ProbeTarget, probe
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Engine
+from lifeboat.engines.registry import ENGINE_NAMES, engine_for
 from lifeboat.wire import subjects
 from lifeboat.wire.messages import Target
 
@@ -42,7 +43,7 @@ def password_context(config_id: str) -> str:
 
 def to_out(row: DatabaseConfig) -> DatabaseOut:
     """The REST view of a row (never the password)."""
-    engine: EngineName = "mysql" if row.type == "mysql" else "postgresql"
+    engine: EngineName = engine_of(row)
     return DatabaseOut(
         id=row.id,
         name=row.name,
@@ -86,7 +87,7 @@ def decrypt_password(ctx: ApiContext, row: DatabaseConfig) -> str:
 
 def engine_of(row: DatabaseConfig) -> Engine:
     """The row's engine as the wire type."""
-    return "mysql" if row.type == "mysql" else "postgresql"
+    return engine_for(row.type).name
 
 
 def sealed_target(ctx: ApiContext, row: DatabaseConfig, *, bound_to: str) -> Target:
@@ -341,7 +342,7 @@ async def count_databases(session: AsyncSession) -> dict[str, int]:
             )
         )
     ).all()
-    totals = {"total": 0, "enabled": 0, "postgresql": 0, "mysql": 0}
+    totals = {"total": 0, "enabled": 0, **dict.fromkeys(ENGINE_NAMES, 0)}
     for engine, enabled, count in rows:
         totals["total"] += count
         totals[engine] = totals.get(engine, 0) + count

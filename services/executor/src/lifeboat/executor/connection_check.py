@@ -1,4 +1,5 @@
-"""Answering connection probes (core request/reply on ``subjects.probe_subject(queue)``)."""
+"""Answering connection checks: connect to the database a ProbeRequest names and reply (core
+request/reply on ``subjects.probe_subject(queue)``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import msgspec
 
 from lifeboat.core.errors import LifeboatError
 from lifeboat.core.logs import scrub
-from lifeboat.engines.probe import probe
+from lifeboat.engines.server_info import probe
 from lifeboat.executor.context import Context
 from lifeboat.wire.codec import encode, probe_request_decoder
 from lifeboat.wire.messages import ProbeReply

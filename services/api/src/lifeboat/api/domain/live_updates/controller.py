@@ -1,4 +1,4 @@
-"""Server-Sent Events: live execution updates for the UI."""
+"""Server-Sent Events: live execution updates for the UI (GET /api/events/stream)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ KEEPALIVE_S = 15.0
 _encoder = msgspec.json.Encoder()
 
 
-class EventStreamController(Controller):
+class LiveUpdatesController(Controller):
     """GET /api/events/stream (text/event-stream)."""
 
     path = "/api/events"

@@ -1,4 +1,5 @@
-"""Connection probes: asking an executor of a queue to connect to a database (request/reply)."""
+"""Connection checks: asking an executor of a queue to connect to a database (a ProbeRequest,
+request/reply)."""
 
 from __future__ import annotations
 

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lifeboat.core.errors import DatabaseError
-from lifeboat.core.naming import Engine
-from lifeboat.engines import mysql, postgres
 from lifeboat.engines.client import run_sql
 from lifeboat.engines.common import Connection, Toolbox, child_env
 from lifeboat.engines.credentials import credentials
 from lifeboat.engines.process import run
+from lifeboat.engines.registry import engine_for
 
 _TOOL_VERSIONS: dict[str, str] = {}
 
@@ -23,16 +22,6 @@ class ProbeResult:
 
     server_version: str
     database_size_bytes: int
-
-
-def dump_tool(engine: Engine) -> str:
-    """The dump tool of `engine`."""
-    return "pg_dump" if engine == "postgresql" else "mysqldump"
-
-
-def restore_tool(engine: Engine) -> str:
-    """The tool that loads a dump of `engine`."""
-    return "pg_restore" if engine == "postgresql" else "mysql"
 
 
 async def probe(
@@ -49,31 +38,19 @@ async def probe(
         DatabaseError: the client is missing, the login is refused, the database does not
             exist, or the server does not answer within `timeout`.
     """
+    engine = engine_for(conn.engine)
     with credentials(conn, base_dir=tmp_dir) as creds:
-        if conn.engine == "postgresql":
-            text = await run_sql(
-                conn,
-                creds,
-                postgres.PROBE_SQL,
-                toolbox=toolbox,
-                base_env=base_env,
-                database=conn.database,
-                timeout=timeout,
-            )
-            parse = postgres.parse_probe_output
-        else:
-            text = await run_sql(
-                conn,
-                creds,
-                mysql.PROBE_SQL,
-                toolbox=toolbox,
-                base_env=base_env,
-                database=conn.database,
-                timeout=timeout,
-            )
-            parse = mysql.parse_probe_output
+        text = await run_sql(
+            conn,
+            creds,
+            engine.probe_sql,
+            toolbox=toolbox,
+            base_env=base_env,
+            database=conn.database,
+            timeout=timeout,
+        )
     try:
-        version, size = parse(text)
+        version, size = engine.parse_probe_output(text)
     except ValueError as exc:
         raise DatabaseError(f"cannot read the server's answer: {exc}") from exc
     return ProbeResult(server_version=version, database_size_bytes=size)

@@ -1,4 +1,5 @@
-"""The durable consumer of executor events: JetStream → SQLite → in-process hub (SSE).
+"""Executor events (wire messages on the events stream) applied by the API: JetStream → SQLite →
+execution updates for the live-updates hub (SSE).
 
 Rules, all idempotent under JetStream's at-least-once delivery:
 
@@ -46,13 +47,13 @@ from lifeboat.api.domain.schedules.firing import after_backup_finished
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core import naming
 from lifeboat.wire.bus import Bus, Delivery
-from lifeboat.wire.codec import event_decoder
+from lifeboat.wire.codec import executor_event_decoder
 from lifeboat.wire.messages import (
     BackupFinished,
-    Event,
     ExecutionLogLine,
     ExecutionProgress,
     ExecutionStarted,
+    ExecutorEvent,
     RestoreFinished,
     S3UploadFinished,
 )
@@ -65,7 +66,7 @@ RETRY_DELAY_S = 2.0
 Execution = BackupExecution | RestoreExecution
 
 
-def _kind_of(event: Event) -> Literal["backup", "restore"]:
+def _kind_of(event: ExecutorEvent) -> Literal["backup", "restore"]:
     if isinstance(event, BackupFinished | S3UploadFinished):
         return "backup"
     if isinstance(event, RestoreFinished):
@@ -96,7 +97,7 @@ def _seconds(start: datetime, end: datetime) -> int:
     return max(0, round((end - start).total_seconds()))
 
 
-async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpdate | None:
+async def apply_event(ctx: ApiContext, event: ExecutorEvent, raw: bytes) -> ExecutionUpdate | None:
     """Apply one event to SQLite; returns the update to broadcast, or None if ignored."""
     kind = _kind_of(event)
     async with ctx.db.write() as session:
@@ -110,7 +111,9 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
         return update
 
 
-async def _notify(ctx: ApiContext, session: AsyncSession, row: Execution, event: Event) -> None:
+async def _notify(
+    ctx: ApiContext, session: AsyncSession, row: Execution, event: ExecutorEvent
+) -> None:
     """Notifications of a result that changed the record (in the same transaction)."""
     if isinstance(event, S3UploadFinished):
         if isinstance(row, BackupExecution) and row.s3_status == "failed":
@@ -122,7 +125,7 @@ async def _notify(ctx: ApiContext, session: AsyncSession, row: Execution, event:
 async def _apply(
     session: AsyncSession,
     row: Execution,
-    event: Event,
+    event: ExecutorEvent,
     raw: bytes,
     kind: Literal["backup", "restore"],
 ) -> ExecutionUpdate | None:
@@ -152,7 +155,7 @@ async def _apply(
             return _finish_restore(row, event, late=False)
 
 
-def _is_stale(row: Execution, event: Event, kind: str) -> bool:
+def _is_stale(row: Execution, event: ExecutorEvent, kind: str) -> bool:
     """Whether `event` comes from an attempt older than the row's (its log lines are still
     kept; nothing else of it is applied)."""
     if event.attempt >= row.attempt:
@@ -217,7 +220,7 @@ def _backup_result(row: BackupExecution, event: BackupFinished) -> ExecutionUpda
     )
 
 
-def _late_toucher(row: Execution, event: Event) -> bool:
+def _late_toucher(row: Execution, event: ExecutorEvent) -> bool:
     """Whether `event` is the real outcome of the restore attempt a newer attempt declared
     interrupted (it was changing the target when it went silent, and has now finished)."""
     return (
@@ -378,7 +381,7 @@ async def _log_line(session: AsyncSession, event: ExecutionLogLine, raw: bytes) 
 async def handle_delivery(ctx: ApiContext, delivery: Delivery) -> None:
     """Decode, apply, acknowledge, broadcast one delivery."""
     try:
-        event = event_decoder.decode(delivery.data)
+        event = executor_event_decoder.decode(delivery.data)
     except msgspec.DecodeError as exc:
         log.warning("unreadable event dropped: %s", exc)
         await delivery.term()
@@ -398,7 +401,7 @@ async def handle_delivery(ctx: ApiContext, delivery: Delivery) -> None:
         ctx.hub.publish(update)
 
 
-async def consume_events(ctx: ApiContext, bus: Bus) -> None:
+async def consume_executor_events(ctx: ApiContext, bus: Bus) -> None:
     """Run forever: pull events with the API's durable consumer and apply them."""
     while True:
         try:
