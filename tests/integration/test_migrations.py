@@ -24,6 +24,11 @@ TABLES = {
     "user_sessions",
     "api_tokens",
     "audit_events",
+    # 0010: notifications
+    "notification_channels",
+    "notification_deliveries",
+    "notification_attempts",
+    "backup_watch",
 }
 
 

@@ -119,6 +119,13 @@ TABLE: Mapping[tuple[str, str], Level] = {
     ("DELETE", "/api/s3-configs/{config_id}"): ADMIN,
     ("POST", "/api/s3-configs/{config_id}/test"): ADMIN,
     ("POST", "/api/s3-configs/{config_id}/import"): ADMIN,
+    ("GET", "/api/notification-channels"): VIEWER,
+    ("GET", "/api/notification-channels/{channel_id}"): VIEWER,
+    ("GET", "/api/notification-channels/{channel_id}/deliveries"): VIEWER,
+    ("POST", "/api/notification-channels"): ADMIN,
+    ("PUT", "/api/notification-channels/{channel_id}"): ADMIN,
+    ("DELETE", "/api/notification-channels/{channel_id}"): ADMIN,
+    ("POST", "/api/notification-channels/{channel_id}/test"): ADMIN,
     ("POST", "/api/system/import-local"): ADMIN,
     # system, executors, audit
     ("GET", "/api/system/settings"): VIEWER,

@@ -23,6 +23,7 @@ const schedules = () => import("./pages/Schedules.tsx");
 const Settings = page(() => import("./pages/Settings.tsx"), "Settings");
 const Executors = page(() => import("./pages/Executors.tsx"), "Executors");
 const Logs = page(() => import("./pages/Logs.tsx"), "Logs");
+const Notifications = page(() => import("./pages/Notifications.tsx"), "Notifications");
 const BackupDetail = page(() => import("./pages/BackupDetail.tsx"), "BackupDetail");
 const DatabaseDetail = page(() => import("./pages/DatabaseDetail.tsx"), "DatabaseDetail");
 const DatabaseForm = page(() => import("./pages/DatabaseForm.tsx"), "DatabaseForm");
@@ -80,6 +81,7 @@ function route(pathname: string): ReactNode {
   if (path === "/tokens") return <Tokens />;
   if (path === "/audit") return <Audit />;
   if (path === "/account") return <Account />;
+  if (path === "/notifications") return <Notifications />;
   if (path === "/schedules") return <Schedules />;
   if (path === "/schedules/new") return <ScheduleForm />;
   const scheduleId = param(path, "/schedules", "edit");

@@ -15,6 +15,7 @@ export const NAV_ITEMS = [
   { to: "/s3-configs", label: "S3" },
   { to: "/executors", label: "Executors" },
   { to: "/logs", label: "Logs" },
+  { to: "/notifications", label: "Notifications" },
   { to: "/settings", label: "Settings" },
 ] as const;
 

@@ -4,6 +4,7 @@ import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/Sta
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
 import { SchedulerStatus } from "../components/SchedulerStatus.tsx";
+import { OverdueBanner } from "../components/OverdueBanner.tsx";
 import type { Schedule, SystemStats } from "../lib/api.ts";
 import { useBackupHistory, useBackups } from "../lib/hooks/backups.ts";
 import { useSchedules } from "../lib/hooks/schedules.ts";
@@ -138,6 +139,7 @@ export function Dashboard() {
       <div className="space-y-6">
         <SchedulerStatus />
         <ExecutorWarnings />
+        <OverdueBanner />
         <section aria-label="Statistics">
           {stats.isPending ? (
             <Loading label="Loading statistics…" />

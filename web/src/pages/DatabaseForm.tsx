@@ -23,6 +23,7 @@ interface FormValues {
   password: string;
   dockerContainerName: string;
   queue: string;
+  maxBackupAgeHours: string;
   enabled: boolean;
   skipConnectionTest: boolean;
 }
@@ -39,6 +40,7 @@ function initialValues(db?: DatabaseDetail): FormValues {
     password: "",
     dockerContainerName: db?.dockerContainerName ?? "",
     queue: db?.queue ?? "default",
+    maxBackupAgeHours: db?.maxBackupAgeHours ? String(db.maxBackupAgeHours) : "",
     enabled: db?.enabled ?? true,
     skipConnectionTest: false,
   };
@@ -54,6 +56,7 @@ function toInput(values: FormValues, editing: boolean): DatabaseInput {
     username: values.username,
     dockerContainerName: values.dockerContainerName.trim() || null,
     queue: values.queue.trim() || "default",
+    maxBackupAgeHours: values.maxBackupAgeHours.trim() ? Number(values.maxBackupAgeHours) : null,
     enabled: values.enabled,
     skipConnectionTest: values.skipConnectionTest,
   };
@@ -158,6 +161,14 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
               </Field>
               <Field id="db-queue" label="Executor queue" error={errors.queue} hint="Executors serving this queue run its jobs (one queue per network).">
                 <input id="db-queue" className={INPUT} maxLength={32} spellCheck={false} value={values.queue} onChange={(e) => set("queue", e.target.value)} />
+              </Field>
+              <Field
+                id="db-max-age"
+                label="Alert when the last good backup is older than (hours, optional)"
+                error={errors.maxBackupAgeHours}
+                hint="Empty: 1.5 times the interval of its most frequent schedule. Past it the database is overdue (see Notifications)."
+              >
+                <input id="db-max-age" type="number" min={1} max={8784} className={INPUT} value={values.maxBackupAgeHours} onChange={(e) => set("maxBackupAgeHours", e.target.value)} />
               </Field>
             </div>
             <div className="space-y-2">

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { Empty, ErrorState, Loading, PageHeader } from "../components/States.tsx";
 import type { DatabaseConfig, DatabaseType } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
-import { formatBytes } from "../lib/format.ts";
+import { formatBytes, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
 import { BUTTON, INPUT, SECONDARY, SELECT } from "../components/styles.ts";
 import { useDebounced } from "../lib/hooks/common.ts";
@@ -23,13 +23,13 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
   const backup = useStartBackup();
 
   return (
-    <li className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900" data-testid="database-card">
+    <li className={`flex flex-col rounded-xl border bg-white p-4 shadow-sm dark:bg-zinc-900 ${database.overdue ? "border-red-300 dark:border-red-900" : "border-zinc-200 dark:border-zinc-800"}`} data-testid="database-card">
       <div className="flex items-start justify-between gap-2">
         <div className="min-w-0">
           <h2 className="truncate font-semibold" title={database.name}>
             <span
               aria-hidden="true"
-              className={`mr-2 inline-block size-2 rounded-full align-middle ${database.enabled ? "bg-emerald-500" : "bg-zinc-400"}`}
+              className={`mr-2 inline-block size-2 rounded-full align-middle ${database.overdue ? "bg-red-500" : database.enabled ? "bg-emerald-500" : "bg-zinc-400"}`}
             />
             <Link to={`/databases/${encodeURIComponent(database.id)}`} className="hover:underline" data-testid="database-details-link">
               {database.name}
@@ -48,6 +48,11 @@ function DatabaseCard({ database }: { database: DatabaseConfig }) {
         {database.queue && database.queue !== "default" && <span>Queue: {database.queue}</span>}
         {!database.enabled && <span>Disabled</span>}
       </p>
+      {database.overdue && (
+        <p className="mt-2 rounded-md bg-red-50 px-2 py-1 text-xs font-medium text-red-800 dark:bg-red-950/40 dark:text-red-300" data-testid="database-overdue">
+          Backup overdue: {database.lastGoodBackupAt ? `last good backup ${formatRelative(database.lastGoodBackupAt)}` : "no successful backup yet"}
+        </p>
+      )}
       <div className="mt-4 flex flex-wrap items-center gap-2">
         {canBackup && (
           <button

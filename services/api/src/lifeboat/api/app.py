@@ -35,6 +35,10 @@ from lifeboat.api.domain.executors.registry import ExecutorRegistry, follow_hear
 from lifeboat.api.domain.health.controller import HealthController
 from lifeboat.api.domain.live_updates.controller import LiveUpdatesController
 from lifeboat.api.domain.metrics.controller import metrics
+from lifeboat.api.domain.notifications.controller import NotificationChannelController
+from lifeboat.api.domain.notifications.monitor import run_monitor
+from lifeboat.api.domain.notifications.sender import run_sender
+from lifeboat.api.domain.notifications.service import protect_all
 from lifeboat.api.domain.restores.controller import RestoreController
 from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
 from lifeboat.api.domain.retention.controller import RetentionPolicyController
@@ -155,6 +159,7 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     SchedulerController,
     SystemLogController,
     metrics,
+    NotificationChannelController,
 )
 
 
@@ -233,6 +238,9 @@ def _lifespan(
         tasks.add(link)
         tasks.add(asyncio.create_task(run_periodic_cleanup(ctx), name="retention-cleanup"))
         tasks.add(asyncio.create_task(run_periodic_upload_sweep(ctx), name="s3-upload-sweep"))
+        await protect_all(ctx)
+        tasks.add(asyncio.create_task(run_sender(ctx), name="notification-sender"))
+        tasks.add(asyncio.create_task(run_monitor(ctx, executors), name="notification-monitor"))
         try:
             yield
         finally:

@@ -42,6 +42,7 @@ from lifeboat.api.db.models import (
     ExecutionLog,
     RestoreExecution,
 )
+from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.domain.schedules.firing import after_backup_finished
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core import naming
@@ -104,29 +105,54 @@ async def apply_event(ctx: ApiContext, event: ExecutorEvent, raw: bytes) -> Exec
         if row is None:
             log.debug("event for unknown %s %s ignored", kind, event.execution_id)
             return None
-        if isinstance(event, S3UploadFinished):
-            # An upload job of a completed backup: its own attempts, never stale for the row.
-            return _finish_upload(row, event) if isinstance(row, BackupExecution) else None
-        if _late_toucher(row, event):
-            assert isinstance(event, RestoreFinished) and isinstance(row, RestoreExecution)
-            return _finish_restore(row, event, late=True)
-        if _is_stale(row, event, kind) and not isinstance(event, ExecutionLogLine):
-            return None
-        match event:
-            case ExecutionLogLine():
-                return await _log_line(session, event, raw)
-            case ExecutionStarted():
-                return None if _final(row) else _start(row, event, kind)
-            case ExecutionProgress():
-                return None if _final(row) else _progress(row, event, kind)
-            case BackupFinished():
-                if _final(row) or not isinstance(row, BackupExecution):
-                    return None
-                return _backup_result(row, event)
-            case RestoreFinished():
-                if _final(row) or not isinstance(row, RestoreExecution):
-                    return None
-                return _finish_restore(row, event, late=False)
+        update = await _apply(session, row, event, raw, kind)
+        if update is not None and update.event == "finished":
+            await _notify(ctx, session, row, event)
+        return update
+
+
+async def _notify(
+    ctx: ApiContext, session: AsyncSession, row: Execution, event: ExecutorEvent
+) -> None:
+    """Notifications of a result that changed the record (in the same transaction)."""
+    if isinstance(event, S3UploadFinished):
+        if isinstance(row, BackupExecution) and row.s3_status == "failed":
+            await hooks.s3_failed(ctx, session, row)
+    elif row.status in TERMINAL_STATUSES:
+        await hooks.execution_finished(ctx, session, row)
+
+
+async def _apply(
+    session: AsyncSession,
+    row: Execution,
+    event: ExecutorEvent,
+    raw: bytes,
+    kind: Literal["backup", "restore"],
+) -> ExecutionUpdate | None:
+    """The change `event` makes to `row` (None: ignored)."""
+    if isinstance(event, S3UploadFinished):
+        # An upload job of a completed backup: its own attempts, never stale for the row.
+        return _finish_upload(row, event) if isinstance(row, BackupExecution) else None
+    if _late_toucher(row, event):
+        assert isinstance(event, RestoreFinished) and isinstance(row, RestoreExecution)
+        return _finish_restore(row, event, late=True)
+    if _is_stale(row, event, kind) and not isinstance(event, ExecutionLogLine):
+        return None
+    match event:
+        case ExecutionLogLine():
+            return await _log_line(session, event, raw)
+        case ExecutionStarted():
+            return None if _final(row) else _start(row, event, kind)
+        case ExecutionProgress():
+            return None if _final(row) else _progress(row, event, kind)
+        case BackupFinished():
+            if _final(row) or not isinstance(row, BackupExecution):
+                return None
+            return _backup_result(row, event)
+        case RestoreFinished():
+            if _final(row) or not isinstance(row, RestoreExecution):
+                return None
+            return _finish_restore(row, event, late=False)
 
 
 def _is_stale(row: Execution, event: ExecutorEvent, kind: str) -> bool:

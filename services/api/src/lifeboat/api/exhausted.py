@@ -13,6 +13,7 @@ import msgspec
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import ACTIVE_STATUSES, BackupExecution, RestoreExecution, utcnow
+from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import subjects
@@ -62,6 +63,7 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
                 return
             row.s3_status, row.s3_error = "failed", f"the S3 copy failed: {reason}"
             status = row.status
+            await hooks.s3_failed(ctx, session, row)
         else:
             if row.status not in ACTIVE_STATUSES:
                 return
@@ -71,6 +73,7 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
             if isinstance(row, BackupExecution):
                 row.local_status = "failed" if row.local_status == "pending" else row.local_status
                 row.s3_status = "failed" if row.s3_status == "pending" else row.s3_status
+            await hooks.execution_finished(ctx, session, row)
     log.error("%s %s: %s", kind, job.execution_id, reason)
     ctx.hub.publish(
         ExecutionUpdate(
