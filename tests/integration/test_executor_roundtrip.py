@@ -64,7 +64,7 @@ SEAL_KEY = generate_key()
 PG_MARKER = "LBMARKpg7f3a:\\x'\"#"
 MY_MARKER = "LBMARKmy9c1e#q\"u'o\\te; x:"
 MARKERS = ("LBMARKpg7f3a", "LBMARKmy9c1e")
-MY_USER = "lbt_marker"
+MY_USER = f"lbt_marker_{uuid.uuid4().hex[:8]}"
 
 
 # --- harness ------------------------------------------------------------------------------------
