@@ -129,7 +129,28 @@ def _settings(endpoint: str, bucket: str) -> S3Settings:
     )
 
 
-def backup_job(db: dbs.ScratchDb, s3: Bucket | None = None, *, local: bool = True) -> BackupJob:
+@pytest.fixture(scope="module")
+def big_source() -> Iterator[dbs.ScratchDb]:
+    """About 8 MiB of random bytes: its dump does not compress below S3's 5 MiB minimum part
+    size, so it is uploaded in parts."""
+    with dbs.scratch_pg("lbendings_big") as db:
+        with dbs.pg_connect(db.name) as conn:
+            conn.execute("CREATE TABLE b (id int primary key, v bytea)")
+            conn.execute(
+                "INSERT INTO b SELECT g, decode(md5(random()::text) || md5(random()::text)"
+                " || md5(random()::text) || md5(random()::text), 'hex')"
+                " FROM generate_series(1, 130000) g"
+            )
+        yield db
+
+
+def backup_job(
+    db: dbs.ScratchDb,
+    s3: Bucket | None = None,
+    *,
+    local: bool = True,
+    part_size_bytes: int = 16 * 1024 * 1024,
+) -> BackupJob:
     execution_id = str(uuid.uuid4())
     at = datetime.now(UTC)
     sealer = Sealer(SEAL_KEY)
@@ -150,6 +171,7 @@ def backup_job(db: dbs.ScratchDb, s3: Bucket | None = None, *, local: bool = Tru
             sealed_secret_access_key=sealer.seal(TEST_SECRET_KEY, bound_to=execution_id),
             endpoint_url=s3.front,
             addressing_style="path",
+            part_size_bytes=part_size_bytes,
         )
     return BackupJob(
         execution_id=execution_id,
@@ -470,6 +492,26 @@ async def test_with_both_copies_no_manifest_written_fails_the_backup_and_leaves_
     assert s3_reason.startswith("cannot write the manifest:") and "AccessDenied" in s3_reason
     assert local_files(ctx, job) == [job.file_name + MANIFEST]  # the directory only
     assert await objects(s3, job) == []
+
+
+async def test_what_s3_refused_without_failing_the_upload_is_logged_as_a_warning(
+    bus: Bus, ctx: Context, big_source: dbs.ScratchDb, s3: Bucket, rules: list[Rule]
+) -> None:
+    """A multipart upload's sha256 is stored as an object tag afterwards; a bucket without
+    tagging keeps the copy (the manifest carries the sha256) and the log says what is missing."""
+    rules.append(refuse("PUT", query="tagging"))
+    job = backup_job(big_source, s3, local=False, part_size_bytes=5 * 1024 * 1024)
+    assert job.s3 is not None
+    fence = await claimed(bus, job.execution_id, 1)
+    rep = Recorded(bus, job.execution_id, 1)
+    done = await run_backup(ctx, job, rep, fence, started_at=datetime.now(UTC))
+    assert done.ok and done.s3_ok is True and done.local_ok is None, done.error_message
+    assert done.size_bytes is not None and done.size_bytes > 5 * 1024 * 1024  # in parts
+    assert await objects(s3, job) == [job.s3.key, job.s3.key + MANIFEST]
+    warned = rep.said("warn")
+    assert any(
+        m.startswith("S3: sha256 tag not stored:") and "AccessDenied" in m for m in warned
+    ), warned
 
 
 # --- a bug -------------------------------------------------------------------------------------
