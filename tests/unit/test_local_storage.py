@@ -140,3 +140,17 @@ async def test_a_manifest_that_cannot_be_written_leaves_no_temporary_file(tmp_pa
     with pytest.raises(BackupError, match="Is a directory"):
         await storage.write_manifest(sink.relative_path, _manifest(4, "0"))
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["a.zst", "a.zst.manifest.json"]
+
+
+async def test_a_manifest_that_cannot_be_read_or_is_not_one_says_so(tmp_path: Path) -> None:
+    storage = LocalStore(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.zst.manifest.json").mkdir()  # unreadable as a file
+    with pytest.raises(BackupError, match=r"^cannot read the manifest of d/a\.zst: Is a directory"):
+        await storage.read_manifest("d/a.zst")
+    (tmp_path / "d" / "b.zst.manifest.json").write_bytes(b'{"not": "a manifest"}')
+    with pytest.raises(BackupError, match=r"^the manifest of d/b\.zst is not a Lifeboat manifest"):
+        await storage.read_manifest("d/b.zst")
+    written = _manifest(4, "0")
+    await storage.write_manifest("d/c.zst", written)
+    assert await storage.read_manifest("d/c.zst") == written

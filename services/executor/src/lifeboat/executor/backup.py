@@ -412,9 +412,7 @@ async def _finish_local(
             with contextlib.suppress(OSError, LifeboatError):
                 await ctx.storage.delete(relative)
             if out.tee is None:
-                if isinstance(exc, OSError):
-                    raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
-                raise
+                raise  # LocalStore reports an OSError as a BackupError saying what failed
             if not isinstance(exc, Exception):
                 raise
             local_ok, relative = False, None
