@@ -26,7 +26,7 @@ gen-api:
 # Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e, under coverage (the services the e2e tests start included), then the coverage floors
 test: install web lint types
     rm -f .coverage .coverage.*
-    uv run coverage run -m pytest -q -p no:cacheprovider
+    uv run coverage run -m pytest -q -p no:cacheprovider --durations=15
     @just --justfile {{justfile()}} coverage
 
 # Unit tests only (no I/O)
