@@ -9,6 +9,8 @@ PGPASSFILE.
 
 from __future__ import annotations
 
+import re
+
 from lifeboat.core.errors import DatabaseError, RestoreError
 from lifeboat.engines.common import Connection
 
@@ -162,3 +164,84 @@ def parse_probe_output(text: str) -> tuple[str, int]:
     if len(lines) < 2:
         raise ValueError(f"unexpected probe output: {text[:200]!r}")
     return lines[0], int(lines[1])
+
+
+# --- census: row counts and schema object counts (backup time and verification) ----------------
+
+SNAPSHOT_BEGIN_SQL = (
+    "SET statement_timeout = 0;\n"
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    "SELECT pg_export_snapshot();\n"
+)
+"""Opens the transaction whose snapshot pg_dump (``--snapshot``) and the counts share; the
+session holding it prints the snapshot id and must stay open until both are done."""
+
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+
+_USER_NS = (
+    "SELECT oid FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')"
+    " AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'"
+)
+_RELS = "FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM user_ns)"
+
+CENSUS_QUERY = f"""WITH user_ns AS ({_USER_NS}),
+ext AS (SELECT objid FROM pg_depend WHERE deptype = 'e' AND classid = 'pg_class'::regclass),
+tabs AS (SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind = 'r'
+           AND c.relpersistence <> 't' AND c.oid NOT IN (SELECT objid FROM ext))
+SELECT json_build_object(
+  'tables', COALESCE((SELECT json_object_agg(name, (xpath('/row/n/text()', query_to_xml(
+      format('SELECT count(*) AS n FROM %s', oid::regclass), false, true, '')))[1]::text::bigint)
+      FROM tabs), '{{}}'::json),
+  'objects', json_build_object(
+    'tables', (SELECT count(*) {_RELS} AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't'),
+    'views', (SELECT count(*) {_RELS} AND c.relkind = 'v'),
+    'materializedViews', (SELECT count(*) {_RELS} AND c.relkind = 'm'),
+    'sequences', (SELECT count(*) {_RELS} AND c.relkind = 'S'),
+    'indexes', (SELECT count(*) {_RELS} AND c.relkind IN ('i', 'I')),
+    'functions', (SELECT count(*) FROM pg_proc p
+                  WHERE p.pronamespace IN (SELECT oid FROM user_ns)),
+    'triggers', (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                 WHERE NOT t.tgisinternal AND c.relnamespace IN (SELECT oid FROM user_ns))));
+"""
+"""One JSON line: ``{"tables": {"schema.table": rows}, "objects": {"views": n, ...}}``.
+
+Rows are exact ``count(*)`` of every ordinary table (leaf partitions included, partitioned
+parents not, to count each row once) outside the system schemas and not owned by an extension
+(CREATE EXTENSION recreates those, the dump does not hold their rows)."""
+
+
+def snapshot_id(text: str) -> str:
+    """The exported snapshot id printed by :data:`SNAPSHOT_BEGIN_SQL` (checked: it goes into
+    an argv and a SQL literal)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or _SNAPSHOT_ID.match(lines[-1]) is None:
+        raise DatabaseError(f"unexpected answer to pg_export_snapshot(): {text[:200]!r}")
+    return lines[-1]
+
+
+def census_sql(snapshot: str | None = None) -> str:
+    """The census (:data:`CENSUS_QUERY`), inside the exported `snapshot` when given."""
+    begin = "SET statement_timeout = 0;\nBEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    if snapshot is not None:
+        begin += f"SET TRANSACTION SNAPSHOT '{snapshot_id(snapshot)}';\n"
+    return begin + CENSUS_QUERY + "COMMIT;\n"
+
+
+def create_database_sql(database: str) -> str:
+    """SQL (maintenance database) creating `database`; fails if it exists (never reuses one)."""
+    return f"CREATE DATABASE {quote_ident(database)};\n"
+
+
+def drop_database_sql(database: str) -> str:
+    """SQL (maintenance database) dropping `database`, disconnecting its sessions."""
+    return f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE);\n"
+
+
+def list_databases_sql(prefix: str) -> str:
+    """SQL listing the databases whose name starts with `prefix` (letters, digits, ``_``)."""
+    if re.fullmatch(r"[a-z0-9_]+", prefix) is None:
+        raise ValueError(f"unsafe database name prefix {prefix!r}")
+    like = prefix.replace("_", "\\_")
+    return f"SELECT datname FROM pg_database WHERE datname LIKE '{like}%';\n"

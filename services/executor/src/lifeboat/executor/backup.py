@@ -29,7 +29,7 @@ from lifeboat.core.errors import (
 )
 from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
-from lifeboat.engines.backup import dump_database
+from lifeboat.engines.backup import BackupResult, dump_database
 from lifeboat.engines.common import Connection
 from lifeboat.engines.probe import dump_tool, probe, tool_version
 from lifeboat.executor.context import Context
@@ -297,7 +297,10 @@ async def _dump_and_store(
         file_name=file_name,
         started_at=started_at,
         completed_at=completed_at,
+        row_counts=result.census.tables if result.census is not None else None,
+        object_counts=result.census.objects if result.census is not None else None,
     )
+    await _log_census(rep, result)
     local_ok: bool | None = None
     relative: str | None = None
     local_error: str | None = None
@@ -380,4 +383,23 @@ async def _dump_and_store(
         s3_bucket=job.s3.bucket if job.s3 is not None else None,
         s3_key=key,
         s3_error=scrub(s3_error) if s3_error else None,
+        row_counts=manifest.row_counts,
+        object_counts=manifest.object_counts,
+        census_error=scrub(result.census_error) if result.census_error else None,
     )
+
+
+async def _log_census(rep: Reporter, result: BackupResult) -> None:
+    """Say what the census counted, or why it could not (never silently missing)."""
+    if result.census is not None:
+        census = result.census
+        await rep.log(
+            "info",
+            f"Counted {len(census.tables)} tables, {census.rows} rows (consistent with the dump)",
+            {"objectCounts": census.objects},
+        )
+    elif result.census_error:
+        await rep.log(
+            "warn",
+            f"Rows were not counted, this backup cannot be verified: {scrub(result.census_error)}",
+        )

@@ -28,6 +28,7 @@ from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore, run_restore
 from lifeboat.executor.s3 import failed_upload, run_upload
 from lifeboat.executor.settings import Settings
+from lifeboat.executor.verification import failed_verify, run_verify
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import (
     JOB_MAC_HEADER,
@@ -42,16 +43,19 @@ from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import (
     BackupFinished,
     BackupJob,
+    ExecutionKind,
     Job,
     RestoreFinished,
     RestoreJob,
     S3UploadFinished,
     UploadJob,
+    VerifyFinished,
+    VerifyJob,
 )
 
 log = logging.getLogger(__name__)
 
-Finished = BackupFinished | RestoreFinished | S3UploadFinished
+Finished = BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished
 
 SHUTDOWN_MESSAGE = "the executor shut down before the job finished"
 
@@ -221,7 +225,7 @@ class Executor:
             with contextlib.suppress(Exception):
                 await delivery.term()
             return
-        kind = "restore" if isinstance(job, RestoreJob) else "backup"
+        kind = _KINDS.get(type(job), "backup")
         rep = Reporter(
             self.bus,
             execution_id=job.execution_id,
@@ -350,6 +354,8 @@ class Executor:
             return run_backup(self.ctx, job, rep, fence, started_at=started_at)
         if isinstance(job, RestoreJob):
             return run_restore(self.ctx, job, rep, fence, started_at=started_at)
+        if isinstance(job, VerifyJob):
+            return run_verify(self.ctx, job, rep, fence, started_at=started_at)
         return run_upload(self.ctx, job, rep, started_at=started_at)
 
     async def _record(
@@ -419,12 +425,13 @@ class Executor:
 
 
 _PARTLY = "; the target may be partly restored"
+_KINDS: dict[type, ExecutionKind] = {RestoreJob: "restore", VerifyJob: "verify"}
 
 
 def stored_result(stored: bytes) -> Finished:
     """The result event an earlier delivery stored in the lease."""
     event = event_decoder.decode(stored)
-    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
+    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished):
         raise TypeError(f"stored result is a {type(event).__name__}")
     return event
 
@@ -451,7 +458,7 @@ async def _cancel_requested(fence: Fence) -> bool:
 
 
 def _is_cancelled(finished: Finished) -> bool:
-    return isinstance(finished, BackupFinished | RestoreFinished) and finished.cancelled
+    return not isinstance(finished, S3UploadFinished) and finished.cancelled
 
 
 def _stopped(
@@ -472,6 +479,9 @@ def _stopped(
     if isinstance(job, RestoreJob):
         failed_r = failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
         return msgspec.structs.replace(failed_r, cancelled=cancelled, touched=touched)
+    if isinstance(job, VerifyJob):
+        failed_v = failed_verify(job, attempt=rep.attempt, started_at=started_at, message=message)
+        return msgspec.structs.replace(failed_v, cancelled=cancelled)
     return failed_upload(job, attempt=rep.attempt, message=message)
 
 

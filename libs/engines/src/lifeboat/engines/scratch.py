@@ -1,0 +1,174 @@
+"""Scratch databases for verification restores: generated names, create, drop, sweep.
+
+A scratch database is named ``lifeboat_verify_<UTC minute YYYYmmddHHMM>_<8 hex>``: generated,
+never user-given, so it is safe as an identifier (it is still quoted), and its creation time can
+be read back from the name alone on either engine (the sweep drops those older than a day).
+``CREATE DATABASE`` without ``IF NOT EXISTS`` fails on an existing name, so a verification never
+restores into (or later drops) a database it did not create.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lifeboat.core.errors import ValidationError
+from lifeboat.core.naming import Engine
+from lifeboat.engines import mysql, postgres
+from lifeboat.engines.client import run_sql
+from lifeboat.engines.common import Connection, Toolbox
+from lifeboat.engines.credentials import credentials
+
+SCRATCH_PREFIX = "lifeboat_verify_"
+_SCRATCH_NAME = re.compile(r"^lifeboat_verify_(\d{12})_[0-9a-f]{8}$")
+SWEEP_AGE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ScratchSql:
+    """One engine's SQL for scratch databases, and the database to run it from."""
+
+    create: Callable[[str], str]
+    drop: Callable[[str], str]
+    list_prefixed: Callable[[str], str]
+    admin_database: str | None
+
+
+SCRATCH_SQL: dict[Engine, ScratchSql] = {
+    "postgresql": ScratchSql(
+        create=postgres.create_database_sql,
+        drop=postgres.drop_database_sql,
+        list_prefixed=postgres.list_databases_sql,
+        admin_database=postgres.MAINTENANCE_DB,
+    ),
+    "mysql": ScratchSql(
+        create=mysql.create_database_sql,
+        drop=mysql.drop_database_sql,
+        list_prefixed=mysql.list_databases_sql,
+        admin_database=None,
+    ),
+}
+"""Scratch database SQL per engine (to move behind the Engine protocol's registry)."""
+
+
+def scratch_name(execution_id: str, now: datetime) -> str:
+    """The scratch database of verification `execution_id` started at `now`."""
+    digest = hashlib.sha256(execution_id.encode()).hexdigest()[:8]
+    return f"{SCRATCH_PREFIX}{now.astimezone(UTC):%Y%m%d%H%M}_{digest}"
+
+
+def check_scratch_name(name: str) -> str:
+    """`name` if it is a scratch database name this module generates.
+
+    Raises:
+        ValidationError: anything else (never create, restore into or drop it).
+    """
+    if _SCRATCH_NAME.match(name) is None:
+        raise ValidationError(f"{name!r} is not a Lifeboat scratch database name")
+    return name
+
+
+def scratch_created_at(name: str) -> datetime | None:
+    """When the scratch database `name` was created (from its name); None if not one."""
+    found = _SCRATCH_NAME.match(name)
+    if found is None:
+        return None
+    try:
+        return datetime.strptime(found.group(1), "%Y%m%d%H%M").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def stale_scratch(names: list[str], now: datetime, older_than: timedelta = SWEEP_AGE) -> list[str]:
+    """The scratch databases among `names` created more than `older_than` before `now`."""
+    stale: list[str] = []
+    for name in names:
+        created = scratch_created_at(name)
+        if created is not None and now - created > older_than:
+            stale.append(name)
+    return stale
+
+
+async def _admin_sql(
+    conn: Connection,
+    sql: str,
+    *,
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    tmp_dir: Path | None,
+    timeout: float = 300.0,
+) -> str:
+    with credentials(conn, base_dir=tmp_dir) as creds:
+        return await run_sql(
+            conn,
+            creds,
+            sql,
+            toolbox=toolbox,
+            base_env=base_env,
+            database=SCRATCH_SQL[conn.engine].admin_database,
+            timeout=timeout,
+        )
+
+
+async def create_scratch(
+    conn: Connection,
+    name: str,
+    *,
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    tmp_dir: Path | None,
+) -> None:
+    """Create the empty scratch database `name` on the server of `conn`.
+
+    Raises:
+        ValidationError: `name` is not a scratch database name.
+        DatabaseError: it exists already, or the user may not create databases.
+    """
+    sql = SCRATCH_SQL[conn.engine].create(check_scratch_name(name))
+    await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
+
+
+async def drop_scratch(
+    conn: Connection,
+    name: str,
+    *,
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    tmp_dir: Path | None,
+) -> None:
+    """Drop the scratch database `name` (no error if it is gone).
+
+    Raises:
+        ValidationError: `name` is not a scratch database name.
+        DatabaseError: the server refused.
+    """
+    sql = SCRATCH_SQL[conn.engine].drop(check_scratch_name(name))
+    await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
+
+
+async def sweep_scratch(
+    conn: Connection,
+    *,
+    now: datetime,
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    tmp_dir: Path | None,
+    older_than: timedelta = SWEEP_AGE,
+) -> list[str]:
+    """Drop the scratch databases on the server of `conn` older than `older_than` (left by an
+    executor that died mid-verification); returns their names.
+
+    Raises:
+        DatabaseError: listing or dropping failed.
+    """
+    sql = SCRATCH_SQL[conn.engine].list_prefixed(SCRATCH_PREFIX)
+    text = await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    stale = stale_scratch(names, now, older_than)
+    for name in stale:
+        await drop_scratch(conn, name, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
+    return stale
