@@ -1,4 +1,5 @@
-"""Scratch databases for verification restores: generated names, create, drop, sweep.
+"""Scratch databases for verification restores: create, drop, sweep (names:
+:mod:`lifeboat.core.scratch`).
 
 A scratch database is named ``lifeboat_verify_<UTC minute YYYYmmddHHMM>_<8 hex>``: generated,
 never user-given, so it is safe as an identifier (it is still quoted), and its creation time can
@@ -9,23 +10,22 @@ restores into (or later drops) a database it did not create.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from lifeboat.core.errors import ValidationError
 from lifeboat.core.naming import Engine
+from lifeboat.core.scratch import (
+    SCRATCH_PREFIX,
+    SWEEP_AGE,
+    check_scratch_name,
+    stale_scratch,
+)
 from lifeboat.engines import mysql, postgres
 from lifeboat.engines.client import run_sql
 from lifeboat.engines.common import Connection, Toolbox
 from lifeboat.engines.credentials import credentials
-
-SCRATCH_PREFIX = "lifeboat_verify_"
-_SCRATCH_NAME = re.compile(r"^lifeboat_verify_(\d{12})_[0-9a-f]{8}$")
-SWEEP_AGE = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,44 +53,6 @@ SCRATCH_SQL: dict[Engine, ScratchSql] = {
     ),
 }
 """Scratch database SQL per engine (to move behind the Engine protocol's registry)."""
-
-
-def scratch_name(execution_id: str, now: datetime) -> str:
-    """The scratch database of verification `execution_id` started at `now`."""
-    digest = hashlib.sha256(execution_id.encode()).hexdigest()[:8]
-    return f"{SCRATCH_PREFIX}{now.astimezone(UTC):%Y%m%d%H%M}_{digest}"
-
-
-def check_scratch_name(name: str) -> str:
-    """`name` if it is a scratch database name this module generates.
-
-    Raises:
-        ValidationError: anything else (never create, restore into or drop it).
-    """
-    if _SCRATCH_NAME.match(name) is None:
-        raise ValidationError(f"{name!r} is not a Lifeboat scratch database name")
-    return name
-
-
-def scratch_created_at(name: str) -> datetime | None:
-    """When the scratch database `name` was created (from its name); None if not one."""
-    found = _SCRATCH_NAME.match(name)
-    if found is None:
-        return None
-    try:
-        return datetime.strptime(found.group(1), "%Y%m%d%H%M").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def stale_scratch(names: list[str], now: datetime, older_than: timedelta = SWEEP_AGE) -> list[str]:
-    """The scratch databases among `names` created more than `older_than` before `now`."""
-    stale: list[str] = []
-    for name in names:
-        created = scratch_created_at(name)
-        if created is not None and now - created > older_than:
-            stale.append(name)
-    return stale
 
 
 async def _admin_sql(

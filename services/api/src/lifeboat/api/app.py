@@ -42,6 +42,10 @@ from lifeboat.api.domain.schedules.controller import ScheduleController
 from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_published
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
+from lifeboat.api.domain.verifications.controller import (
+    BackupVerificationController,
+    VerificationController,
+)
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.events import consume_events
 from lifeboat.api.exhausted import fail_exhausted
@@ -142,6 +146,8 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     UserController,
     TokenController,
     AuditController,
+    BackupVerificationController,
+    VerificationController,
 )
 
 

@@ -40,8 +40,10 @@ from lifeboat.api.db.models import (
     BackupExecution,
     ExecutionLog,
     RestoreExecution,
+    VerificationExecution,
 )
 from lifeboat.api.domain.schedules.firing import after_backup_finished
+from lifeboat.api.domain.verifications.outcome import finish_verification, record_census
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core import naming
 from lifeboat.wire.bus import Bus, Delivery
@@ -54,6 +56,7 @@ from lifeboat.wire.messages import (
     ExecutionStarted,
     RestoreFinished,
     S3UploadFinished,
+    VerifyFinished,
 )
 
 log = logging.getLogger(__name__)
@@ -61,22 +64,27 @@ log = logging.getLogger(__name__)
 _LOG_ID_NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-4c55-9d8e-4c1b0d6a7e21")
 RETRY_DELAY_S = 2.0
 
-Execution = BackupExecution | RestoreExecution
+Execution = BackupExecution | RestoreExecution | VerificationExecution
+Kind = Literal["backup", "restore", "verify"]
+_MODELS: dict[Kind, type[Execution]] = {
+    "backup": BackupExecution,
+    "restore": RestoreExecution,
+    "verify": VerificationExecution,
+}
 
 
-def _kind_of(event: Event) -> Literal["backup", "restore"]:
+def _kind_of(event: Event) -> Kind:
     if isinstance(event, BackupFinished | S3UploadFinished):
         return "backup"
     if isinstance(event, RestoreFinished):
         return "restore"
+    if isinstance(event, VerifyFinished):
+        return "verify"
     return event.kind
 
 
-async def _load(
-    session: AsyncSession, kind: Literal["backup", "restore"], execution_id: str
-) -> Execution | None:
-    model = BackupExecution if kind == "backup" else RestoreExecution
-    return await session.get(model, execution_id)
+async def _load(session: AsyncSession, kind: Kind, execution_id: str) -> Execution | None:
+    return await session.get(_MODELS[kind], execution_id)
 
 
 def _final(row: Execution) -> bool:
@@ -126,6 +134,10 @@ async def apply_event(ctx: ApiContext, event: Event, raw: bytes) -> ExecutionUpd
                 if _final(row) or not isinstance(row, RestoreExecution):
                     return None
                 return _finish_restore(row, event, late=False)
+            case VerifyFinished():
+                if _final(row) or not isinstance(row, VerificationExecution):
+                    return None
+                return await finish_verification(session, row, event)
 
 
 def _is_stale(row: Execution, event: Event, kind: str) -> bool:
@@ -143,9 +155,7 @@ def _is_stale(row: Execution, event: Event, kind: str) -> bool:
     return True
 
 
-def _start(
-    row: Execution, event: ExecutionStarted, kind: Literal["backup", "restore"]
-) -> ExecutionUpdate:
+def _start(row: Execution, event: ExecutionStarted, kind: Kind) -> ExecutionUpdate:
     if row.status == "pending" or event.attempt > row.attempt:
         row.started_at = event.at
         row.progress_bytes = 0
@@ -159,9 +169,7 @@ def _start(
     )
 
 
-def _progress(
-    row: Execution, event: ExecutionProgress, kind: Literal["backup", "restore"]
-) -> ExecutionUpdate:
+def _progress(row: Execution, event: ExecutionProgress, kind: Kind) -> ExecutionUpdate:
     row.status = "running"
     row.attempt = event.attempt
     row.progress_bytes = event.bytes_done
@@ -284,6 +292,7 @@ def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
         row.status = "cancelled" if event.cancelled else "failed"
         row.error_message = event.error_message or "backup failed"
     _copies(row, event)
+    record_census(row, event)
 
 
 def _copies(row: BackupExecution, event: BackupFinished) -> None:

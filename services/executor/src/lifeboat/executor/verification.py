@@ -21,15 +21,11 @@ from datetime import datetime
 
 from lifeboat.core.errors import FencedError, JobCancelledError, LifeboatError
 from lifeboat.core.logs import scrub
+from lifeboat.core.scratch import check_scratch_name
 from lifeboat.engines.census import Census, compare, take_census
 from lifeboat.engines.common import Connection
 from lifeboat.engines.restore import RestorePlan, restore_database
-from lifeboat.engines.scratch import (
-    check_scratch_name,
-    create_scratch,
-    drop_scratch,
-    sweep_scratch,
-)
+from lifeboat.engines.scratch import create_scratch, drop_scratch, sweep_scratch
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.wire.lease import Fence

@@ -1,0 +1,70 @@
+"""HTTP handlers of verification restores: ``POST /api/backups/{id}/verify`` and reading them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from lifeboat.api.auth.audit import audit, request_actor
+from lifeboat.api.context import Ctx
+from lifeboat.api.domain.verifications import service
+from lifeboat.api.domain.verifications.schemas import VerificationDetailOut, VerificationOut
+from lifeboat.api.envelope import Envelope, ok
+
+
+class BackupVerificationController(Controller):
+    """Verifying a backup, and its verifications."""
+
+    path = "/api/backups"
+    tags = ["backups"]
+
+    @post(
+        "/{backup_id:str}/verify",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Verify a backup by restoring it into a scratch database",
+        opt={"permission": "backup.execute"},
+    )
+    async def verify(
+        self, ctx: Ctx, request: Request[Any, Any, Any], backup_id: FromPath[str]
+    ) -> Envelope[VerificationOut]:
+        """Queue a verification: an executor restores the backup into a new scratch database on
+        the same server, compares row counts and schema object counts with the ones recorded at
+        backup time, and drops the scratch database. 409 when the backup is not completed, has
+        no local copy or no recorded counts, or is being verified."""
+        out = await service.request_verification(
+            ctx, backup_id, initiated_by=request_actor(request)
+        )
+        await audit(ctx, request, "backup.verify", backup_id, {"verificationId": out.id})
+        return ok(out)
+
+    @get(
+        "/{backup_id:str}/verifications",
+        summary="List a backup's verifications",
+        opt={"permission": "backup.view"},
+    )
+    async def list_verifications(
+        self, ctx: Ctx, backup_id: FromPath[str]
+    ) -> Envelope[list[VerificationOut]]:
+        """The verifications of a backup, newest first."""
+        return ok(await service.list_for_backup(ctx, backup_id))
+
+
+class VerificationController(Controller):
+    """One verification run."""
+
+    path = "/api/verifications"
+    tags = ["backups"]
+
+    @get(
+        "/{verification_id:str}",
+        summary="Get a verification with its log",
+        opt={"permission": "backup.view"},
+    )
+    async def get_verification(
+        self, ctx: Ctx, verification_id: FromPath[str]
+    ) -> Envelope[VerificationDetailOut]:
+        """One verification (status, progress, outcome) and its log."""
+        return ok(await service.get_verification(ctx, verification_id))

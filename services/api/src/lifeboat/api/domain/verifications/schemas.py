@@ -1,0 +1,42 @@
+"""DTOs of the verification endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from lifeboat.api.domain.common import ExecutionStatus, LogOut, Output
+
+VerificationStatus = Literal["unverified", "running", "verified", "failed"]
+"""A backup's verification state: never verified (or cannot be), being verified, the latest
+verification matched, the latest verification failed."""
+
+
+class VerificationOut(Output):
+    """One verification run."""
+
+    id: str
+    backup_id: str
+    database_config_id: str
+    status: ExecutionStatus
+    scratch_database: str
+    queue: str
+    attempt: int
+    executor_id: str | None
+    progress_bytes: int
+    started_at: datetime
+    completed_at: datetime | None
+    duration_seconds: int | None
+    summary: str | None
+    """``verified 2026-12-02: 42 tables, 1,234,567 rows, 38 s`` once it passed."""
+    error_message: str | None
+    """Why it failed: a failed restore, or the first differences."""
+    mismatches: list[str]
+    """Every difference found between the restored database and the backup's census."""
+    initiated_by: str | None
+
+
+class VerificationDetailOut(VerificationOut, kw_only=True):
+    """A verification run with its log."""
+
+    logs: list[LogOut]
