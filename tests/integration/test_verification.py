@@ -227,3 +227,34 @@ async def test_verify_refuses_unknown_and_uncounted_backups(api: RunningApi) -> 
 def _no_scratch_left_behind() -> Iterator[None]:
     yield
     assert _pg_scratch_left() == set() and _my_scratch_left() == set()
+
+
+async def test_schedule_takes_a_verification_option(api: RunningApi) -> None:
+    body = {
+        "name": "verify-schedule-db",
+        "type": "postgresql",
+        "host": "db.internal",
+        "port": 5432,
+        "databaseName": "app",
+        "username": "app",
+        "password": "",
+        "queue": QUEUE,
+        "skipConnectionTest": True,
+    }
+    config = data_of(await api.client.post("/api/databases", json=body), 201)
+    schedule = {"databaseConfigId": config["id"], "scheduleType": "daily", "enabled": False}
+    created = data_of(
+        await api.client.post("/api/schedules", json={**schedule, "verifyEvery": "weekly"}), 201
+    )
+    assert created["verifyEvery"] == "weekly"
+    updated = data_of(
+        await api.client.put(f"/api/schedules/{created['id']}", json={"verifyEvery": "each"})
+    )
+    assert updated["verifyEvery"] == "each"
+    default = data_of(await api.client.post("/api/schedules", json=schedule), 201)
+    assert default["verifyEvery"] == "none"
+    error_of(
+        await api.client.post("/api/schedules", json={**schedule, "verifyEvery": "hourly"}),
+        400,
+        "VALIDATION_ERROR",
+    )

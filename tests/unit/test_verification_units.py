@@ -114,3 +114,16 @@ def test_old_messages_and_manifests_still_decode() -> None:
     old = msgspec.json.decode(encode_manifest(manifest))
     del old["rowCounts"], old["objectCounts"]
     assert decode_manifest(msgspec.json.encode(old)).row_counts is None
+
+
+def test_scheduled_verification_is_due() -> None:
+    from lifeboat.api.domain.verifications.scheduled import verification_due
+
+    assert not verification_due("none", None, NOW)
+    assert verification_due("each", NOW, NOW)
+    assert verification_due("daily", None, NOW)
+    assert not verification_due("daily", NOW - timedelta(hours=12), NOW)
+    # A backup at the same time every day, a little earlier than yesterday's: still due.
+    assert verification_due("daily", NOW - timedelta(days=1) + timedelta(minutes=3), NOW)
+    assert not verification_due("weekly", NOW - timedelta(days=3), NOW)
+    assert verification_due("weekly", NOW - timedelta(days=7), NOW)

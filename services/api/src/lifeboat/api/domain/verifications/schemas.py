@@ -12,6 +12,10 @@ VerificationStatus = Literal["unverified", "running", "verified", "failed"]
 verification matched, the latest verification failed."""
 
 
+VerifyEvery = Literal["none", "each", "daily", "weekly"]
+"""How often a schedule verifies its latest completed backup (``none``: never by itself)."""
+
+
 class VerificationOut(Output):
     """One verification run."""
 
