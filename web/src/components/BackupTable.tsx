@@ -9,6 +9,7 @@ import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
 import { DataTable } from "./DataTable.tsx";
+import { VerificationBadge } from "./Verification.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const COPY_TONE: Record<string, string> = {
@@ -86,6 +87,7 @@ export function BackupTable({
         "Type",
         "Status",
         !compact && "Copies",
+        !compact && "Verified",
         { label: "Size", align: "right" },
         { label: "Duration", align: "right" },
         !compact && { label: "Actions", srOnly: true },
@@ -117,6 +119,9 @@ export function BackupTable({
             <td className={TD}>
               <Copies backup={backup} />
             </td>
+          )}
+          {!compact && (
+            <td className={TD}>{backup.status === "completed" ? <VerificationBadge backup={backup} /> : <span className="text-zinc-400">—</span>}</td>
           )}
           <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
           <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
