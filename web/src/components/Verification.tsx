@@ -17,7 +17,7 @@ const TONE: Record<VerificationStatus, string> = {
 
 const LABEL: Record<VerificationStatus, string> = {
   verified: "verified",
-  failed: "verification failed",
+  failed: "failed",
   running: "verifying",
   unverified: "unverified",
 };
@@ -142,7 +142,7 @@ export function VerificationPanel({ backup }: { backup: Backup }) {
           {backup.verificationError}
         </div>
       )}
-      {v && v.mismatches.length > 0 && (
+      {v && v.mismatches.length > 1 && (
         <ul className="list-disc space-y-0.5 pl-5 text-xs text-red-800 dark:text-red-300" data-testid="verification-mismatches">
           {v.mismatches.map((m) => (
             <li key={m}>{m}</li>
