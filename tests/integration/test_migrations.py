@@ -24,6 +24,8 @@ TABLES = {
     "user_sessions",
     "api_tokens",
     "audit_events",
+    # 0011: verification restores
+    "verification_executions",
 }
 
 
@@ -58,6 +60,7 @@ def test_fresh_database(tmp_path: Path) -> None:
         "idx_restore_executions_started",
         "idx_execution_logs_execution",
         "idx_execution_logs_level",
+        "idx_verification_executions_backup",
         "idx_s3_configs_enabled",
         "idx_s3_configs_default",
     } <= _indexes(path)
@@ -136,3 +139,27 @@ def test_generated_keys(tmp_path: Path) -> None:
     assert first.backup_storage_path == tmp_path.absolute() / "backups"
     assert first.nats_url == "nats://127.0.0.1:4222"
     assert first.port == 8000 and first.min_free_disk_bytes == 1024**3
+
+
+def test_verification_migration_round_trip(tmp_path: Path) -> None:
+    """0011 down and up again: verify log lines are refused by the old check, kept by the new."""
+    path = tmp_path / "app.db"
+    upgrade_database(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "insert into execution_logs (id, execution_id, execution_type, log_level, message)"
+            " values ('l1', 'v1', 'verify', 'info', 'hello')"
+        )
+        columns = {row[1] for row in conn.execute("pragma table_info(backup_executions)")}
+    assert {"row_counts", "object_counts", "verification_status", "verified_at"} <= columns
+    downgrade_database(path, "0007")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select count(*) from execution_logs").fetchone() == (0,)
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(
+                "insert into execution_logs (id, execution_id, execution_type, log_level,"
+                " message) values ('l2', 'v1', 'verify', 'info', 'x')"
+            )
+    assert "verification_executions" not in _tables(path)
+    upgrade_database(path)
+    assert "verification_executions" in _tables(path)
