@@ -127,3 +127,13 @@ def test_scheduled_verification_is_due() -> None:
     assert verification_due("daily", NOW - timedelta(days=1) + timedelta(minutes=3), NOW)
     assert not verification_due("weekly", NOW - timedelta(days=3), NOW)
     assert verification_due("weekly", NOW - timedelta(days=7), NOW)
+
+
+def test_each_attempt_has_its_own_scratch_database() -> None:
+    from lifeboat.core.scratch import attempt_scratch_name
+
+    name = scratch_name("exec-1", NOW)
+    assert attempt_scratch_name(name, 1) == name
+    second, third = attempt_scratch_name(name, 2), attempt_scratch_name(name, 3)
+    assert len({name, second, third}) == 3
+    assert all(check_scratch_name(n) and scratch_created_at(n) == NOW for n in (second, third))

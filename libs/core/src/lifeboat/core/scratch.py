@@ -54,3 +54,14 @@ def stale_scratch(names: list[str], now: datetime, older_than: timedelta = SWEEP
         if created is not None and now - created > older_than:
             stale.append(name)
     return stale
+
+
+def attempt_scratch_name(name: str, attempt: int) -> str:
+    """The scratch database delivery `attempt` of a verification uses: `name` for the first,
+    a name of its own for each later one (an earlier attempt's executor may still be using its
+    own, and must not drop the new one when it gives up)."""
+    check_scratch_name(name)
+    if attempt <= 1:
+        return name
+    digest = hashlib.sha256(f"{name}:{attempt}".encode()).hexdigest()[:8]
+    return f"{name[:-8]}{digest}"

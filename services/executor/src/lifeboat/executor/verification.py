@@ -5,9 +5,11 @@ here) lives on the server of the job's target and is dropped whatever happens: s
 mismatch, failed restore, cancellation. Before creating it, scratch databases older than a day
 on the same server (left by an executor that died mid-verification) are dropped.
 
-Fencing: the scratch database is only ever this execution's, so a second attempt touching it is
-harmless (its name is new per attempt); the attempt still holds the lease before creating it, and
-the worker records the result in the lease before reporting it, as for every job.
+Fencing: each delivery attempt uses a scratch database of its own
+(:func:`lifeboat.core.scratch.attempt_scratch_name`) and first drops the ones earlier attempts
+may have left, so a stale attempt never restores into, or drops, the current one's. The attempt
+holds the lease before creating it, and the worker records the result in the lease before
+reporting it, as for every job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import datetime
 
 from lifeboat.core.errors import FencedError, JobCancelledError, LifeboatError
 from lifeboat.core.logs import scrub
-from lifeboat.core.scratch import check_scratch_name
+from lifeboat.core.scratch import attempt_scratch_name
 from lifeboat.engines.census import Census, compare, take_census
 from lifeboat.engines.common import Connection
 from lifeboat.engines.restore import RestorePlan, restore_database
@@ -112,7 +114,7 @@ async def _verify(
     *,
     started_at: datetime,
 ) -> VerifyFinished:
-    name = check_scratch_name(job.scratch_database)
+    name = attempt_scratch_name(job.scratch_database, rep.attempt)
     await rep.log(
         "info",
         f"Verifying backup {job.backup_id}: restoring it into the scratch database {name}"
@@ -120,6 +122,9 @@ async def _verify(
     )
     await _sweep(ctx, conn, rep)
     await fence.hold()
+    for earlier in range(1, rep.attempt):
+        # What an earlier attempt of this verification left (its executor stopped responding).
+        await _drop(ctx, conn, rep, attempt_scratch_name(job.scratch_database, earlier))
     clock = time.monotonic()
     scratch = dataclasses.replace(conn, database=name)
     await create_scratch(
