@@ -26,6 +26,7 @@ from lifeboat.executor.context import Context
 from lifeboat.executor.settings import Settings as ExecutorSettings
 from lifeboat.executor.worker import Executor
 from lifeboat.wire.bus import Bus
+from lifeboat.wire.messages import ScheduleFired
 from tests.support import dbs
 from tests.support.api import (
     TEST_SEAL_KEY,
@@ -258,3 +259,64 @@ async def test_schedule_takes_a_verification_option(api: RunningApi) -> None:
         400,
         "VALIDATION_ERROR",
     )
+
+
+async def test_a_schedule_verifies_its_backups_at_most_daily(
+    api: RunningApi, nats_url: str
+) -> None:
+    bus = await Bus.connect(nats_url, name="itest-verify-fires")
+    try:
+        with dbs.scratch_pg("lbverifysched") as db:
+            build_rich_pg(db.name)
+            body = {
+                "name": f"verify-{db.name}",
+                "type": "postgresql",
+                "host": db.host,
+                "port": db.port,
+                "databaseName": db.name,
+                "username": db.user,
+                "password": db.password,
+                "queue": QUEUE,
+                "skipConnectionTest": True,
+            }
+            config = data_of(await api.client.post("/api/databases", json=body), 201)
+            schedule = data_of(
+                await api.client.post(
+                    "/api/schedules",
+                    json={
+                        "databaseConfigId": config["id"],
+                        "scheduleType": "daily",
+                        "verifyEvery": "daily",
+                    },
+                ),
+                201,
+            )
+            backups: list[dict[str, Any]] = []
+            for offset in (1, 2):
+                slot = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=offset)
+                assert await bus.publish_fired(ScheduleFired(schedule_id=schedule["id"], slot=slot))
+
+                async def completed(n: int = offset) -> list[dict[str, Any]] | None:
+                    query = f"/api/backups?databaseId={config['id']}&status=completed"
+                    found: list[dict[str, Any]] = data_of(await api.client.get(query))
+                    return found if len(found) >= n else None
+
+                backups = await eventually(completed, timeout=120, interval=0.2)
+                if offset == 1:
+                    first = await _wait(
+                        api,
+                        f"/api/backups/{backups[0]['id']}",
+                        lambda r: r["verificationStatus"] in ("verified", "failed"),
+                    )
+                    assert first["verificationStatus"] == "verified", first["verificationError"]
+                    verification = data_of(
+                        await api.client.get(f"/api/verifications/{first['verificationId']}")
+                    )
+                    assert verification["initiatedBy"] == f"schedule:{schedule['id']}"
+            # The second backup of the day is not verified again ("daily").
+            await asyncio.sleep(1.0)
+            newest = data_of(await api.client.get(f"/api/backups/{backups[0]['id']}"))
+            assert newest["verificationStatus"] == "unverified" and newest["verificationId"] is None
+            await api.client.delete(f"/api/schedules/{schedule['id']}")
+    finally:
+        await bus.close()
