@@ -320,3 +320,56 @@ async def test_a_schedule_verifies_its_backups_at_most_daily(
             await api.client.delete(f"/api/schedules/{schedule['id']}")
     finally:
         await bus.close()
+
+
+async def test_verification_goes_to_the_configured_verification_database(api: RunningApi) -> None:
+    with dbs.scratch_pg("lbverifytarget") as db:
+        build_rich_pg(db.name)
+        backup = await _backup(api, db)
+        config_id = backup["databaseConfigId"]
+
+        async def config(**overrides: Any) -> str:
+            body = {
+                "name": f"target-{overrides.get('port', 0)}-{overrides.get('type', 'pg')}",
+                "type": "postgresql",
+                "host": db.host,
+                "port": db.port,
+                "databaseName": "postgres",
+                "username": db.user,
+                "password": db.password,
+                "queue": QUEUE,
+                "skipConnectionTest": True,
+                **overrides,
+            }
+            return str(data_of(await api.client.post("/api/databases", json=body), 201)["id"])
+
+        path = f"/api/databases/{config_id}/verification-target"
+        unreachable = await config(port=1)
+        set_to = data_of(await api.client.put(path, json={"verificationDatabaseId": unreachable}))
+        assert set_to["verificationDatabaseId"] == unreachable
+        failed = await _verify(api, backup["id"])
+        assert failed["status"] == "failed"
+        assert "127.0.0.1" in failed["errorMessage"] or "port 1" in failed["errorMessage"], failed
+        assert any(":1" in line["message"] for line in failed["logs"])
+
+        other_server = await config(port=db.port)
+        data_of(await api.client.put(path, json={"verificationDatabaseId": other_server}))
+        passed = await _verify(api, backup["id"])
+        assert passed["status"] == "completed", passed["errorMessage"]
+
+        mysql = await config(type="mysql", port=3306)
+        error_of(
+            await api.client.put(path, json={"verificationDatabaseId": mysql}),
+            400,
+            "VALIDATION_ERROR",
+        )
+        error_of(
+            await api.client.put(path, json={"verificationDatabaseId": config_id}),
+            400,
+            "VALIDATION_ERROR",
+        )
+        error_of(
+            await api.client.put(path, json={"verificationDatabaseId": "nope"}), 404, "NOT_FOUND"
+        )
+        cleared = data_of(await api.client.put(path, json={"verificationDatabaseId": None}))
+        assert cleared["verificationDatabaseId"] is None

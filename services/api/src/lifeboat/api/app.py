@@ -45,6 +45,7 @@ from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.domain.verifications.controller import (
     BackupVerificationController,
     VerificationController,
+    VerificationTargetController,
 )
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.events import consume_events
@@ -148,6 +149,7 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     AuditController,
     BackupVerificationController,
     VerificationController,
+    VerificationTargetController,
 )
 
 

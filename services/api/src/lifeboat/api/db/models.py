@@ -111,6 +111,8 @@ class DatabaseConfig(Base):
     docker_container_name: Mapped[str | None] = mapped_column(String(255), default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     queue: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
+    # Migration 0011: where verification restores of its backups go (None: its own server).
+    verification_database_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW

@@ -77,6 +77,9 @@ class DatabaseOut(Output):
     has_password: bool
     created_at: datetime
     updated_at: datetime
+    verification_database_id: str | None = None
+    """The configuration whose server verification restores of this database's backups go to
+    (None: this database's own server); set with PUT /api/databases/{id}/verification-target."""
 
 
 class ConnectionTestOut(Output):

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from lifeboat.api.auth.audit import audit, request_actor
 from lifeboat.api.context import Ctx
+from lifeboat.api.domain.databases.schemas import DatabaseOut
 from lifeboat.api.domain.verifications import service
-from lifeboat.api.domain.verifications.schemas import VerificationDetailOut, VerificationOut
+from lifeboat.api.domain.verifications.schemas import (
+    VerificationDetailOut,
+    VerificationOut,
+    VerificationTargetIn,
+)
 from lifeboat.api.envelope import Envelope, ok
 
 
@@ -68,3 +73,30 @@ class VerificationController(Controller):
     ) -> Envelope[VerificationDetailOut]:
         """One verification (status, progress, outcome) and its log."""
         return ok(await service.get_verification(ctx, verification_id))
+
+
+class VerificationTargetController(Controller):
+    """Where verification restores of a database's backups go."""
+
+    path = "/api/databases"
+    tags = ["databases"]
+
+    @put(
+        "/{config_id:str}/verification-target",
+        summary="Set the server verification restores of a database's backups use",
+        opt={"permission": "database.manage"},
+    )
+    async def set_target(
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        config_id: FromPath[str],
+        data: JSONBody[VerificationTargetIn],
+    ) -> Envelope[DatabaseOut]:
+        """``{"verificationDatabaseId": id}``: restore verifications on that configuration's
+        server (same engine; its user needs the right to create databases); null: on the
+        database's own server."""
+        target = data.verification_database_id
+        out = await service.set_verification_target(ctx, config_id, target)
+        await audit(ctx, request, "database.verification_target", config_id, {"target": target})
+        return ok(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from lifeboat.api.domain.common import ExecutionStatus, LogOut, Output
+from lifeboat.api.domain.common import ExecutionStatus, Id, Input, LogOut, Output
 
 VerificationStatus = Literal["unverified", "running", "verified", "failed"]
 """A backup's verification state: never verified (or cannot be), being verified, the latest
@@ -14,6 +14,14 @@ verification matched, the latest verification failed."""
 
 VerifyEvery = Literal["none", "each", "daily", "weekly"]
 """How often a schedule verifies its latest completed backup (``none``: never by itself)."""
+
+
+class VerificationTargetIn(Input):
+    """Body of PUT /api/databases/:id/verification-target."""
+
+    verification_database_id: Id | None
+    """A configuration of the same engine whose server verifications restore into (its user
+    needs the right to create databases); null: the database's own server."""
 
 
 class VerificationOut(Output):

@@ -29,12 +29,14 @@ from lifeboat.api.db.models import (
 )
 from lifeboat.api.domain.backups.service import load_backup
 from lifeboat.api.domain.common import ExecutionStatus
+from lifeboat.api.domain.databases.schemas import DatabaseOut
 from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
+from lifeboat.api.domain.databases.service import to_out as database_out
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.queueing import queue_job
 from lifeboat.api.domain.verifications.schemas import VerificationDetailOut, VerificationOut
 from lifeboat.api.hub import ExecutionUpdate, UpdateKind
-from lifeboat.core.errors import ConflictError, NotFoundError
+from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Compression
 from lifeboat.core.scratch import scratch_name
 from lifeboat.wire.messages import VerifyJob
@@ -106,10 +108,26 @@ async def _check_verifiable(session: AsyncSession, row: BackupExecution) -> None
         )
 
 
+async def _verification_server(session: AsyncSession, config: DatabaseConfig) -> DatabaseConfig:
+    """The configuration whose server the scratch database goes on: the configured
+    verification database, or the backed-up database itself."""
+    if config.verification_database_id is None:
+        return config
+    server = await session.get(DatabaseConfig, config.verification_database_id)
+    if server is None or server.type != config.type:
+        raise ConflictError(
+            f"the verification database configured for {config.name!r} is gone or not a"
+            f" {config.type} database; set another one or none",
+            details={"verificationDatabaseId": config.verification_database_id},
+        )
+    return server
+
+
 def _verify_job(
     ctx: ApiContext,
     backup: BackupExecution,
     config: DatabaseConfig,
+    server: DatabaseConfig,
     *,
     verification_id: str,
     now: datetime,
@@ -119,7 +137,7 @@ def _verify_job(
     return VerifyJob(
         execution_id=verification_id,
         backup_id=backup.id,
-        target=sealed_target(ctx, config, bound_to=verification_id),
+        target=sealed_target(ctx, server, bound_to=verification_id),
         scratch_database=scratch_name(verification_id, now),
         source_path=backup.local_path,
         source_engine=engine_of(config),
@@ -148,7 +166,8 @@ async def request_verification(
         backup = await load_backup(session, backup_id)
         await _check_verifiable(session, backup)
         config = await load(session, backup.database_config_id)
-        job = _verify_job(ctx, backup, config, verification_id=verification_id, now=now)
+        server = await _verification_server(session, config)
+        job = _verify_job(ctx, backup, config, server, verification_id=verification_id, now=now)
         row = VerificationExecution(
             id=verification_id,
             backup_execution_id=backup.id,
@@ -227,3 +246,31 @@ async def list_for_backup(ctx: ApiContext, backup_id: str) -> list[VerificationO
             .order_by(VerificationExecution.started_at.desc())
         )
         return [to_out(row) for row in rows.all()]
+
+
+async def set_verification_target(
+    ctx: ApiContext, config_id: str, target_id: str | None
+) -> DatabaseOut:
+    """Make verifications of `config_id`'s backups restore on the server of `target_id` (None:
+    on its own server).
+
+    Raises:
+        NotFoundError: either configuration does not exist.
+        ValidationError: the target is the database itself or of another engine.
+    """
+    async with ctx.db.write() as session:
+        config = await load(session, config_id)
+        if target_id is not None:
+            target = await load(session, target_id)
+            if target.id == config.id:
+                raise ValidationError(
+                    "a database is verified on its own server by default: leave it null",
+                    details={"verificationDatabaseId": target_id},
+                )
+            if target.type != config.type:
+                raise ValidationError(
+                    f"a {config.type} backup cannot be verified on a {target.type} server",
+                    details={"verificationDatabaseId": target_id},
+                )
+        config.verification_database_id = target_id
+        return database_out(config)

@@ -7,6 +7,8 @@
 * ``verification_executions``: one row per verification run (queued on the executors like a
   restore; its log lines are ``execution_logs`` rows of type ``verify``).
 * ``backup_schedules.verify_every``: none | each | daily | weekly.
+* ``database_configs.verification_database_id``: the configuration whose server verifications
+  of this database's backups restore into (NULL: the database's own server).
 
 Revision ID: 0011
 Revises: 0007 (the lead re-chains the numbering at merge)
@@ -99,10 +101,14 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("verify_every", sa.String(16), server_default="none", nullable=False)
         )
+    with op.batch_alter_table("database_configs") as batch:
+        batch.add_column(sa.Column("verification_database_id", sa.String(36), nullable=True))
 
 
 def downgrade() -> None:
     """Drop what :func:`upgrade` added (verification log lines go too)."""
+    with op.batch_alter_table("database_configs") as batch:
+        batch.drop_column("verification_database_id")
     with op.batch_alter_table("backup_schedules") as batch:
         batch.drop_column("verify_every")
     op.execute("DELETE FROM execution_logs WHERE execution_type = 'verify'")
