@@ -90,6 +90,7 @@ async def test_create_get_list_update_delete(api: RunningApi) -> None:
         "hasPassword",
         "createdAt",
         "updatedAt",
+        "verificationDatabaseId",
     }
     db_id = created["id"]
 
