@@ -1,10 +1,18 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 
+import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime } from "../lib/format.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
-import type { Backup } from "../lib/types.ts";
-import { VERIFY_EVERY, verificationKeys, verifications, type VerificationStatus, type VerifyEvery } from "../lib/verification.ts";
+import type { Backup, DatabaseConfig } from "../lib/types.ts";
+import {
+  setVerificationTarget,
+  VERIFY_EVERY,
+  verificationKeys,
+  verifications,
+  type VerificationStatus,
+  type VerifyEvery,
+} from "../lib/verification.ts";
 import { INPUT, SECONDARY } from "./Form.tsx";
 import { isActive } from "./StatusBadge.tsx";
 
@@ -172,5 +180,50 @@ export function VerifyEverySelect({ id, value, onChange }: { id: string; value: 
         </option>
       ))}
     </select>
+  );
+}
+
+/** Where verification restores of a database's backups go: its own server, or the server of
+ * another configuration of the same engine (changeable by operators). */
+export function VerificationTarget({ database }: { database: DatabaseConfig }) {
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const all = useQuery({ queryKey: queryKeys.databases(), queryFn: () => api.databases() });
+  const change = useMutation({
+    mutationFn: (target: string | null) => setVerificationTarget(database.id, target),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.database(database.id) }),
+  });
+  const candidates = (all.data?.data ?? []).filter((d) => d.type === database.type && d.id !== database.id);
+  const current = database.verificationDatabaseId ?? "";
+  const currentName = candidates.find((d) => d.id === current)?.name;
+  if (!can(me.data?.data, "database.manage")) {
+    return <span>{current ? `on the server of ${currentName ?? current}` : "on this database's server"}</span>;
+  }
+  return (
+    <span className="flex flex-col gap-1">
+      <select
+        aria-label="Server verification restores go to"
+        className={INPUT}
+        value={current}
+        disabled={change.isPending}
+        onChange={(e) => change.mutate(e.target.value || null)}
+        data-testid="verification-target"
+      >
+        <option value="">This database's server</option>
+        {candidates.map((d) => (
+          <option key={d.id} value={d.id}>
+            Server of {d.name} ({d.host}:{d.port})
+          </option>
+        ))}
+      </select>
+      <span className={`text-xs ${MUTED}`}>
+        A scratch database is created there, restored, compared and dropped; the user needs the right to create databases.
+      </span>
+      {change.isError && (
+        <span role="alert" className="text-xs text-red-700 dark:text-red-400">
+          {change.error.message}
+        </span>
+      )}
+    </span>
   );
 }

@@ -26,3 +26,12 @@ export const verifications = {
   get: (id: string) =>
     unwrap(client.GET("/api/verifications/{verification_id}", { params: { path: { verification_id: id } } })),
 };
+
+/** Make verifications of a database's backups restore on another configuration's server (null: its own). */
+export const setVerificationTarget = (databaseId: string, verificationDatabaseId: string | null) =>
+  unwrap(
+    client.PUT("/api/databases/{config_id}/verification-target", {
+      params: { path: { config_id: databaseId } },
+      body: { verificationDatabaseId },
+    }),
+  );
