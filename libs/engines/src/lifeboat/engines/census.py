@@ -12,7 +12,8 @@ How the counts stay consistent with the dump:
 * MySQL/MariaDB (consistent, small window): snapshots cannot be shared between sessions. A
   session starts ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` right before mysqldump starts
   its own (``--single-transaction``) and counts in it while the dump runs. Rows committed in the
-  few milliseconds between the two snapshots (mysqldump connecting) would differ; non-InnoDB
+  window between the two snapshots (mysqldump starting and connecting, tens of milliseconds)
+  would differ; non-InnoDB
   tables (MyISAM) are not transactional and are counted live.
 
 Each count is an exact ``count(*)``: one extra scan of every table, run beside the dump.
