@@ -33,10 +33,12 @@ from tests.support.api import (
     RunningApi,
     api_settings,
     data_of,
+    database_body,
     error_of,
     eventually,
     serve_api,
 )
+from tests.support.natsd import free_port
 from tests.support.richdb import build_rich_my, build_rich_pg, my_row_counts, pg_row_counts
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -373,3 +375,52 @@ async def test_verification_goes_to_the_configured_verification_database(api: Ru
         )
         cleared = data_of(await api.client.put(path, json={"verificationDatabaseId": None}))
         assert cleared["verificationDatabaseId"] is None
+
+
+async def test_a_verification_that_cannot_be_queued_fails_the_record(
+    tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """queue_job's compensation: 503 naming the verification, which ends failed, and the
+    backup says its verification failed (a ``verification.failed`` event)."""
+    url = f"nats://127.0.0.1:{free_port()}"  # nobody listens there
+    settings = api_settings(tmp_path_factory.mktemp("api-verify-no-nats"), url)
+    async with serve_api(settings, wait_for_nats=False) as api:
+        db = data_of(await api.client.post("/api/databases", json=database_body("lone", "q")), 201)
+        async with api.ctx.db.write() as session:
+            now = datetime.now(UTC)
+            row = BackupExecution(
+                database_config_id=db["id"],
+                backup_type="manual",
+                status="completed",
+                local_status="completed",
+                local_path="lone/2026/12/lone.dump.zst",
+                file_name="lone.dump.zst",
+                file_size_bytes=10,
+                checksum="0" * 64,
+                compression_used="zstd",
+                row_counts=json.dumps({"public.t": 1}),
+                object_counts=json.dumps({"tables": 1}),
+                started_at=now,
+                completed_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            backup_id = row.id
+        with caplog.at_level(logging.WARNING, logger="lifeboat.api.domain.verifications"):
+            error = error_of(
+                await api.client.post(f"/api/backups/{backup_id}/verify"),
+                503,
+                "SERVICE_UNAVAILABLE",
+            )
+        assert error["message"].startswith("could not queue the verification job: ")
+        verification = data_of(
+            await api.client.get(f"/api/verifications/{error['details']['executionId']}")
+        )
+        assert verification["status"] == "failed"
+        assert verification["errorMessage"] == error["message"]
+        backup = data_of(await api.client.get(f"/api/backups/{backup_id}"))
+        assert backup["verificationStatus"] == "failed"
+        assert any("verification.failed" in r.getMessage() for r in caplog.records)
+        # Not left pending: asking again is not refused as "already running" (409).
+        again = await api.client.post(f"/api/backups/{backup_id}/verify")
+        error_of(again, 503, "SERVICE_UNAVAILABLE")

@@ -34,6 +34,7 @@ from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
 from lifeboat.api.domain.databases.service import to_out as database_out
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.queueing import queue_job
+from lifeboat.api.domain.verifications.outcome import fail_verification
 from lifeboat.api.domain.verifications.schemas import VerificationDetailOut, VerificationOut
 from lifeboat.api.hub import ExecutionUpdate, UpdateKind
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
@@ -198,8 +199,6 @@ async def request_verification(
 
 async def _fail_unqueued(ctx: ApiContext, verification_id: str, reason: str) -> None:
     """Compensation of a verification job that could not be queued."""
-    from lifeboat.api.domain.verifications.outcome import fail_verification
-
     async with ctx.db.write() as session:
         row = await session.get(VerificationExecution, verification_id)
         if row is not None and row.status == "pending":
