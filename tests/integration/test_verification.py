@@ -424,3 +424,43 @@ async def test_a_verification_that_cannot_be_queued_fails_the_record(
         # Not left pending: asking again is not refused as "already running" (409).
         again = await api.client.post(f"/api/backups/{backup_id}/verify")
         error_of(again, 503, "SERVICE_UNAVAILABLE")
+
+
+async def test_cancelling_a_queued_verification_keeps_the_earlier_verdict(
+    api: RunningApi,
+) -> None:
+    """No executor serves the queue: the verification stays pending until cancelled; the backup
+    then shows its earlier verdict again."""
+    body = database_body("verify-nobody-serves", "nobody-serves")
+    db = data_of(await api.client.post("/api/databases", json=body), 201)
+    async with api.ctx.db.write() as session:
+        now = datetime.now(UTC)
+        row = BackupExecution(
+            database_config_id=db["id"],
+            backup_type="manual",
+            status="completed",
+            local_status="completed",
+            local_path="lone/2026/12/lone.dump.zst",
+            file_name="lone.dump.zst",
+            file_size_bytes=10,
+            checksum="0" * 64,
+            compression_used="zstd",
+            row_counts=json.dumps({"public.t": 1}),
+            object_counts=json.dumps({"tables": 1}),
+            started_at=now,
+            completed_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        backup_id = row.id
+    started = data_of(await api.client.post(f"/api/backups/{backup_id}/verify"), 202)
+    assert data_of(await api.client.get(f"/api/backups/{backup_id}"))["verificationStatus"] == (
+        "running"
+    )
+    error_of(await api.client.post(f"/api/backups/{backup_id}/verify"), 409, "CONFLICT")
+    cancelled = data_of(await api.client.post(f"/api/verifications/{started['id']}/cancel"), 202)
+    assert cancelled["status"] == "cancelled"
+    assert any("Cancelled by" in line["message"] for line in cancelled["logs"])
+    backup = data_of(await api.client.get(f"/api/backups/{backup_id}"))
+    assert backup["verificationStatus"] == "unverified"
+    error_of(await api.client.post(f"/api/verifications/{started['id']}/cancel"), 409, "CONFLICT")

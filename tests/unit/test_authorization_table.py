@@ -81,6 +81,7 @@ TABLE: Mapping[tuple[str, str], Level] = {
     ("POST", "/api/backups/{backup_id}/verify"): OPERATOR,
     ("GET", "/api/backups/{backup_id}/verifications"): VIEWER,
     ("GET", "/api/verifications/{verification_id}"): VIEWER,
+    ("POST", "/api/verifications/{verification_id}/cancel"): OPERATOR,
     ("PUT", "/api/databases/{config_id}/verification-target"): OPERATOR,
     ("GET", "/api/events/stream"): VIEWER,
     ("POST", "/api/backups"): OPERATOR,

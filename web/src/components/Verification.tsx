@@ -100,6 +100,32 @@ export function VerifyButton({ backup }: { backup: Backup }) {
 
 const MUTED = "text-zinc-500 dark:text-zinc-400";
 
+/** Stop a running verification (its scratch database is dropped; the backup keeps its earlier verdict). */
+function CancelVerification({ id, backupId }: { id: string; backupId: string }) {
+  const queryClient = useQueryClient();
+  const me = useMe();
+  const cancel = useMutation({
+    mutationFn: () => verifications.cancel(id),
+    onSettled: () => {
+      void queryClient.invalidateQueries({ queryKey: verificationKeys.one(id) });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.backup(backupId) });
+    },
+  });
+  if (!can(me.data?.data, "backup.execute")) return null;
+  return (
+    <button
+      type="button"
+      className="text-xs font-medium text-red-700 hover:underline disabled:opacity-50 dark:text-red-400"
+      disabled={cancel.isPending || cancel.isSuccess}
+      title={cancel.error ? cancel.error.message : "Stop this verification; the scratch database is dropped"}
+      onClick={() => cancel.mutate()}
+      data-testid="cancel-verification"
+    >
+      {cancel.isPending || cancel.isSuccess ? "Cancelling…" : cancel.isError ? "Cancel failed — retry" : "Cancel verification"}
+    </button>
+  );
+}
+
 /** The verification panel of a backup's details: the verdict, what was compared, live progress
  * of a running verification and the differences of a failed one. */
 export function VerificationPanel({ backup }: { backup: Backup }) {
@@ -141,6 +167,7 @@ export function VerificationPanel({ backup }: { backup: Backup }) {
           {v.logs.length > 0 && <span className="block text-xs">{v.logs.at(-1)?.message}</span>}
         </p>
       )}
+      {status === "running" && v && isActive(v.status) && <CancelVerification id={v.id} backupId={backup.id} />}
       {status === "failed" && backup.verificationError && (
         <div
           role="alert"

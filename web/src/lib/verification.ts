@@ -23,6 +23,8 @@ export const verificationKeys = {
 export const verifications = {
   start: (backupId: string) =>
     unwrap(client.POST("/api/backups/{backup_id}/verify", { params: { path: { backup_id: backupId } } })),
+  cancel: (id: string) =>
+    unwrap(client.POST("/api/verifications/{verification_id}/cancel", { params: { path: { verification_id: id } } })),
   get: (id: string) =>
     unwrap(client.GET("/api/verifications/{verification_id}", { params: { path: { verification_id: id } } })),
 };

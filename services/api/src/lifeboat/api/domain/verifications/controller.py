@@ -9,7 +9,9 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from lifeboat.api.auth.audit import audit, request_actor
+from lifeboat.api.auth.guard import principal_of
 from lifeboat.api.context import Ctx
+from lifeboat.api.domain.cancel import cancel_execution
 from lifeboat.api.domain.databases.schemas import DatabaseOut
 from lifeboat.api.domain.verifications import service
 from lifeboat.api.domain.verifications.schemas import (
@@ -72,6 +74,22 @@ class VerificationController(Controller):
         self, ctx: Ctx, verification_id: FromPath[str]
     ) -> Envelope[VerificationDetailOut]:
         """One verification (status, progress, outcome) and its log."""
+        return ok(await service.get_verification(ctx, verification_id))
+
+    @post(
+        "/{verification_id:str}/cancel",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Cancel a queued or running verification",
+        opt={"permission": "backup.execute"},
+    )
+    async def cancel(
+        self, ctx: Ctx, request: Request[Any, Any, Any], verification_id: FromPath[str]
+    ) -> Envelope[VerificationDetailOut]:
+        """Stop the verification: the restore is killed and the scratch database dropped; the
+        record ends ``cancelled`` and the backup keeps its earlier verdict. 409 once it ended."""
+        principal = principal_of(request)
+        await cancel_execution(ctx, "verify", verification_id, by=principal.actor)
+        await audit(ctx, request, "verification.cancel", verification_id, {})
         return ok(await service.get_verification(ctx, verification_id))
 
 

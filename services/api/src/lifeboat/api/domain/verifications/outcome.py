@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 from typing import TypedDict, cast
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.db.models import BackupExecution, VerificationExecution
@@ -111,7 +112,7 @@ async def finish_verification(
         row.error_message = event.error_message or "verification failed"
     backup = await session.get(BackupExecution, row.backup_execution_id)
     if backup is not None and backup.verification_id == row.id:
-        _onto_backup(backup, row, event)
+        await _onto_backup(session, backup, row, event)
     return ExecutionUpdate(
         execution_type="verify",
         execution_id=row.id,
@@ -122,8 +123,11 @@ async def finish_verification(
     )
 
 
-def _onto_backup(
-    backup: BackupExecution, row: VerificationExecution, event: VerifyFinished
+async def _onto_backup(
+    session: AsyncSession,
+    backup: BackupExecution,
+    row: VerificationExecution,
+    event: VerifyFinished,
 ) -> None:
     if event.ok:
         backup.verification_status = "verified"
@@ -131,9 +135,34 @@ def _onto_backup(
         backup.verification_summary = row.summary
         backup.verification_error = None
     elif event.cancelled:
-        # A cancelled verification proves nothing either way: back to the earlier verdict.
-        backup.verification_status = "verified" if backup.verified_at else "unverified"
+        await _back_to_earlier_verdict(session, backup, row)
     else:
         backup.verification_status = "failed"
         backup.verification_error = row.error_message
         on_verification_failed(backup, row, row.error_message or "verification failed")
+
+
+async def _back_to_earlier_verdict(
+    session: AsyncSession, backup: BackupExecution, cancelled: VerificationExecution
+) -> None:
+    """A cancelled verification proves nothing either way: the backup shows what the latest
+    verification that ended before it found (unverified if none did)."""
+    earlier = await session.scalar(
+        select(VerificationExecution.status)
+        .where(
+            VerificationExecution.backup_execution_id == backup.id,
+            VerificationExecution.id != cancelled.id,
+            VerificationExecution.status.in_(("completed", "failed")),
+        )
+        .order_by(VerificationExecution.started_at.desc())
+        .limit(1)
+    )
+    verdicts = {"completed": "verified", "failed": "failed"}
+    backup.verification_status = verdicts.get(earlier or "", "unverified")
+
+
+async def settle_cancelled(session: AsyncSession, row: VerificationExecution) -> None:
+    """A verification cancelled before an executor took it: the backup's earlier verdict."""
+    backup = await session.get(BackupExecution, row.backup_execution_id)
+    if backup is not None and backup.verification_id == row.id:
+        await _back_to_earlier_verdict(session, backup, row)
