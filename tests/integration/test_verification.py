@@ -221,6 +221,18 @@ async def test_verification_passes_then_fails_on_tampered_counts(
         assert any("verification.failed" in r.getMessage() for r in caplog.records)
         assert engine["left"]() == set(), "the scratch database must be dropped after a failure"
 
+        # A restore that fails (the artifact is not the recorded one): failed with the reason,
+        # scratch database dropped all the same.
+        async with api.ctx.db.write() as session:
+            row = await session.get(BackupExecution, backup["id"])
+            assert row is not None
+            row.checksum = "0" * 64
+        broken = await _verify(api, backup["id"])
+        assert broken["status"] == "failed"
+        assert "checksum" in broken["errorMessage"] or "sha256" in broken["errorMessage"], broken
+        assert any("Dropped the scratch database" in line["message"] for line in broken["logs"])
+        assert engine["left"]() == set(), "the scratch database must be dropped after a failure"
+
 
 async def test_verify_refuses_unknown_and_uncounted_backups(api: RunningApi) -> None:
     error_of(await api.client.post("/api/backups/nope/verify"), 404, "NOT_FOUND")
