@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from lifeboat.core.scratch import SCRATCH_PREFIX, scratch_name
 from lifeboat.executor.context import Context
 from lifeboat.executor.settings import Settings as ExecutorSettings
 from lifeboat.executor.worker import Executor
+from lifeboat.storage.s3.settings import S3Settings
+from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.messages import ScheduleFired
 from tests.support import dbs
@@ -40,6 +43,7 @@ from tests.support.api import (
 )
 from tests.support.natsd import free_port
 from tests.support.richdb import build_rich_my, build_rich_pg, my_row_counts, pg_row_counts
+from tests.support.s3 import TEST_ACCESS_KEY, TEST_SECRET_KEY, run_moto
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -476,3 +480,64 @@ async def test_cancelling_a_queued_verification_keeps_the_earlier_verdict(
     backup = data_of(await api.client.get(f"/api/backups/{backup_id}"))
     assert backup["verificationStatus"] == "unverified"
     error_of(await api.client.post(f"/api/verifications/{started['id']}/cancel"), 409, "CONFLICT")
+
+
+async def test_an_s3_only_backup_is_downloaded_and_verified(api: RunningApi) -> None:
+    """MariaDB backed up to S3 only (moto): the executor downloads and checks the object, then
+    verifies it like a local one."""
+    with run_moto() as endpoint, dbs.scratch_my("lbverifys3") as db:
+        bucket = f"lb-verify-{uuid.uuid4().hex[:10]}"
+        settings = S3Settings(
+            bucket=bucket,
+            access_key_id=TEST_ACCESS_KEY,
+            secret_access_key=TEST_SECRET_KEY,
+            endpoint_url=endpoint,
+            addressing_style="path",
+        )
+        async with S3Store(settings) as store:
+
+            async def create(client: Any) -> None:
+                await client.create_bucket(Bucket=bucket)
+
+            await store.call("CreateBucket", None, create)
+        data_of(
+            await api.client.put("/api/system/settings", json={"allow_private_endpoints": True})
+        )
+        s3_body = {
+            "name": f"verify-{bucket}",
+            "bucket": bucket,
+            "region": "us-east-1",
+            "endpoint": endpoint,
+            "accessKeyId": TEST_ACCESS_KEY,
+            "secretAccessKey": TEST_SECRET_KEY,
+            "addressingStyle": "path",
+        }
+        s3_config = data_of(await api.client.post("/api/s3-configs", json=s3_body), 201)
+        build_rich_my(db.name)
+        body = {
+            "name": f"verify-{db.name}",
+            "type": db.engine,
+            "host": db.host,
+            "port": db.port,
+            "databaseName": db.name,
+            "username": db.user,
+            "password": db.password,
+            "queue": QUEUE,
+            "skipConnectionTest": True,
+        }
+        config = data_of(await api.client.post("/api/databases", json=body), 201)
+        request = {
+            "databaseId": config["id"],
+            "uploadToS3": True,
+            "s3ConfigId": s3_config["id"],
+            "storeLocally": False,
+        }
+        started = data_of(await api.client.post("/api/backups", json=request), 202)
+        backup = await _wait(
+            api, f"/api/backups/{started['id']}", lambda r: r["status"] in ("completed", "failed")
+        )
+        assert backup["status"] == "completed" and backup["localStatus"] is None, backup
+        verified = await _verify(api, backup["id"])
+        assert verified["status"] == "completed", verified["errorMessage"]
+        assert any("Downloading s3://" in line["message"] for line in verified["logs"])
+        assert _my_scratch_left() == set()

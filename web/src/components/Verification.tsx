@@ -69,13 +69,14 @@ export function VerifyButton({ backup }: { backup: Backup }) {
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
     },
   });
-  const verifiable = backup.status === "completed" && backup.localStatus === "completed" && backup.recordedTables != null;
+  const stored = backup.localStatus === "completed" || backup.s3Status === "completed";
+  const verifiable = backup.status === "completed" && stored && backup.recordedTables != null;
   if (!can(me.data?.data, "backup.execute") || backup.status !== "completed") return null;
   const running = backup.verificationStatus === "running" || start.isPending;
   const why = !verifiable
     ? backup.recordedTables == null
       ? "No row counts were recorded for this backup (made before verification existed, or the count failed)."
-      : "Only a backup with a local copy can be verified."
+      : "Only a backup with a stored copy can be verified."
     : "Restore this backup into a scratch database on the same server, compare row counts and schema objects, then drop it.";
   return (
     <span className="inline-flex items-center gap-2">

@@ -164,6 +164,9 @@ class VerifyJob(msgspec.Struct, frozen=True, kw_only=True, tag="verify"):
     expected_objects: dict[str, int]
     """Schema objects per kind recorded at backup time."""
     requested_at: datetime
+    s3: S3Target | None = None
+    """Read the artifact from this object (downloaded and checked first) instead of
+    `source_path` (then "")."""
 
 
 Job = BackupJob | RestoreJob | UploadJob | VerifyJob

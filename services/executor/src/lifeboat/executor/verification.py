@@ -20,16 +20,19 @@ import dataclasses
 import logging
 import time
 from datetime import datetime
+from pathlib import Path
 
 from lifeboat.core.errors import FencedError, JobCancelledError, LifeboatError
 from lifeboat.core.logs import scrub
 from lifeboat.core.scratch import attempt_scratch_name
 from lifeboat.engines.census import Census, compare, take_census
 from lifeboat.engines.common import Connection
+from lifeboat.engines.credentials import private_dir
 from lifeboat.engines.restore import RestorePlan, restore_database
 from lifeboat.engines.scratch import create_scratch, drop_scratch, sweep_scratch
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
+from lifeboat.executor.s3 import download_verified, open_store, temp_base
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import VerifyFinished, VerifyJob
 
@@ -169,10 +172,32 @@ def _mismatch_message(problems: list[str]) -> str:
 async def _restore_and_count(
     ctx: Context, job: VerifyJob, rep: Reporter, scratch: Connection
 ) -> Census:
+    if job.s3 is None:
+        return await _restore_from(ctx, job, rep, scratch, ctx.storage.path_of(job.source_path))
+    source = job.s3
+    with private_dir(temp_base(ctx)) as directory:
+        artifact = directory / "artifact"
+        async with open_store(ctx, source, bound_to=job.execution_id) as store:
+            rep.bytes_total = job.expected_size
+            await rep.log("info", f"Downloading s3://{source.bucket}/{source.key} to verify it")
+            await download_verified(
+                store,
+                source.key,
+                artifact,
+                expected_sha256=job.expected_sha256,
+                expected_size=job.expected_size,
+                on_progress=rep.progress,
+            )
+        return await _restore_from(ctx, job, rep, scratch, artifact)
+
+
+async def _restore_from(
+    ctx: Context, job: VerifyJob, rep: Reporter, scratch: Connection, artifact: Path
+) -> Census:
     rep.bytes_total = job.expected_size
     await restore_database(
         scratch,
-        artifact=ctx.storage.path_of(job.source_path),
+        artifact=artifact,
         source_engine=job.source_engine,
         compression=job.compression,
         expected_sha256=job.expected_sha256,

@@ -34,13 +34,14 @@ from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
 from lifeboat.api.domain.databases.service import to_out as database_out
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.queueing import queue_job
+from lifeboat.api.domain.restores.sources import s3_source_for
 from lifeboat.api.domain.verifications.outcome import fail_verification
 from lifeboat.api.domain.verifications.schemas import VerificationDetailOut, VerificationOut
 from lifeboat.api.hub import ExecutionUpdate, UpdateKind
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Compression
 from lifeboat.core.scratch import scratch_name
-from lifeboat.wire.messages import VerifyJob
+from lifeboat.wire.messages import S3Target, VerifyJob
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,11 @@ async def _check_verifiable(session: AsyncSession, row: BackupExecution) -> None
             f"only a completed backup can be verified (this one is {row.status})",
             details={"backupId": row.id, "status": row.status},
         )
-    if row.local_status != "completed" or not row.local_path or not row.checksum:
+    has_local = row.local_status == "completed" and bool(row.local_path)
+    has_s3 = row.s3_status == "completed" and bool(row.s3_key)
+    if not (has_local or has_s3) or not row.checksum:
         raise ConflictError(
-            "only a backup with a local copy can be verified (S3-only backups: not yet)",
+            "only a backup with a stored copy (local or S3) can be verified",
             details={"backupId": row.id},
         )
     active = await session.scalar(
@@ -129,18 +132,20 @@ def _verify_job(
     backup: BackupExecution,
     config: DatabaseConfig,
     server: DatabaseConfig,
+    s3: S3Target | None,
     *,
     verification_id: str,
     now: datetime,
 ) -> VerifyJob:
     tables, objects = _census_of(backup)
-    assert backup.local_path is not None and backup.checksum is not None
+    assert backup.checksum is not None
     return VerifyJob(
         execution_id=verification_id,
         backup_id=backup.id,
         target=sealed_target(ctx, server, bound_to=verification_id),
         scratch_database=scratch_name(verification_id, now),
-        source_path=backup.local_path,
+        source_path=backup.local_path if s3 is None and backup.local_path else "",
+        s3=s3,
         source_engine=engine_of(config),
         compression=cast("Compression", backup.compression_used or "zstd"),
         expected_sha256=backup.checksum,
@@ -168,7 +173,8 @@ async def request_verification(
         await _check_verifiable(session, backup)
         config = await load(session, backup.database_config_id)
         server = await _verification_server(session, config)
-        job = _verify_job(ctx, backup, config, server, verification_id=verification_id, now=now)
+        s3 = await s3_source_for(ctx, session, backup, verification_id, "auto")
+        job = _verify_job(ctx, backup, config, server, s3, verification_id=verification_id, now=now)
         row = VerificationExecution(
             id=verification_id,
             backup_execution_id=backup.id,
