@@ -2,6 +2,10 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# List the recipes (a bare `just` starts nothing)
+default:
+    @just --justfile {{justfile()}} --list
+
 # Start everything (nats-server, API + web UI on :8000, scheduler, executor) in the foreground
 up: install web
     uv run python -m scripts.devstack
@@ -19,9 +23,11 @@ web:
 gen-api:
     cd web && npm run gen:api
 
-# Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e
+# Every test: lint, types, unit, integration (real PostgreSQL, MariaDB, nats-server) and e2e, under coverage (the services the e2e tests start included), then the coverage floors
 test: install web lint types
-    uv run pytest -q -p no:cacheprovider
+    rm -f .coverage .coverage.*
+    uv run coverage run -m pytest -q -p no:cacheprovider
+    @just --justfile {{justfile()}} coverage
 
 # Unit tests only (no I/O)
 test-unit:
@@ -35,10 +41,13 @@ test-int: install
 test-e2e: install web
     uv run pytest -q -p no:cacheprovider tests/e2e -m e2e
 
-# Coverage of libs/ and services/ by the unit and integration tests (not part of `just test`)
-coverage: install
-    uv run pytest -q -p no:cacheprovider tests/unit tests/integration --cov --cov-report=term:skip-covered --cov-report=html:data/coverage
-    uv run coverage report --format=total
+# Coverage of the last `just test` (HTML in data/coverage/) checked against the floors of scripts/coverage_floors.py
+coverage:
+    if compgen -G ".coverage.*" >/dev/null; then uv run coverage combine -q; fi
+    uv run coverage report --skip-covered --sort=cover
+    uv run coverage html -q -d data/coverage
+    uv run coverage json -q -o data/coverage/coverage.json
+    uv run python -m scripts.coverage_floors data/coverage/coverage.json
 
 # Lint Python (ruff) and Dockerfiles (hadolint, via the test suite)
 lint:

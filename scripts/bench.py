@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lifeboat.engines import mysql as mysql_engine
+from lifeboat.engines import postgres as postgres_engine
+from lifeboat.engines.registry import tools
+from scripts.bench_sql import MY_BATCH, MY_TABLE, PG_BATCH, PG_TABLE
 from scripts.devstack import Stack, free_port
 
 BENCH_DB = "lifeboat_bench"
@@ -44,48 +48,6 @@ MY_PORT = int(os.environ.get("LIFEBOAT_TEST_MYSQL_PORT", "3306"))
 MY_USER = os.environ.get("LIFEBOAT_TEST_MYSQL_USER", "root")
 TARGET_BYTES = 1_000_000_000
 BATCH_ROWS = 500_000
-
-PG_TABLE = """
-CREATE TABLE IF NOT EXISTS events (
-    id bigint PRIMARY KEY,
-    account_id integer NOT NULL,
-    kind text NOT NULL,
-    created_at timestamptz NOT NULL,
-    amount numeric(12,2),
-    payload jsonb,
-    note text
-);
-CREATE INDEX IF NOT EXISTS events_account ON events (account_id);
-"""
-PG_BATCH = """
-INSERT INTO events
-SELECT g, (g * 7919) % 100000, (ARRAY['login','purchase','refund','view'])[1 + g % 4],
-       timestamptz '2025-01-01' + g * interval '1 second', (g % 100000) / 100.0,
-       jsonb_build_object('ip', '10.' || g % 255 || '.' || g % 7 || '.1', 'ua', md5(g::text),
-                          'n', g % 1000),
-       CASE WHEN g % 10 = 0 THEN NULL ELSE md5(g::text) || ' ' || md5((g * 31)::text) END
-FROM generate_series({start}::bigint, {end}::bigint) AS g;
-"""
-MY_TABLE = """
-CREATE TABLE IF NOT EXISTS events (
-    id bigint PRIMARY KEY,
-    account_id int NOT NULL,
-    kind varchar(16) NOT NULL,
-    created_at datetime NOT NULL,
-    amount decimal(12,2),
-    payload json,
-    note text,
-    KEY events_account (account_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-"""
-MY_BATCH = """
-INSERT INTO events
-SELECT seq, (seq * 7919) % 100000, ELT(1 + seq % 4, 'login','purchase','refund','view'),
-       '2025-01-01' + INTERVAL seq SECOND, (seq % 100000) / 100.0,
-       JSON_OBJECT('ip', CONCAT('10.', seq % 255, '.', seq % 7, '.1'), 'ua', MD5(seq), 'n', seq % 1000),
-       IF(seq % 10 = 0, NULL, CONCAT(MD5(seq), ' ', MD5(seq * 31)))
-FROM seq_{start}_to_{end};
-"""
 
 
 def sh(cmd: str, *, input_sql: str | None = None) -> str:
@@ -189,6 +151,58 @@ BENCH_ADMIN = "bench@lifeboat.local"
 BENCH_PASSWORD = secrets.token_urlsafe(24)
 
 
+def drop_my(name: str) -> None:
+    """Drop a MySQL database if present."""
+    mysql("", f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One engine's half of the bench: its raw pipelines and its scratch databases."""
+
+    engine: str
+    host: str
+    port: int
+    user: str
+    raw_dump: str
+    """The raw dump of BENCH_DB to stdout, with the executor's flags."""
+    raw_load: Callable[[str], str]
+    """The raw load, from stdin, into the named database."""
+    build: Callable[[], int]
+    create: Callable[[str], None]
+    drop: Callable[[str], None]
+
+
+SIDES: dict[str, Side] = {
+    side.engine: side
+    for side in (
+        Side(
+            postgres_engine.ENGINE.name,
+            PG_HOST,
+            PG_PORT,
+            PG_USER,
+            raw_dump=f"pg_dump {PG_CONN} -Fc -Z0 --dbname={BENCH_DB}",
+            raw_load=lambda target: f"pg_restore {PG_CONN} --exit-on-error --dbname={target}",
+            build=build_pg,
+            create=create_pg,
+            drop=drop_pg,
+        ),
+        Side(
+            mysql_engine.ENGINE.name,
+            MY_HOST,
+            MY_PORT,
+            MY_USER,
+            raw_dump=f"mysqldump {MY_CONN} {MY_DUMP_FLAGS} -- {BENCH_DB}",
+            raw_load=lambda target: f"mysql {MY_CONN} --database={target}",
+            build=build_mysql,
+            create=create_my,
+            drop=drop_my,
+        ),
+    )
+}
+"""The engines the bench knows, by name."""
+
+
 class Api:
     """Tiny JSON client for the bench (stdlib only)."""
 
@@ -259,20 +273,11 @@ def bench_engine(engine: str, api: Api, work: Path) -> list[Row]:
     """Raw vs Lifeboat backup and restore for one engine."""
     raw_file = work / f"raw-{engine}.zst"
     target = f"{BENCH_DB}_restore"
-    if engine == "postgresql":
-        raw_backup = f"pg_dump {PG_CONN} -Fc -Z0 --dbname={BENCH_DB} | zstd -q -T0 -3 > {raw_file}"
-        raw_restore = (
-            f"zstd -q -d -c {raw_file} | pg_restore {PG_CONN} --exit-on-error --dbname={target}"
-        )
-        make_target: Callable[[str], None] = create_pg
-        host, port, user = PG_HOST, PG_PORT, PG_USER
-    else:
-        raw_backup = (
-            f"mysqldump {MY_CONN} {MY_DUMP_FLAGS} -- {BENCH_DB} | zstd -q -T0 -3 > {raw_file}"
-        )
-        raw_restore = f"zstd -q -d -c {raw_file} | mysql {MY_CONN} --database={target}"
-        make_target = create_my
-        host, port, user = MY_HOST, MY_PORT, MY_USER
+    side = SIDES[engine]
+    raw_backup = f"{side.raw_dump} | zstd -q -T0 -3 > {raw_file}"
+    raw_restore = f"zstd -q -d -c {raw_file} | {side.raw_load(target)}"
+    make_target = side.create
+    host, port, user = side.host, side.port, side.user
 
     print(f"[{engine}] raw backup ...", flush=True)
     t_raw_backup = timed(lambda: sh(raw_backup))
@@ -370,10 +375,7 @@ def bench_s3(engine: str, api: Api, work: Path) -> Row:
 
         asyncio.run(create_bucket())
         raw_file = work / f"raw-s3-{engine}.zst"
-        if engine == "postgresql":
-            dump = f"pg_dump {PG_CONN} -Fc -Z0 --dbname={BENCH_DB}"
-        else:
-            dump = f"mysqldump {MY_CONN} {MY_DUMP_FLAGS} -- {BENCH_DB}"
+        dump = SIDES[engine].raw_dump
         print(f"[{engine}] raw backup + upload_file to S3 ...", flush=True)
         t_raw = timed(
             lambda: (
@@ -423,7 +425,7 @@ def bench_s3(engine: str, api: Api, work: Path) -> Row:
 def main(argv: list[str] | None = None) -> int:
     """Build the bench databases if needed, run the measurements, print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--engines", default="postgresql,mysql")
+    parser.add_argument("--engines", default=",".join(SIDES))
     parser.add_argument(
         "--s3",
         action="store_true",
@@ -431,15 +433,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
-    for tool in ("pg_dump", "pg_restore", "mysqldump", "mysql", "zstd"):
+    unknown = [e for e in engines if e not in SIDES]
+    if unknown:
+        raise SystemExit(f"no bench for {', '.join(unknown)} (known: {', '.join(SIDES)})")
+    for tool in (*tools(), "zstd"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is required for the benchmark")
     sizes: dict[str, int] = {}
     print("Preparing bench databases (reused when present) ...", flush=True)
-    if "postgresql" in engines:
-        sizes["postgresql"] = build_pg()
-    if "mysql" in engines:
-        sizes["mysql"] = build_mysql()
+    for engine in engines:
+        sizes[engine] = SIDES[engine].build()
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="lifeboat-bench-") as tmp:
         work = Path(tmp)
@@ -459,10 +462,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(bench_s3(engine, api, work))
             rss = executor_peak_rss(stack)
     for name in engines:
-        if name == "postgresql":
-            drop_pg(f"{BENCH_DB}_restore")
-        else:
-            mysql("", f"DROP DATABASE IF EXISTS `{BENCH_DB}_restore`")
+        SIDES[name].drop(f"{BENCH_DB}_restore")
     print()
     print("| what | database size | raw pipeline (s) | Lifeboat (s) | ratio | bar |")
     print("|---|---|---|---|---|---|")

@@ -8,6 +8,7 @@ before any service starts, so the services never race to create them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from lifeboat.core.config import key_from_env_or_file
 
@@ -103,20 +105,22 @@ class Stack:
         return env
 
     def _spawn(self, name: str, argv: list[str]) -> None:
-        out: int | object = subprocess.DEVNULL
-        if self._log_dir is not None:
-            self._log_dir.mkdir(parents=True, exist_ok=True)
-            out = (self._log_dir / f"{name}.log").open("ab")
-        elif name != "nats":
-            out = None  # inherit: `just up` shows the services' logs
         self._argv[name] = argv
-        self.procs[name] = subprocess.Popen(
-            argv,
-            env=self.env(name),
-            stdout=out,  # type: ignore[arg-type]
-            stderr=subprocess.STDOUT if out is not None else None,
-            start_new_session=self._log_dir is not None,
-        )
+        with contextlib.ExitStack() as files:
+            out: int | IO[bytes] | None = subprocess.DEVNULL
+            if self._log_dir is not None:
+                self._log_dir.mkdir(parents=True, exist_ok=True)
+                # The child gets its own copy of the descriptor; ours is closed once it runs.
+                out = files.enter_context((self._log_dir / f"{name}.log").open("ab"))
+            elif name != "nats":
+                out = None  # inherit: `just up` shows the services' logs
+            self.procs[name] = subprocess.Popen(
+                argv,
+                env=self.env(name),
+                stdout=out,
+                stderr=subprocess.STDOUT if out is not None else None,
+                start_new_session=self._log_dir is not None,
+            )
 
     def _prepare(self) -> None:
         # Generate missing keys here, once, so the services never race to create them; each
@@ -127,7 +131,17 @@ class Stack:
             key_from_env_or_file(env, name, self.data_dir, create=True)
 
     def start(self, *, ready_timeout: float = 60.0) -> None:
-        """Start nats-server (unless NATS_URL was given), then the services; wait for the API."""
+        """Start nats-server (unless NATS_URL was given), then the services; wait for the API.
+
+        When starting fails, whatever had started is stopped again before the error propagates.
+        """
+        try:
+            self._start(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, ready_timeout: float) -> None:
         self._prepare()
         if not self._external_nats:
             nats_bin = shutil.which("nats-server")

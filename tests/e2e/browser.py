@@ -3,19 +3,17 @@
 Playwright's own browser downloads are never used (`playwright install` is not run): the tests
 drive Debian's `chromium` package at /usr/bin/chromium (`apt-get install -y chromium`).
 
-Sync tests use `open_page()`; async tests (pytest-asyncio) use `open_page_async()`, because
-Playwright's sync API refuses to run inside a running event loop.
+Browser tests are plain (sync) tests using `open_page()`: Playwright's sync API refuses to run
+inside a running event loop.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.async_api import Page as AsyncPage
-from playwright.async_api import async_playwright
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = Path(os.environ.get("LIFEBOAT_CHROMIUM", "/usr/bin/chromium"))
@@ -58,19 +56,3 @@ def open_page(*, color_scheme: str = "light") -> Generator[Page]:
             yield context.new_page()
         finally:
             browser.close()
-
-
-@asynccontextmanager
-async def open_page_async(*, color_scheme: str = "light") -> AsyncGenerator[AsyncPage]:
-    """`open_page` for async tests."""
-    executable = chromium_path()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(
-                viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]},
-                color_scheme="dark" if color_scheme == "dark" else "light",
-            )
-            yield await context.new_page()
-        finally:
-            await browser.close()

@@ -141,6 +141,7 @@ class ProxyThread:
         self.down()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()  # its self-pipe is a socket pair: unclosed, a ResourceWarning
 
 
 def test_local_and_s3_from_one_dump_then_restore_from_s3(

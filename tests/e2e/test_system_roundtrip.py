@@ -21,6 +21,7 @@ import pytest
 from scripts.devstack import Stack
 from tests.e2e.conftest import sign_in_and_make_token
 from tests.support.dbs import PG_USER, ScratchDb, my_connect, scratch_my, scratch_pg, unique_name
+from tests.support.receivers import http_receiver
 from tests.support.richdb import build_rich_my, build_rich_pg, my_fingerprint, pg_fingerprint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -214,6 +215,51 @@ def test_database_gone_fails_cleanly(api: httpx.Client, stack: Stack) -> None:
     assert not list(Path(stack.data_dir, "backups").rglob(f"*{db.name}*"))
 
 
+def canary_channels(api: httpx.Client, webhook_url: str) -> list[str]:
+    """An Apprise channel whose URL holds the marker (password and path; nothing listens
+    there, so its errors are logged and stored) and a signed webhook whose secret is it."""
+    ok(api.put("/api/system/settings", json={"allow_private_endpoints": True}))
+    events = ["backup.failed", "backup.completed", "restore.completed"]
+    apprise_channel = ok(
+        api.post(
+            "/api/notification-channels",
+            json={
+                "name": "canary-apprise",
+                "url": f"json://lifeboat:{MARKER}@127.0.0.1:9/{MARKER}",
+                "events": events,
+            },
+        ),
+        201,
+    )
+    hook = ok(
+        api.post(
+            "/api/notification-channels",
+            json={
+                "name": "canary-webhook",
+                "kind": "webhook",
+                "url": webhook_url + "/hook",
+                "secret": MARKER + "-hook",
+                "events": events,
+            },
+        ),
+        201,
+    )
+    ok(api.post(f"/api/notification-channels/{apprise_channel['id']}/test"))
+    return [apprise_channel["id"], hook["id"]]
+
+
+def wait_notified(api: httpx.Client, channels: list[str], timeout: float = 60) -> None:
+    """Until the webhook got its deliveries and the Apprise channel tried its own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [ok(api.get(f"/api/notification-channels/{c}/deliveries")) for c in channels]
+        tried = all(r and all(d["attempts"] > 0 for d in r) for r in rows)
+        if tried and any(d["status"] == "delivered" for d in rows[1]):
+            return
+        time.sleep(0.3)
+    raise AssertionError("notifications were not tried in time")
+
+
 def test_external_trigger_and_no_secret_anywhere(
     api: httpx.Client, stack: Stack, canary_mysql_user: str, admin_token: str
 ) -> None:
@@ -226,10 +272,12 @@ def test_external_trigger_and_no_secret_anywhere(
         NatsTap(stack.nats_url) as tap,
         scratch_my("lbe_canary") as src,
         scratch_my("lbe_canary_dst") as dst,
+        http_receiver(secret=MARKER + "-hook") as webhook,
     ):
         build_rich_my(src.name)
         source = add_database(api, src, user=canary_mysql_user, password=MARKER)
         target = add_database(api, dst, user=canary_mysql_user, password=MARKER)
+        channels = canary_channels(api, webhook.url)
 
         async def trigger() -> dict[str, Any]:
             nc = await nats.connect(stack.nats_url)
@@ -297,7 +345,12 @@ def test_external_trigger_and_no_secret_anywhere(
             f"/api/backups/{ok(api.post('/api/backups', json={'databaseId': bad['id']}), 202)['id']}",
         )
         assert failed["status"] == "failed"
+        wait_notified(api, channels)
+        assert [b["event"] for b in webhook.bodies()].count("backup.failed") == 1
         for path in (
+            "/api/notification-channels",
+            *(f"/api/notification-channels/{c}/deliveries" for c in channels),
+            "/api/audit",
             "/api/databases",
             "/api/backups",
             f"/api/backups/{backup['id']}/logs",

@@ -578,6 +578,12 @@ async def test_restore_flow(api: RunningApi, bus: Bus) -> None:
     # Validation.
     both = {**body, "options": {"schemaOnly": True, "dataOnly": True}}
     error_of(await api.client.post("/api/restores", json=both), 400, "VALIDATION_ERROR")
+    # The engines' rules, checked before queueing: data-only loads into existing tables.
+    into_nothing = {**body, "options": {"dataOnly": True, "dropAndRecreate": True}}
+    err = error_of(
+        await api.client.post("/api/restores", json=into_nothing), 400, "VALIDATION_ERROR"
+    )
+    assert [d["field"] for d in err["details"]] == ["options.dataOnly", "options.dropAndRecreate"]
     cross = {"databaseId": mysql["id"], "backupId": backup["id"]}
     error_of(await api.client.post("/api/restores", json=cross), 400, "VALIDATION_ERROR")
     missing = {"databaseId": target["id"], "backupId": "nope"}

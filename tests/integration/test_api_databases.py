@@ -91,7 +91,13 @@ async def test_create_get_list_update_delete(api: RunningApi) -> None:
         "createdAt",
         "updatedAt",
         "verificationDatabaseId",
+        # the dead man's switch (not scheduled: not watched, never overdue)
+        "overdue",
+        "lastGoodBackupAt",
+        "expectedBackupAgeHours",
+        "maxBackupAgeHours",
     }
+    assert created["overdue"] is False and created["expectedBackupAgeHours"] is None
     db_id = created["id"]
 
     assert data_of(await client.get(f"/api/databases/{db_id}"))["name"] == name

@@ -27,18 +27,19 @@ from nats.aio.msg import Msg
 
 from lifeboat.core.crypto import Sealer, generate_key
 from lifeboat.core.naming import Compression, Engine, backup_file_name, backup_relative_dir
+from lifeboat.engines.registry import engine_for
 from lifeboat.executor.context import Context
 from lifeboat.executor.settings import Settings
 from lifeboat.executor.worker import Executor
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
-from lifeboat.wire.codec import event_decoder
+from lifeboat.wire.codec import executor_event_decoder
 from lifeboat.wire.messages import (
     BackupFinished,
     BackupJob,
-    Event,
     ExecutionLogLine,
     ExecutionStarted,
+    ExecutorEvent,
     RestoreFinished,
     RestoreJob,
     RestoreOptions,
@@ -63,7 +64,7 @@ SEAL_KEY = generate_key()
 PG_MARKER = "LBMARKpg7f3a:\\x'\"#"
 MY_MARKER = "LBMARKmy9c1e#q\"u'o\\te; x:"
 MARKERS = ("LBMARKpg7f3a", "LBMARKmy9c1e")
-MY_USER = "lbt_marker"
+MY_USER = f"lbt_marker_{uuid.uuid4().hex[:8]}"
 
 
 # --- harness ------------------------------------------------------------------------------------
@@ -74,9 +75,9 @@ class Recorder:
     """Every message seen on NATS, and the decoded executor events."""
 
     raw: list[tuple[str, bytes]] = field(default_factory=list[tuple[str, bytes]])
-    events: list[Event] = field(default_factory=list[Event])
+    events: list[ExecutorEvent] = field(default_factory=list[ExecutorEvent])
 
-    def for_execution(self, execution_id: str) -> list[Event]:
+    def for_execution(self, execution_id: str) -> list[ExecutorEvent]:
         return [e for e in self.events if e.execution_id == execution_id]
 
     async def finished(
@@ -157,7 +158,7 @@ async def harness(
     async def on_any(msg: Msg) -> None:
         recorder.raw.append((msg.subject, msg.data))
         if msg.subject.startswith(f"{subjects.PREFIX}.events."):
-            recorder.events.append(event_decoder.decode(msg.data))
+            recorder.events.append(executor_event_decoder.decode(msg.data))
 
     await spy.subscribe(">", cb=on_any)
     bus = await Bus.connect(nats_url, name="itest-publisher")
@@ -236,7 +237,7 @@ async def backup(
             backup_type="manual",
             started_at=now,
             execution_id=execution_id,
-            engine=engine,
+            extension=engine_for(engine).file_extension,
             compression=compression,
         ),
         requested_at=now,

@@ -33,13 +33,13 @@ from lifeboat.executor.settings import Settings
 from lifeboat.executor.worker import Executor
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import JOB_MAC_HEADER, LEASE_TTL_S, Bus, job_dedup_id
-from lifeboat.wire.codec import encode, event_decoder
+from lifeboat.wire.codec import encode, executor_event_decoder
 from lifeboat.wire.lease import Fence, LeasePhase, request_cancel, verdict
 from lifeboat.wire.messages import (
     BackupFinished,
     BackupJob,
-    Event,
     ExecutionStarted,
+    ExecutorEvent,
     RestoreFinished,
     RestoreJob,
     RestoreOptions,
@@ -117,7 +117,7 @@ def backup_job(db: dbs.ScratchDb) -> BackupJob:
             backup_type="manual",
             started_at=at,
             execution_id=execution_id,
-            engine="postgresql",
+            extension="dump",
             compression="zstd",
         ),
         requested_at=at,
@@ -453,11 +453,11 @@ async def test_replayed_and_forged_job_messages_change_nothing(
     executor: Executor, nats_url: str, ctx: Context, source: dbs.ScratchDb
 ) -> None:
     del executor
-    seen: list[Event] = []
+    seen: list[ExecutorEvent] = []
     spy = await nats.connect(nats_url)
 
     async def on_event(msg: Msg) -> None:
-        seen.append(event_decoder.decode(msg.data))
+        seen.append(executor_event_decoder.decode(msg.data))
 
     await spy.subscribe(f"{subjects.PREFIX}.events.>", cb=on_event)
     js = spy.jetstream()

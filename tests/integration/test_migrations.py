@@ -24,7 +24,12 @@ TABLES = {
     "user_sessions",
     "api_tokens",
     "audit_events",
-    # 0011: verification restores
+    # 0008: notifications
+    "notification_channels",
+    "notification_deliveries",
+    "notification_attempts",
+    "backup_watch",
+    # 0009: verification restores
     "verification_executions",
 }
 
@@ -142,7 +147,7 @@ def test_generated_keys(tmp_path: Path) -> None:
 
 
 def test_verification_migration_round_trip(tmp_path: Path) -> None:
-    """0011 down and up again: verify log lines are refused by the old check, kept by the new."""
+    """0009 down to 0008 and up again: verify log lines are refused by the old check, kept by the new."""
     path = tmp_path / "app.db"
     upgrade_database(path)
     with sqlite3.connect(path) as conn:
@@ -152,7 +157,7 @@ def test_verification_migration_round_trip(tmp_path: Path) -> None:
         )
         columns = {row[1] for row in conn.execute("pragma table_info(backup_executions)")}
     assert {"row_counts", "object_counts", "verification_status", "verified_at"} <= columns
-    downgrade_database(path, "0007")
+    downgrade_database(path, "0008")
     with sqlite3.connect(path) as conn:
         assert conn.execute("select count(*) from execution_logs").fetchone() == (0,)
         with pytest.raises(sqlite3.IntegrityError):

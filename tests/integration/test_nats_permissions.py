@@ -264,6 +264,38 @@ async def test_trigger_user_can_only_request_a_backup(secured: SecuredNats, api_
         await sub.unsubscribe()
 
 
+async def test_log_lines_and_queue_depth_are_allowed_where_they_go(
+    secured: SecuredNats, api_bus: Bus
+) -> None:
+    """Scheduler and executors ship log lines on their own subject only; the API reads them
+    all, and reads the queues' consumer info for /metrics."""
+    received: list[bytes] = []
+    both = asyncio.Event()
+
+    async def keep(data: bytes) -> None:
+        received.append(data)
+        if len(received) >= 2:
+            both.set()
+
+    sub = await api_bus.subscribe(subjects.LOGS_SUBJECTS, keep)
+    try:
+        for role in ("scheduler", "executor"):
+            client = await raw(secured, role)
+            try:
+                await client.nc.publish(subjects.log_subject(role), role.encode())
+                assert not await client.refused(subjects.log_subject(role)), role
+                other = "executor" if role == "scheduler" else "scheduler"
+                await client.nc.publish(subjects.log_subject(other), b"forged")
+                assert await client.refused(subjects.log_subject(other)), role
+            finally:
+                await client.nc.close()
+        await asyncio.wait_for(both.wait(), 5)
+        assert sorted(received) == [b"executor", b"scheduler"]
+        assert await api_bus.queue_depth("default") == (0, 0)
+    finally:
+        await sub.unsubscribe()
+
+
 def test_accounts_file_names_what_subjects_py_spells() -> None:
     """The permissions name the streams, buckets and subjects of subjects.py (a rename there
     without one here would lock a service out)."""
@@ -279,6 +311,9 @@ def test_accounts_file_names_what_subjects_py_spells() -> None:
         subjects.TRIGGER_BACKUP,
         subjects.EXECUTOR_HEARTBEAT,
         subjects.SCHEDULER_HEARTBEAT,
+        subjects.LOGS_SUBJECTS,
+        subjects.log_subject("scheduler"),
+        subjects.log_subject("executor"),
         subjects.executor_consumer("default"),
         subjects.probe_subject("default"),
         subjects.inbox_prefix("api"),

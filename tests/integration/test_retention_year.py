@@ -40,7 +40,8 @@ from lifeboat.api.domain.retention.cleanup import (
     cleanup_all,
 )
 from lifeboat.core.naming import backup_file_name, backup_relative_dir, manifest_name
-from lifeboat.storage.local import LocalStorage
+from lifeboat.storage.base import join_name
+from lifeboat.storage.local import LocalStore
 from lifeboat.storage.manifest import Manifest
 from tests.support.api import RunningApi, api_settings, data_of, database_body, serve_api
 
@@ -138,7 +139,7 @@ def expected_survivors(
 
 
 async def write_artifact(
-    storage: LocalStorage, row: BackupExecution, *, schedule_id: str, completed: datetime
+    storage: LocalStore, row: BackupExecution, *, schedule_id: str, completed: datetime
 ) -> None:
     """The artifact and its manifest, as the executor writes them (storage library)."""
     started = row.started_at
@@ -147,15 +148,17 @@ async def write_artifact(
         backup_type=row.backup_type,
         started_at=started,
         execution_id=row.id,
-        engine="postgresql",
+        extension="dump",
         compression="zstd",
     )
     content = f"dump of {DB_NAME} at {started.isoformat()}\n".encode()
     digest = hashlib.sha256(content).hexdigest()
-    sink = storage.open_sink(backup_relative_dir(database=DB_NAME, started_at=started), file_name)
+    sink = await storage.open_sink(
+        join_name(backup_relative_dir(database=DB_NAME, started_at=started), file_name)
+    )
     await sink.write(content)
     await sink.commit(size=len(content), sha256=digest)
-    storage.write_manifest(
+    await storage.write_manifest(
         sink.relative_path,
         Manifest(
             execution_id=row.id,
@@ -183,7 +186,7 @@ async def write_artifact(
 
 async def store_runs(
     api: RunningApi,
-    storage: LocalStorage,
+    storage: LocalStore,
     runs: list[tuple[datetime, bool]],
     *,
     database_id: str,
@@ -264,7 +267,7 @@ async def test_a_year_of_hourly_backups(api: RunningApi) -> None:
         ),
         201,
     )
-    storage = LocalStorage(api.settings.backup_storage_path)
+    storage = LocalStore(api.settings.backup_storage_path)
 
     completed: dict[str, datetime] = {}
     failed: list[str] = []

@@ -21,9 +21,12 @@ from lifeboat.storage.s3.store import S3Store
 from tests.support.s3 import (
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,
+    Rule,
     TcpProxy,
     complete_fails_with_200,
+    refuse,
     run_moto,
+    s3_front,
 )
 
 PART = 5 * MiB
@@ -436,3 +439,47 @@ async def test_connection_pool_is_at_least_the_upload_concurrency(
     async with S3Store(_settings(endpoint, bucket, concurrency=32)) as store:
         client: Any = await store._client()  # pyright: ignore[reportPrivateUsage]
         assert client.meta.config.max_pool_connections >= 32
+
+
+async def test_earlier_unfinished_uploads_not_checked_or_not_aborted_are_warnings(
+    endpoint: str, bucket: str
+) -> None:
+    """Before a multipart upload, the sink aborts unfinished uploads of its own key (and of
+    no other key sharing its prefix); S3 refusing to list or abort them costs a warning."""
+    key = "db/x.dump.zst"
+    rules: list[Rule] = []
+    async with (
+        S3Store(_settings(endpoint, bucket)) as direct,
+        s3_front(endpoint, rules) as front,
+        S3Store(_settings(front, bucket)) as fronted,
+    ):
+
+        async def start(k: str) -> str:
+            async def create(client: Any) -> Any:
+                return await client.create_multipart_upload(Bucket=bucket, Key=k)
+
+            return str((await direct.call("CreateMultipartUpload", k, create))["UploadId"])
+
+        earlier, other = await start(key), await start(f"{key}.other")
+        rules.append(refuse("GET", query="uploads"))
+        unchecked = S3Sink(fronted, key, {})
+        await unchecked.abort_leftovers()
+        [warning] = unchecked.warnings
+        assert warning.startswith("earlier unfinished uploads not checked:")
+        assert "AccessDenied" in warning
+        rules[:] = [refuse("DELETE", query="uploadId")]
+        refused = S3Sink(fronted, key, {})
+        await refused.abort_leftovers()
+        [warning] = refused.warnings
+        assert warning.startswith("earlier unfinished upload not aborted:")
+        assert "AccessDenied" in warning
+        assert sorted(await direct.list_multipart_uploads("db/")) == sorted(
+            [(key, earlier), (f"{key}.other", other)]
+        )
+        rules.clear()
+        cleaning = S3Sink(fronted, key, {})
+        await cleaning.abort_leftovers()
+        assert cleaning.warnings == [
+            f"aborted an earlier unfinished upload of this key ({earlier})"
+        ]
+        assert await direct.list_multipart_uploads("db/") == [(f"{key}.other", other)]

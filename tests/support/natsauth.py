@@ -77,12 +77,13 @@ def run_secured_nats(work: Path) -> Generator[SecuredNats]:
     env = dict(os.environ)
     env.update({variable: passwords[role] for role, (_, variable) in USERS.items()})
     # Passwords reach the server through its environment, never its argv.
-    proc = subprocess.Popen(
-        [nats_binary(), "-c", str(work / "nats.conf"), "-l", str(log_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(work / "nats.stderr").open("wb"),
-    )
+    with (work / "nats.stderr").open("wb") as stderr:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [nats_binary(), "-c", str(work / "nats.conf"), "-l", str(log_path)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         wait_for_port(port, 20)
         yield SecuredNats(

@@ -1,5 +1,6 @@
 """A real S3 HTTP endpoint for tests (moto in server mode), a TCP proxy to cut it off, and an
-HTTP front that answers CompleteMultipartUpload the way a failing S3 can."""
+HTTP front that answers chosen requests the way a failing S3 can (rules) and forwards the
+rest."""
 
 from __future__ import annotations
 
@@ -142,19 +143,54 @@ COMPLETE_ERROR_BODY = (
 )
 
 
+Rule = Callable[[web.Request], web.Response | None]
+"""How an :func:`s3_front` answers a request itself (a response), or None: forward it."""
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        "<RequestId>LIFEBOATTEST</RequestId><HostId>lifeboat</HostId></Error>"
+    )
+    return web.Response(status=status, content_type="application/xml", text=body)
+
+
+def complete_answers_200_error(request: web.Request) -> web.Response | None:
+    """Answer every CompleteMultipartUpload with ``200 OK`` and an ``<Error>`` body (a trap
+    of real S3: the error comes after the status)."""
+    if request.method == "POST" and "uploadId" in request.query:
+        return web.Response(status=200, content_type="application/xml", body=COMPLETE_ERROR_BODY)
+    return None
+
+
+def refuse(method: str, *, key_suffix: str = "", query: str | None = None) -> Rule:
+    """Answer ``403 AccessDenied`` to `method` requests on a key ending with `key_suffix` and,
+    if `query` is given, carrying that query parameter (``tagging``, ``uploads``); without
+    it, only requests with no query parameter at all (so a PUT rule spares upload parts)."""
+
+    def rule(request: web.Request) -> web.Response | None:
+        if request.method != method or not request.path.endswith(key_suffix):
+            return None
+        if (query in request.query) if query is not None else not request.query:
+            return _error(403, "AccessDenied", f"{method} refused by the test front")
+        return None
+
+    return rule
+
+
 @contextlib.asynccontextmanager
-async def complete_fails_with_200(target: str) -> AsyncGenerator[str]:
-    """An HTTP front of S3 endpoint `target` that answers every CompleteMultipartUpload with
-    ``200 OK`` and an ``<Error>`` body (a trap of real S3: the error comes after the status)
+async def s3_front(target: str, rules: list[Rule]) -> AsyncGenerator[str]:
+    """An HTTP front of S3 endpoint `target` that answers a request with the first of `rules`
+    (read at each request: a test may change the list while the front runs) that answers it,
     and forwards every other request; yields its URL."""
     async with aiohttp.ClientSession(auto_decompress=False) as client:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             body = await request.read()
-            if request.method == "POST" and "uploadId" in request.query:
-                return web.Response(
-                    status=200, content_type="application/xml", body=COMPLETE_ERROR_BODY
-                )
+            for rule in list(rules):
+                if (answer := rule(request)) is not None:
+                    return answer
             headers = {
                 k: v
                 for k, v in request.headers.items()
@@ -167,6 +203,10 @@ async def complete_fails_with_200(target: str) -> AsyncGenerator[str]:
                 payload = await up.read()
                 hop = ("transfer-encoding", "content-length", "content-encoding", "connection")
                 kept = {k: v for k, v in up.headers.items() if k.lower() not in hop}
+                if request.method == "HEAD":
+                    # No body, but the object's size: HeadObject reads it from here.
+                    kept["Content-Length"] = up.headers.get("Content-Length", "0")
+                    return web.Response(status=up.status, headers=kept)
                 return web.Response(status=up.status, headers=kept, body=payload)
 
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -180,3 +220,11 @@ async def complete_fails_with_200(target: str) -> AsyncGenerator[str]:
             yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
         finally:
             await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def complete_fails_with_200(target: str) -> AsyncGenerator[str]:
+    """An :func:`s3_front` of `target` that answers every CompleteMultipartUpload the way
+    :func:`complete_answers_200_error` does; yields its URL."""
+    async with s3_front(target, [complete_answers_200_error]) as url:
+        yield url

@@ -124,16 +124,31 @@ TABLE: Mapping[tuple[str, str], Level] = {
     ("DELETE", "/api/s3-configs/{config_id}"): ADMIN,
     ("POST", "/api/s3-configs/{config_id}/test"): ADMIN,
     ("POST", "/api/s3-configs/{config_id}/import"): ADMIN,
+    ("GET", "/api/notification-channels"): VIEWER,
+    ("GET", "/api/notification-channels/{channel_id}"): VIEWER,
+    ("GET", "/api/notification-channels/{channel_id}/deliveries"): VIEWER,
+    ("POST", "/api/notification-channels"): ADMIN,
+    ("PUT", "/api/notification-channels/{channel_id}"): ADMIN,
+    ("DELETE", "/api/notification-channels/{channel_id}"): ADMIN,
+    ("POST", "/api/notification-channels/{channel_id}/test"): ADMIN,
     ("POST", "/api/system/import-local"): ADMIN,
     # system, executors, audit
     ("GET", "/api/system/settings"): VIEWER,
     ("GET", "/api/system/stats"): VIEWER,
+    ("GET", "/api/dashboard/backup-history"): VIEWER,
     ("GET", "/api/system/status"): VIEWER,
     ("GET", "/api/executors"): VIEWER,
     ("GET", "/api/executors/warnings"): VIEWER,
+    ("GET", "/api/schedulers"): VIEWER,
+    ("GET", "/api/logs"): VIEWER,
+    # Prometheus: the guard lets it through and the handler checks METRICS_TOKEN, METRICS_ALLOW
+    # or an API token / session holding system.view (tests/integration/test_metrics.py).
+    ("GET", "/metrics"): PUBLIC,
     ("GET", "/api/audit"): VIEWER,
     ("PUT", "/api/system/settings"): ADMIN,
     ("POST", "/api/system/maintenance"): ADMIN,
+    ("POST", "/api/system/config/export"): ADMIN,  # secrets, sealed under a passphrase
+    ("POST", "/api/system/config/import"): ADMIN,
     # API tokens (one's own) and users
     ("GET", "/api/tokens"): OPERATOR,
     ("POST", "/api/tokens"): OPERATOR,

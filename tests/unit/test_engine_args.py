@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -72,7 +73,8 @@ def test_conninfo_quote() -> None:
     ],
 )
 def test_pg_restore_options(kwargs: dict[str, bool], present: list[str], absent: list[str]) -> None:
-    argv = postgres.restore_argv("pg_restore", pg_conn(), **kwargs)
+    # Any: pyright cannot tell these bool keywords from the Sequence-typed `extra`.
+    argv = postgres.restore_argv("pg_restore", pg_conn(), **cast("dict[str, Any]", kwargs))
     for flag in present:
         assert flag in argv
     for flag in absent:

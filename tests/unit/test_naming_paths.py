@@ -15,11 +15,11 @@ from lifeboat.core.naming import (
     Engine,
     backup_file_name,
     backup_relative_dir,
-    format_of,
     s3_key,
     safe_component,
 )
 from lifeboat.core.paths import contained
+from lifeboat.engines.registry import engine_for, format_of
 
 WHEN = datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC)
 
@@ -30,7 +30,7 @@ def test_file_name_follows_spec() -> None:
         backup_type="daily",
         started_at=WHEN,
         execution_id="abc12345-0000",
-        engine="postgresql",
+        extension="dump",
         compression="zstd",
     )
     assert name == "myapp_db_daily_20251116_143022_abc12345.dump.zst"
@@ -43,7 +43,7 @@ def test_mysql_gzip_suffix() -> None:
         backup_type="manual",
         started_at=WHEN,
         execution_id="def45678",
-        engine="mysql",
+        extension="sql",
         compression="gzip",
     )
     assert name.endswith("_def45678.sql.gz")
@@ -98,7 +98,7 @@ def test_format_of_reads_back_what_backup_file_name_wrote(
         backup_type="manual",
         started_at=datetime(2025, 11, 16, 14, 30, 22, tzinfo=UTC),
         execution_id="4c41a9a0-0000-0000-0000-000000000000",
-        engine=engine,
+        extension=engine_for(engine).file_extension,
         compression=compression,
     )
     assert format_of(name) == (engine, compression)

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from lifeboat.core.errors import ValidationError
+from lifeboat.core.errors import S3Error, ValidationError
 from lifeboat.storage.s3.multipart import part_size_for
 from lifeboat.storage.s3.settings import (
     MAX_PART_SIZE,
@@ -16,6 +16,7 @@ from lifeboat.storage.s3.settings import (
     MiB,
     S3Settings,
     TiB,
+    encode_meta,
 )
 
 
@@ -71,7 +72,17 @@ def test_defaults() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://x", "file:///etc/passwd", "x", "http://", "https://user:pw@host", "//host"],
+    [
+        "ftp://x",
+        "file:///etc/passwd",
+        "x",
+        "http://",
+        "https://user:pw@host",
+        "//host",
+        "http://host:99999",
+        "http://host/?versionId=1",
+        "http://host/#fragment",
+    ],
 )
 def test_only_http_endpoints_are_accepted(url: str) -> None:
     with pytest.raises(ValidationError) as info:
@@ -98,6 +109,10 @@ def test_http_endpoints_are_accepted(url: str) -> None:
         ("sse_kms_key_id", "key-without-kms"),
         ("bucket", ""),
         ("secret_access_key", ""),
+        ("access_key_id", ""),
+        ("region", ""),
+        ("retry_base_delay", -1.0),
+        ("storage_class", "GLACIER; rm"),
     ],
 )
 def test_bad_values_are_refused(field: str, value: object) -> None:
@@ -114,3 +129,15 @@ def test_repr_hides_the_secret() -> None:
     with pytest.raises(ValidationError) as info:
         _settings(endpoint_url="ftp://x")
     assert "very-secret-value" not in str(info.value)
+
+
+def test_timeouts_must_be_positive() -> None:
+    with pytest.raises(ValidationError) as info:
+        _settings(connect_timeout=0.0)
+    assert any(p["field"] == "timeouts" for p in info.value.details)
+
+
+def test_metadata_names_must_be_header_safe() -> None:
+    assert encode_meta({"Database": "caf\u00e9 100%"}) == {"database": "caf%C3%A9 100%25"}
+    with pytest.raises(S3Error, match="invalid S3 metadata name"):
+        encode_meta({"bad name": "x"})

@@ -12,7 +12,7 @@ import pytest
 from lifeboat.core.errors import ConfigurationError
 from lifeboat.executor.housekeeping import sweep_periodically
 from lifeboat.executor.settings import Settings
-from lifeboat.storage.local import LocalStorage
+from lifeboat.storage.local import LocalStore
 from lifeboat.storage.sweep import is_partial_name, sweep_partials
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -87,16 +87,16 @@ def test_missing_root_and_root_link(tmp_path: Path) -> None:
     assert victim.exists()
 
 
-def test_a_real_abandoned_sink_is_swept(tmp_path: Path) -> None:
-    # The name LocalStorage really gives its temporary files, whatever its format.
-    storage = LocalStorage(tmp_path / "backups")
-    sink = storage.open_sink("app/2025/06", "app_manual_20250601_120000_abc.dump.zst")
+async def test_a_real_abandoned_sink_is_swept(tmp_path: Path) -> None:
+    # The name LocalStore really gives its temporary files, whatever its format.
+    storage = LocalStore(tmp_path / "backups")
+    sink = await storage.open_sink("app/2025/06/app_manual_20250601_120000_abc.dump.zst")
     temp = sink.temp_path
     assert temp.exists()
     stamp = (NOW - 7 * HOUR).timestamp()
     os.utime(temp, (stamp, stamp))
     assert sweep_partials(storage.root, older_than=6 * HOUR, now=NOW) == [temp]
-    asyncio.run(sink.abort())  # closes the descriptor; the file is already gone
+    await sink.abort()  # closes the descriptor; the file is already gone
 
 
 async def test_sweep_periodically_runs_until_stopped(tmp_path: Path) -> None:

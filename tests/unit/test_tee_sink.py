@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lifeboat.core.errors import BackupError, S3Error
+from lifeboat.core.errors import BackupError, FencedError, S3Error
 from lifeboat.storage.tee import Copy, TeeSink
 
 
@@ -93,3 +93,44 @@ async def test_abort_discards_open_copies_only() -> None:
     await tee.abort()
     assert a.aborted and b.aborted
     assert tee.copy("a").status == "failed"
+
+
+class Fenced(Memory):
+    """A copy whose guard finds the attempt fenced when it commits."""
+
+    async def commit(self, *, size: int, sha256: str) -> None:
+        raise FencedError("attempt 1 of e1 was replaced by attempt 2")
+
+
+class Broken(Memory):
+    """A copy failing with something that is not a Lifeboat error (a bug)."""
+
+    async def write(self, chunk: bytes) -> None:
+        raise RuntimeError("boom")
+
+
+async def test_a_fenced_copy_stops_every_copy() -> None:
+    """Fencing is not one copy failing: the whole backup stops and every copy goes."""
+    local, s3 = Memory(), Fenced()
+    tee = TeeSink([Copy(name="local", sink=local), Copy(name="s3", sink=s3)])
+    size = await feed(tee)
+    with pytest.raises(FencedError):
+        await tee.commit(size=size, sha256="x")
+    assert local.aborted and s3.aborted
+    assert all(c.status == "failed" and c.error_code == "FENCED" for c in tee.copies)
+
+
+async def test_an_unexpected_error_is_reported_as_internal() -> None:
+    tee = TeeSink([Copy(name="local", sink=Memory()), Copy(name="s3", sink=Broken())])
+    await tee.commit(size=await feed(tee), sha256="x")
+    broken = tee.copy("s3")
+    assert broken.error == "RuntimeError: boom" and broken.error_code == "INTERNAL_ERROR"
+
+
+def test_copies_are_named_once_each() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        TeeSink([])
+    with pytest.raises(ValueError, match="unique"):
+        TeeSink([Copy(name="a", sink=Memory()), Copy(name="a", sink=Memory())])
+    with pytest.raises(KeyError):
+        TeeSink([Copy(name="a", sink=Memory())]).copy("b")

@@ -17,7 +17,7 @@ from lifeboat.core.scratch import (
 from lifeboat.engines import mysql, postgres
 from lifeboat.engines.census import Census, compare, parse_census_json
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
-from lifeboat.wire.codec import encode, event_decoder
+from lifeboat.wire.codec import encode, executor_event_decoder
 from lifeboat.wire.messages import BackupFinished, VerifyFinished
 
 pytestmark = pytest.mark.unit
@@ -88,12 +88,12 @@ def test_mysql_census_sql() -> None:
 def test_old_messages_and_manifests_still_decode() -> None:
     finished = BackupFinished(execution_id="e", attempt=1, ok=True, finished_at=NOW, started_at=NOW)
     raw = encode(finished)
-    decoded = event_decoder.decode(raw)
+    decoded = executor_event_decoder.decode(raw)
     assert isinstance(decoded, BackupFinished) and decoded.row_counts is None
     verify = VerifyFinished(
         execution_id="v", backup_id="b", attempt=1, ok=False, started_at=NOW, finished_at=NOW
     )
-    assert event_decoder.decode(encode(verify)) == verify
+    assert executor_event_decoder.decode(encode(verify)) == verify
     manifest = Manifest(
         execution_id="e",
         database_label="d",

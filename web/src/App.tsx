@@ -22,6 +22,8 @@ const s3 = () => import("./pages/S3Configs.tsx");
 const schedules = () => import("./pages/Schedules.tsx");
 const Settings = page(() => import("./pages/Settings.tsx"), "Settings");
 const Executors = page(() => import("./pages/Executors.tsx"), "Executors");
+const Logs = page(() => import("./pages/Logs.tsx"), "Logs");
+const Notifications = page(() => import("./pages/Notifications.tsx"), "Notifications");
 const BackupDetail = page(() => import("./pages/BackupDetail.tsx"), "BackupDetail");
 const DatabaseDetail = page(() => import("./pages/DatabaseDetail.tsx"), "DatabaseDetail");
 const DatabaseForm = page(() => import("./pages/DatabaseForm.tsx"), "DatabaseForm");
@@ -33,12 +35,13 @@ const RetentionPolicyForm = page(retention, "RetentionPolicyForm");
 const S3Configs = page(s3, "S3Configs");
 const S3ConfigForm = page(s3, "S3ConfigForm");
 const Schedules = page(schedules, "Schedules");
+const setupWizard = () => import("./pages/SetupWizard.tsx");
+const SetupWizard = page(setupWizard, "SetupWizard");
+const FirstRunGate = page(setupWizard, "FirstRunGate");
 const ScheduleForm = page(schedules, "ScheduleForm");
 
-// No API serves system logs yet (SPEC §7.1.1 /logs).
-const PLACEHOLDERS: Record<string, string> = {
-  "/logs": "Logs",
-};
+// Sections not built yet (none at the moment).
+const PLACEHOLDERS: Record<string, string> = {};
 
 /** `/prefix/<id>` or `/prefix/<id>/<suffix>` → the decoded id (undefined otherwise). */
 function param(path: string, prefix: string, suffix = ""): string | undefined {
@@ -58,7 +61,13 @@ function param(path: string, prefix: string, suffix = ""): string | undefined {
 
 function route(pathname: string): ReactNode {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
-  if (path === "/") return <Dashboard />;
+  if (path === "/")
+    return (
+      <FirstRunGate>
+        <Dashboard />
+      </FirstRunGate>
+    );
+  if (path === "/get-started") return <SetupWizard />;
   if (path === "/databases") return <Databases />;
   if (path === "/databases/new") return <DatabaseForm />;
   const databaseId = param(path, "/databases", "edit");
@@ -72,6 +81,7 @@ function route(pathname: string): ReactNode {
   if (path === "/tokens") return <Tokens />;
   if (path === "/audit") return <Audit />;
   if (path === "/account") return <Account />;
+  if (path === "/notifications") return <Notifications />;
   if (path === "/schedules") return <Schedules />;
   if (path === "/schedules/new") return <ScheduleForm />;
   const scheduleId = param(path, "/schedules", "edit");
@@ -86,6 +96,7 @@ function route(pathname: string): ReactNode {
   if (s3Id) return <S3ConfigForm key={s3Id} configId={s3Id} />;
   if (path === "/settings") return <Settings />;
   if (path === "/executors") return <Executors />;
+  if (path === "/logs") return <Logs />;
   if (path === "/restores") return <Restores />;
   if (path === "/restore/new") return <RestoreWizard />;
   const restoreId = param(path, "/restores");

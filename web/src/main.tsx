@@ -3,6 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
 import { App } from "./App.tsx";
+import { Toaster } from "./components/Toaster.tsx";
 import { ApiError } from "./lib/api.ts";
 import { applyTheme, readChoice } from "./lib/theme.ts";
 import "./index.css";
@@ -28,6 +29,7 @@ createRoot(root).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <App />
+      <Toaster />
     </QueryClientProvider>
   </StrictMode>,
 );

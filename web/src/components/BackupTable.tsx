@@ -1,16 +1,13 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-
-import { api } from "../lib/api.ts";
-import { useS3Available } from "../lib/hooks.ts";
+import { api, type Backup, type BackupSort, type SortOrder } from "../lib/api.ts";
+import { useS3Available } from "../lib/hooks/system.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
-import type { Backup } from "../lib/types.ts";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
-import { DataTable } from "./DataTable.tsx";
+import { DataTable, type ColumnSort } from "./DataTable.tsx";
 import { VerificationBadge } from "./Verification.tsx";
-import { queryKeys } from "../lib/queryKeys.ts";
+import { useUploadToS3 } from "../lib/hooks/backups.ts";
 
 const COPY_TONE: Record<string, string> = {
   completed: "border-emerald-300 text-emerald-800 dark:border-emerald-800 dark:text-emerald-300",
@@ -45,18 +42,14 @@ function Copies({ backup }: { backup: Backup }) {
 }
 
 function UploadToS3({ backup }: { backup: Backup }) {
-  const queryClient = useQueryClient();
-  const upload = useMutation({
-    mutationFn: () => api.uploadToS3(backup.id),
-    onSettled: () => void queryClient.invalidateQueries({ queryKey: queryKeys.backups() }),
-  });
+  const upload = useUploadToS3();
   return (
     <button
       type="button"
       className="mr-3 font-medium text-orange-700 hover:underline disabled:opacity-50 dark:text-orange-400"
       disabled={upload.isPending}
       title={upload.error ? upload.error.message : "Copy this backup to the default S3 configuration"}
-      onClick={() => upload.mutate()}
+      onClick={() => upload.mutate({ id: backup.id, name: backup.databaseName ?? "a deleted database" })}
     >
       {upload.isPending ? "Queuing…" : upload.isError ? "S3 failed — retry" : backup.s3Status === "failed" ? "Retry S3" : "To S3"}
     </button>
@@ -69,9 +62,12 @@ export function BackupTable({
   backups,
   compact = false,
   showDatabase = true,
+  sorting,
 }: {
   backups: Backup[];
   compact?: boolean;
+  /** Sortable Started, Size and Duration headers (the Backups page). */
+  sorting?: { sort: BackupSort; order: SortOrder; onSort: (sort: BackupSort) => void };
   /** false: one database's backups (its details page), the column would repeat its name. */
   showDatabase?: boolean;
 }) {
@@ -79,17 +75,19 @@ export function BackupTable({
   const canRestore = can(me.data?.data, "restore.execute");
   const s3Available = useS3Available();
   const canUpload = can(me.data?.data, "backup.execute") && s3Available;
+  const sortBy = (column: BackupSort): ColumnSort | undefined =>
+    sorting && { direction: sorting.sort === column ? sorting.order : null, onSort: () => sorting.onSort(column) };
   return (
     <DataTable
       columns={[
-        "Started",
+        { label: "Started", sort: sortBy("startedAt") },
         showDatabase && "Database",
         "Type",
         "Status",
         !compact && "Copies",
         !compact && "Verified",
-        { label: "Size", align: "right" },
-        { label: "Duration", align: "right" },
+        { label: "Size", align: "right", sort: sortBy("size") },
+        { label: "Duration", align: "right", sort: sortBy("duration") },
         !compact && { label: "Actions", srOnly: true },
       ]}
     >
@@ -123,7 +121,9 @@ export function BackupTable({
           {!compact && (
             <td className={TD}>{backup.status === "completed" ? <VerificationBadge backup={backup} /> : <span className="text-zinc-400">—</span>}</td>
           )}
-          <td className={`${TD} text-right tabular-nums`}>{formatBytes(backup.fileSizeBytes)}</td>
+          <td className={`${TD} text-right tabular-nums`} data-testid="backup-size">
+            {formatBytes(backup.fileSizeBytes)}
+          </td>
           <td className={`${TD} text-right tabular-nums`}>{formatDuration(backup.durationSeconds)}</td>
           {!compact && (
             <td className={`${TD} text-right`}>

@@ -1,9 +1,6 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-
 import { can, useMe } from "../lib/auth.ts";
-import { executors } from "../lib/executors.ts";
-import { queryKeys } from "../lib/queryKeys.ts";
-import type { BackupStatus } from "../lib/types.ts";
+import type { BackupStatus } from "../lib/api.ts";
+import { useCancelExecution } from "../lib/hooks/backups.ts";
 import { DANGER } from "./Form.tsx";
 import { isActive } from "./StatusBadge.tsx";
 
@@ -25,20 +22,10 @@ export function CancelButton({
   /** A link-styled button for table rows. */
   compact?: boolean;
 }) {
-  const queryClient = useQueryClient();
   const me = useMe();
-  const cancel = useMutation({
-    mutationFn: async (): Promise<void> => {
-      await (kind === "backup" ? executors.cancelBackup(id) : executors.cancelRestore(id));
-    },
-    onSettled: () => {
-      const [one, all] = kind === "backup" ? [queryKeys.backup(id), queryKeys.backups()] : [queryKeys.restore(id), queryKeys.restores()];
-      void queryClient.invalidateQueries({ queryKey: one });
-      void queryClient.invalidateQueries({ queryKey: all });
-    },
-  });
-  if (!isActive(status) || !can(me.data?.data, `${kind}.execute`)) return null;
   const what = kind === "backup" ? `the backup of ${name}` : `the restore into ${name}`;
+  const cancel = useCancelExecution(kind, id, what);
+  if (!isActive(status) || !can(me.data?.data, `${kind}.execute`)) return null;
   const onClick = () => {
     const warning = kind === "restore" ? " The database may be left partly restored." : "";
     if (window.confirm(`Cancel ${what}? It stops at once and is marked cancelled.${warning}`)) cancel.mutate();

@@ -1,7 +1,7 @@
 import { useQuery } from "@tanstack/react-query";
 
 import { can, useMe } from "../lib/auth.ts";
-import { executors, type QueueWarning } from "../lib/executors.ts";
+import { api, type QueueWarning } from "../lib/api.ts";
 import { Link } from "../lib/router.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 
@@ -12,7 +12,7 @@ export function ExecutorWarnings({ linkToExecutors = true }: { linkToExecutors?:
   const allowed = can(me.data?.data, "system.view");
   const warnings = useQuery({
     queryKey: queryKeys.executorWarnings(),
-    queryFn: executors.warnings,
+    queryFn: api.executorWarnings,
     refetchInterval: 10_000,
     enabled: allowed,
   });

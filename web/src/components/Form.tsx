@@ -1,16 +1,8 @@
 import type { ReactNode } from "react";
 
 import { ApiError } from "../lib/api.ts";
-import { BUTTON, INPUT, SECONDARY } from "../pages/SignIn.tsx";
 
-export { BUTTON, INPUT, SECONDARY };
-
-export const DANGER =
-  "rounded-md border border-red-300 px-3 py-1.5 text-sm text-red-700 hover:bg-red-50 disabled:cursor-not-allowed disabled:opacity-50 dark:border-red-900 dark:text-red-400 dark:hover:bg-red-950/40";
-export const TH = "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-zinc-500 dark:text-zinc-400";
-export const TD = "px-3 py-2 text-sm";
-export const LINK = "font-medium text-orange-700 hover:underline dark:text-orange-400";
-export const CHECKBOX = "size-4 rounded border-zinc-300 accent-orange-600 dark:border-zinc-700";
+export { BUTTON, CHECKBOX, DANGER, INPUT, LINK, SECONDARY, SELECT, TD, TH } from "./styles.ts";
 
 /** A labelled form control with an optional hint and error (the error is announced). */
 export function Field({

@@ -14,6 +14,8 @@ export const NAV_ITEMS = [
   { to: "/retention-policies", label: "Retention" },
   { to: "/s3-configs", label: "S3" },
   { to: "/executors", label: "Executors" },
+  { to: "/logs", label: "Logs" },
+  { to: "/notifications", label: "Notifications" },
   { to: "/settings", label: "Settings" },
 ] as const;
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, type ReactNode } from "react";
 
-import type { LogLine } from "../lib/resources.ts";
+import type { LogLine } from "../lib/api.ts";
 
 const LEVEL_STYLE: Record<string, string> = {
   error: "text-red-400",

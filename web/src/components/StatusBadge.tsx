@@ -1,4 +1,5 @@
-import type { BackupStatus } from "../lib/types.ts";
+import type { BackupStatus } from "../lib/api.ts";
+import { isActive } from "../lib/status.ts";
 
 const STYLES: Record<string, string> = {
   completed: "bg-emerald-100 text-emerald-800 dark:bg-emerald-900/40 dark:text-emerald-300",
@@ -25,6 +26,4 @@ export function StatusBadge({ status }: { status: BackupStatus }) {
   );
 }
 
-export function isActive(status: BackupStatus): boolean {
-  return status === "running" || status === "pending";
-}
+export { isActive };

@@ -4,7 +4,7 @@ import { api } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime } from "../lib/format.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
-import type { Backup, DatabaseConfig } from "../lib/types.ts";
+import type { Backup, DatabaseConfig } from "../lib/api.ts";
 import {
   setVerificationTarget,
   VERIFY_EVERY,

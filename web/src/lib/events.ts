@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 
-import type { BackupStatus } from "./types.ts";
+import type { BackupStatus } from "./api.ts";
 
 /** One `execution` event of `GET /api/events/stream` (services/api/.../hub.py ExecutionUpdate). */
 export interface ExecutionUpdate {

@@ -14,11 +14,11 @@ function subscribe(onChange: () => void): () => void {
   };
 }
 
-export function navigate(to: string, { replace = false } = {}): void {
+export function navigate(to: string, { replace = false, scroll = true } = {}): void {
   if (replace) window.history.replaceState(null, "", to);
   else window.history.pushState(null, "", to);
   window.dispatchEvent(new Event(NAVIGATE_EVENT));
-  window.scrollTo(0, 0);
+  if (scroll) window.scrollTo(0, 0);
 }
 
 export function usePathname(): string {

@@ -5,7 +5,7 @@ import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/Sta
 import { formatDateTime } from "../lib/format.ts";
 import { auth, ROLES, useMe, type AuditFilters, type Role } from "../lib/auth.ts";
 import { navigate, useSearch } from "../lib/router.tsx";
-import { BUTTON, INPUT, SECONDARY } from "./SignIn.tsx";
+import { BUTTON, INPUT, SECONDARY } from "../components/styles.ts";
 import { DataTable } from "../components/DataTable.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
 

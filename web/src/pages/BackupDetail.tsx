@@ -1,19 +1,20 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type ReactNode } from "react";
 
-import { BUTTON, DANGER, FormStatus, LINK, SECONDARY } from "../components/Form.tsx";
+import { BUTTON, DANGER, LINK, SECONDARY } from "../components/Form.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { CancelButton } from "../components/CancelButton.tsx";
 import { VerificationPanel, VerifyButton } from "../components/Verification.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api, ApiError, type Page } from "../lib/api.ts";
+import { api, ApiError, type Page, type BackupDetail as BackupRecord, type LogLine } from "../lib/api.ts";
+import { describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { useExecutionStream, type ExecutionUpdate, type StreamState } from "../lib/events.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
-import { describePolicy, resources, type BackupDetail as BackupRecord, type LogLine } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
-import { useS3Available } from "../lib/hooks.ts";
+import { useS3Available } from "../lib/hooks/system.ts";
+import { useDeleteBackup, useUploadToS3 } from "../lib/hooks/backups.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
 
 const TYPE_LABEL: Record<string, string> = {
@@ -140,7 +141,7 @@ function CopyRow({ name, status, children }: { name: string; status: string | nu
 function Copies({ b, canViewS3 }: { b: BackupRecord; canViewS3: boolean }) {
   const s3Config = useQuery({
     queryKey: queryKeys.s3Config(b.s3ConfigId),
-    queryFn: () => resources.s3Config(b.s3ConfigId ?? ""),
+    queryFn: () => api.s3Config(b.s3ConfigId ?? ""),
     enabled: canViewS3 && !!b.s3ConfigId,
     retry: false,
   });
@@ -193,14 +194,14 @@ function Retention({ b }: { b: BackupRecord }) {
   const scheduleId = b.backupScheduleId ?? null;
   const schedule = useQuery({
     queryKey: queryKeys.schedule(scheduleId),
-    queryFn: () => resources.schedule(scheduleId ?? ""),
+    queryFn: () => api.schedule(scheduleId ?? ""),
     enabled: scheduleId !== null,
     retry: false,
   });
   const policyId = b.retentionPolicyId ?? schedule.data?.data.retentionPolicyId ?? null;
   const policy = useQuery({
     queryKey: queryKeys.retentionPolicy(policyId),
-    queryFn: () => resources.policy(policyId ?? ""),
+    queryFn: () => api.policy(policyId ?? ""),
     enabled: policyId !== null,
     retry: false,
   });
@@ -284,21 +285,10 @@ function LiveProgress({ b, total, stream, now }: { b: BackupRecord; total: numbe
 /** Upload to S3 and delete (the page shows their outcome under its header). */
 function useBackupActions(id: string) {
   const queryClient = useQueryClient();
-  const upload = useMutation({
-    mutationFn: () => api.uploadToS3(id),
-    onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backup(id) });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-    },
-  });
-  const remove = useMutation({
-    mutationFn: () => resources.deleteBackup(id),
-    onSuccess: () => {
-      queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
-      navigate("/backups");
-    },
+  const upload = useUploadToS3();
+  const remove = useDeleteBackup(() => {
+    queryClient.removeQueries({ queryKey: queryKeys.backup(id) });
+    navigate("/backups");
   });
   return { upload, remove };
 }
@@ -326,7 +316,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
           </a>
         )}
         {canUpload && (
-          <button type="button" className={SECONDARY} disabled={upload.isPending} onClick={() => upload.mutate()}>
+          <button type="button" className={SECONDARY} disabled={upload.isPending} onClick={() => upload.mutate({ id: b.id, name })}>
             {upload.isPending ? "Queuing…" : b.s3Status === "failed" ? "Retry S3" : "To S3"}
           </button>
         )}
@@ -344,7 +334,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
             disabled={remove.isPending}
             onClick={() => {
               const when = formatDateTime(b.startedAt);
-              if (window.confirm(`Delete the backup of ${name} from ${when}? Its file and S3 copy are removed.`)) remove.mutate();
+              if (window.confirm(`Delete the backup of ${name} from ${when}? Its file and S3 copy are removed.`)) remove.mutate({ id: b.id, name });
             }}
           >
             {remove.isPending ? "Deleting…" : "Delete"}
@@ -396,7 +386,7 @@ export function BackupDetail({ backupId }: { backupId: string }) {
 
   const backup = useQuery({
     queryKey: key,
-    queryFn: () => resources.backup(backupId),
+    queryFn: () => api.backup(backupId),
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
     // Poll every 2 s while it runs, or every 10 s as a safety net while the stream is live.
     refetchInterval: (query) => {
@@ -416,7 +406,7 @@ export function BackupDetail({ backupId }: { backupId: string }) {
 
   const filtered = useQuery({
     queryKey: queryKeys.backupLogs(backupId, level),
-    queryFn: () => resources.backupLogs(backupId, level === "all" ? undefined : level),
+    queryFn: () => api.backupLogs(backupId, level === "all" ? undefined : level),
     enabled: level !== "all",
     refetchInterval: live ? (stream === "live" ? 10_000 : 2_000) : false,
   });
@@ -460,12 +450,6 @@ export function BackupDetail({ backupId }: { backupId: string }) {
       </p>
       <PageHeader title={`Backup of ${b.databaseName ?? "a deleted database"}`} actions={<Actions b={b} actions={actions} />} />
       <div className="space-y-6" data-testid="backup-detail">
-        {(actions.upload.error ?? actions.remove.error ?? actions.upload.isSuccess) && (
-          <FormStatus
-            error={actions.upload.error ?? actions.remove.error}
-            success={actions.upload.isSuccess ? "Upload to S3 queued." : null}
-          />
-        )}
         {b.status === "failed" && b.errorMessage && (
           <div
             role="alert"

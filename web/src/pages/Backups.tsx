@@ -1,106 +1,120 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-
 import { BackupTable } from "../components/BackupTable.tsx";
-import { isActive } from "../components/StatusBadge.tsx";
+import { FilterBar, FilterDate, FilterSelect, Pagination } from "../components/ListControls.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api } from "../lib/api.ts";
-import { navigate, useSearch } from "../lib/router.tsx";
-import { queryKeys } from "../lib/queryKeys.ts";
+import type { BackupQuery, BackupSort, BackupStatus, BackupType, SortOrder, StorageLocation } from "../lib/api.ts";
+import { useBackups } from "../lib/hooks/backups.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
+import { dayBound, oneOf, pageOf, useUrlParams } from "../lib/urlState.ts";
 
 const PAGE_SIZE = 50;
-const STATUSES = ["", "running", "completed", "failed"] as const;
+const STATUSES: readonly BackupStatus[] = ["pending", "running", "completed", "failed", "cancelled", "skipped"];
+const TYPES: readonly BackupType[] = ["manual", "hourly", "daily", "weekly", "monthly", "custom", "pre-restore"];
+const STORAGE: readonly StorageLocation[] = ["local", "s3", "local-only"];
+const STORAGE_LABEL: Record<StorageLocation, string> = { local: "Local copy", s3: "S3 (uploaded)", "local-only": "Not on S3" };
+
+/** The sort choices: a column and a direction, as `column:order` in one select. */
+const BACKUP_SORTS: { value: `${BackupSort}:${SortOrder}`; label: string }[] = [
+  { value: "startedAt:desc", label: "Newest first" },
+  { value: "startedAt:asc", label: "Oldest first" },
+  { value: "size:desc", label: "Largest first" },
+  { value: "size:asc", label: "Smallest first" },
+  { value: "duration:desc", label: "Slowest first" },
+  { value: "duration:asc", label: "Fastest first" },
+];
+const DEFAULT_SORT = "startedAt:desc";
+const FILTER_KEYS = ["databaseId", "type", "status", "storage", "from", "to"] as const;
 
 export function Backups() {
-  const params = new URLSearchParams(useSearch());
-  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
-  const status = params.get("status") ?? "";
+  const [params, update] = useUrlParams();
+  const page = pageOf(params);
   const databaseId = params.get("databaseId") ?? "";
+  const status = oneOf(params.get("status"), STATUSES);
+  const type = oneOf(params.get("type"), TYPES);
+  const storage = oneOf(params.get("storage"), STORAGE);
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
+  const sortChoice = oneOf(params.get("sort"), BACKUP_SORTS.map((sort) => sort.value)) ?? DEFAULT_SORT;
+  const [sort, order] = sortChoice.split(":") as [BackupSort, SortOrder];
 
-  const setParam = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    if (key !== "page") next.delete("page");
-    const text = next.toString();
-    navigate(`/backups${text ? `?${text}` : ""}`, { replace: true });
+  const query: BackupQuery = {
+    page,
+    limit: PAGE_SIZE,
+    databaseId: databaseId || undefined,
+    status,
+    type,
+    storage,
+    startDate: dayBound(from, "start"),
+    endDate: dayBound(to, "end"),
+    ...(sortChoice === DEFAULT_SORT ? {} : { sort, order }),
   };
-
-  const filters = { page, limit: PAGE_SIZE, status: status || undefined, databaseId: databaseId || undefined };
-  const backups = useQuery({
-    queryKey: queryKeys.backups(filters),
-    queryFn: () => api.backups(filters),
-    placeholderData: keepPreviousData,
-    refetchInterval: (query) =>
-      query.state.data?.data.some((backup) => isActive(backup.status)) ? 3_000 : 30_000,
-  });
-
-  const total = backups.data?.meta.total;
-  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const backups = useBackups(query);
+  const databases = useDatabases();
+  const filtered = FILTER_KEYS.some((key) => params.get(key));
 
   return (
     <>
-      <PageHeader
-        title="Backups"
-        actions={
-          <label className="flex items-center gap-2 text-sm">
-            Status
-            <select
-              value={status}
-              onChange={(event) => setParam("status", event.target.value)}
-              className="rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
-            >
-              {STATUSES.map((value) => (
-                <option key={value} value={value}>
-                  {value || "all"}
-                </option>
-              ))}
-            </select>
-          </label>
-        }
-      />
-      {databaseId && (
-        <p className="mb-4 text-sm text-zinc-600 dark:text-zinc-400">
-          Showing one database only.{" "}
-          <button type="button" className="text-orange-700 hover:underline dark:text-orange-400" onClick={() => setParam("databaseId", "")}>
-            Show all
-          </button>
-        </p>
-      )}
+      <PageHeader title="Backups" />
+      <FilterBar
+        label="Filter backups"
+        active={filtered || sortChoice !== DEFAULT_SORT}
+        onClear={() => update(Object.fromEntries([...FILTER_KEYS, "sort"].map((key) => [key, undefined])))}
+      >
+        <FilterSelect
+          id="filter-database"
+          label="Database"
+          value={databaseId}
+          onChange={(value) => update({ databaseId: value })}
+          choices={(databases.data?.data ?? []).map((database) => ({ value: database.id, label: database.name }))}
+        />
+        <FilterSelect id="filter-type" label="Type" value={type ?? ""} onChange={(value) => update({ type: value })} choices={TYPES.map((value) => ({ value, label: value }))} />
+        <FilterSelect
+          id="filter-status"
+          label="Status"
+          value={status ?? ""}
+          onChange={(value) => update({ status: value })}
+          choices={STATUSES.map((value) => ({ value, label: value }))}
+        />
+        <FilterSelect
+          id="filter-storage"
+          label="Stored in"
+          value={storage ?? ""}
+          onChange={(value) => update({ storage: value })}
+          choices={STORAGE.map((value) => ({ value, label: STORAGE_LABEL[value] }))}
+        />
+        <FilterDate id="filter-from" label="From" value={from} max={to || undefined} onChange={(value) => update({ from: value })} />
+        <FilterDate id="filter-to" label="To" value={to} min={from || undefined} onChange={(value) => update({ to: value })} />
+        <FilterSelect
+          id="filter-sort"
+          label="Sort"
+          value={sortChoice}
+          anyLabel={false}
+          onChange={(value) => update({ sort: value === DEFAULT_SORT ? undefined : value })}
+          choices={BACKUP_SORTS}
+        />
+      </FilterBar>
       <Panel>
         {backups.isPending ? (
           <Loading label="Loading backups…" />
         ) : backups.isError ? (
           <ErrorState error={backups.error} onRetry={() => void backups.refetch()} />
         ) : backups.data.data.length === 0 ? (
-          <Empty>No backups match.</Empty>
+          <Empty>{filtered ? "No backups match these filters." : "No backups yet."}</Empty>
         ) : (
-          <>
-            <BackupTable backups={backups.data.data} />
-            <nav aria-label="Pagination" className="mt-4 flex items-center justify-between text-sm">
-              <span className="text-zinc-500 dark:text-zinc-400">
-                Page {page} of {lastPage}
-                {total !== undefined && ` · ${total} backups`}
-              </span>
-              <div className="flex gap-2">
-                <button
-                  type="button"
-                  disabled={page <= 1}
-                  onClick={() => setParam("page", String(page - 1))}
-                  className="rounded-md border border-zinc-300 px-3 py-1 disabled:opacity-40 dark:border-zinc-700"
-                >
-                  Previous
-                </button>
-                <button
-                  type="button"
-                  disabled={page >= lastPage}
-                  onClick={() => setParam("page", String(page + 1))}
-                  className="rounded-md border border-zinc-300 px-3 py-1 disabled:opacity-40 dark:border-zinc-700"
-                >
-                  Next
-                </button>
-              </div>
-            </nav>
-          </>
+          <div aria-busy={backups.isFetching && backups.isPlaceholderData}>
+            <BackupTable
+              backups={backups.data.data}
+              sorting={{
+                sort,
+                order,
+                // The same column again flips the order; another starts largest / newest first.
+                onSort: (column) => {
+                  const next = `${column}:${column === sort && order === "desc" ? "asc" : "desc"}`;
+                  update({ sort: next === DEFAULT_SORT ? undefined : next });
+                },
+              }}
+            />
+            <Pagination page={page} total={backups.data.meta.total} pageSize={PAGE_SIZE} noun="backups" onPage={(next) => update({ page: String(next) })} />
+          </div>
         )}
       </Panel>
     </>

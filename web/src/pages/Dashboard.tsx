@@ -1,29 +1,25 @@
-import { useQuery } from "@tanstack/react-query";
-
 import { BackupTable } from "../components/BackupTable.tsx";
-import { isActive } from "../components/StatusBadge.tsx";
+import { HistoryChart } from "../components/HistoryChart.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
-import { api } from "../lib/api.ts";
+import { SchedulerStatus } from "../components/SchedulerStatus.tsx";
+import { OverdueBanner } from "../components/OverdueBanner.tsx";
+import type { Schedule, SystemStats } from "../lib/api.ts";
+import { useBackupHistory, useBackups } from "../lib/hooks/backups.ts";
+import { useSchedules } from "../lib/hooks/schedules.ts";
+import { useStats } from "../lib/hooks/system.ts";
+import { useUrlParams } from "../lib/urlState.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../lib/format.ts";
-import { resources, type Schedule } from "../lib/resources.ts";
 import { Link } from "../lib/router.tsx";
-import type { SystemStats } from "../lib/types.ts";
-import { queryKeys } from "../lib/queryKeys.ts";
 
 const TD = "px-3 py-2 text-sm whitespace-nowrap";
 
 /** The next runs of the enabled schedules, soonest first (SPEC §7.2.1). */
 function UpcomingSchedules() {
   const me = useMe();
-  const schedules = useQuery({
-    queryKey: queryKeys.schedules(),
-    queryFn: resources.schedules,
-    refetchInterval: 60_000,
-    enabled: can(me.data?.data, "schedule.view"),
-  });
+  const schedules = useSchedules(undefined, { enabled: can(me.data?.data, "schedule.view") });
   if (!can(me.data?.data, "schedule.view")) return null;
   const upcoming = (schedules.data?.data ?? [])
     .filter((schedule: Schedule) => schedule.enabled && schedule.nextRunAt)
@@ -78,14 +74,55 @@ function statCards(stats: SystemStats): { key: string; label: string; value: str
   ];
 }
 
+const HISTORY_DAYS = [7, 30, 90] as const;
+
+/** Size and duration of the completed backups of the last days, a line per database. */
+function BackupHistoryCharts() {
+  const [params, update] = useUrlParams();
+  const days = HISTORY_DAYS.find((value) => String(value) === params.get("days")) ?? 30;
+  const history = useBackupHistory(days);
+  return (
+    <section aria-labelledby="history-title" className="rounded-xl border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900">
+      <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
+        <h2 id="history-title" className="text-sm font-semibold text-zinc-600 dark:text-zinc-300">
+          Backup history
+        </h2>
+        <div role="group" aria-label="Period" className="inline-flex overflow-hidden rounded-md border border-zinc-300 text-sm dark:border-zinc-700">
+          {HISTORY_DAYS.map((value) => (
+            <button
+              key={value}
+              type="button"
+              aria-pressed={value === days}
+              onClick={() => update({ days: value === 30 ? undefined : String(value) })}
+              className={`px-3 py-1 ${value === days ? "bg-orange-600 text-white" : "hover:bg-zinc-100 dark:hover:bg-zinc-800"}`}
+            >
+              {value} days
+            </button>
+          ))}
+        </div>
+      </div>
+      {history.isPending ? (
+        <Loading label="Loading backup history…" />
+      ) : history.isError ? (
+        <ErrorState error={history.error} onRetry={() => void history.refetch()} />
+      ) : history.data.data.points.length === 0 ? (
+        <Empty>No completed backups in the last {days} days.</Empty>
+      ) : (
+        <div className="grid gap-6 lg:grid-cols-2">
+          <HistoryChart points={history.data.data.points} metric="size" title="Backup size" />
+          <HistoryChart points={history.data.data.points} metric="duration" title="Backup duration" />
+        </div>
+      )}
+      {history.data?.data.truncated && (
+        <p className="mt-2 text-xs text-zinc-500 dark:text-zinc-400">Only the newest {history.data.data.points.length} backups are shown.</p>
+      )}
+    </section>
+  );
+}
+
 export function Dashboard() {
-  const stats = useQuery({ queryKey: queryKeys.stats(), queryFn: api.stats, refetchInterval: 15_000 });
-  const recent = useQuery({
-    queryKey: queryKeys.backups({ limit: 10 }),
-    queryFn: () => api.backups({ limit: 10 }),
-    refetchInterval: (query) =>
-      query.state.data?.data.some((backup) => isActive(backup.status)) ? 3_000 : 15_000,
-  });
+  const stats = useStats();
+  const recent = useBackups({ limit: 10 }, { idle: 15_000 });
 
   return (
     <>
@@ -100,7 +137,9 @@ export function Dashboard() {
         }
       />
       <div className="space-y-6">
+        <SchedulerStatus />
         <ExecutorWarnings />
+        <OverdueBanner />
         <section aria-label="Statistics">
           {stats.isPending ? (
             <Loading label="Loading statistics…" />
@@ -117,6 +156,7 @@ export function Dashboard() {
             </div>
           )}
         </section>
+        <BackupHistoryCharts />
         <Panel title="Recent backups">
           {recent.isPending ? (
             <Loading label="Loading recent backups…" />

@@ -1,29 +1,25 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 
 import { BackupTable } from "../components/BackupTable.tsx";
 import { DataTable } from "../components/DataTable.tsx";
-import { BUTTON, DANGER, FormStatus, LINK, SECONDARY, TD, formatInZone } from "../components/Form.tsx";
+import { BUTTON, DANGER, LINK, SECONDARY, TD, formatInZone } from "../components/Form.tsx";
 import { Detail } from "../components/LogView.tsx";
 import { isActive } from "../components/StatusBadge.tsx";
 import { VerificationTarget } from "../components/Verification.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api, ApiError } from "../lib/api.ts";
+import { api, ApiError, type DatabaseDetail as DatabaseRecord } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatRelative } from "../lib/format.ts";
-import { resources, type DatabaseDetail as DatabaseRecord } from "../lib/resources.ts";
 import { Link, navigate } from "../lib/router.tsx";
-import type { ConnectionTest } from "../lib/types.ts";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { useStartBackup } from "../lib/hooks/backups.ts";
+import { useDeleteDatabase, useTestConnection, type StoredTest } from "../lib/hooks/databases.ts";
 
 const TYPE_LABEL: Record<string, string> = { postgresql: "PostgreSQL", mysql: "MySQL", mariadb: "MariaDB" };
 const MUTED = "text-zinc-500 dark:text-zinc-400";
 const RECENT = 10;
 
-/** The last connection test of this browser session (the API does not keep one). */
-export interface StoredTest {
-  result: ConnectionTest;
-  at: string;
-}
+export type { StoredTest };
 
 function ConnectionTestResult({ test, lastBackup }: { test: StoredTest | undefined; lastBackup: { status: string; at: string } | null }) {
   if (!test) {
@@ -63,13 +59,13 @@ function ConnectionTestResult({ test, lastBackup }: { test: StoredTest | undefin
 function DatabaseSchedules({ databaseId, canManage }: { databaseId: string; canManage: boolean }) {
   const schedules = useQuery({
     queryKey: queryKeys.schedules({ databaseId }),
-    queryFn: () => resources.databaseSchedules(databaseId),
+    queryFn: () => api.schedules(databaseId),
     refetchInterval: 60_000,
   });
   const me = useMe();
   const policies = useQuery({
     queryKey: queryKeys.retentionPolicies(),
-    queryFn: resources.policies,
+    queryFn: api.policies,
     enabled: can(me.data?.data, "retention.view"),
   });
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
@@ -147,26 +143,13 @@ function Body({ database }: { database: DatabaseRecord }) {
     staleTime: Infinity,
     gcTime: Infinity,
   });
-  const test = useMutation({
-    mutationFn: () => api.testConnection(database.id),
-    onSuccess: (page) => queryClient.setQueryData<StoredTest>(queryKeys.connectionTest(database.id), { result: page.data, at: new Date().toISOString() }),
-  });
-  const backup = useMutation({
-    mutationFn: () => api.startBackup(database.id),
-    onSuccess: () => {
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
-    },
-  });
-  const remove = useMutation({
-    mutationFn: () => resources.deleteDatabase(database.id),
-    onSuccess: () => {
-      queryClient.removeQueries({ queryKey: queryKeys.database(database.id) });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
-      void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
-      navigate("/databases");
-    },
+  const test = useTestConnection(database);
+  // The page says "Backup started. Follow it" itself.
+  const backup = useStartBackup({ quiet: true });
+  const remove = useDeleteDatabase(() => {
+    queryClient.removeQueries({ queryKey: queryKeys.database(database.id) });
+    void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
+    navigate("/databases");
   });
 
   const newest = backups.data?.data[0];
@@ -185,7 +168,7 @@ function Body({ database }: { database: DatabaseRecord }) {
         actions={
           <div className="flex flex-wrap items-center gap-2">
             {canBackup && (
-              <button type="button" className={BUTTON} disabled={backup.isPending || !database.enabled} onClick={() => backup.mutate()} title={database.enabled ? undefined : "The database is disabled"}>
+              <button type="button" className={BUTTON} disabled={backup.isPending || !database.enabled} onClick={() => backup.mutate(database)} title={database.enabled ? undefined : "The database is disabled"}>
                 {backup.isPending ? "Starting…" : "Backup now"}
               </button>
             )}
@@ -199,7 +182,7 @@ function Body({ database }: { database: DatabaseRecord }) {
                   className={DANGER}
                   disabled={remove.isPending}
                   onClick={() => {
-                    if (window.confirm(`Delete "${database.name}" with its schedules and backup records? Backup files stay on disk.`)) remove.mutate();
+                    if (window.confirm(`Delete "${database.name}" with its schedules and backup records? Backup files stay on disk.`)) remove.mutate(database);
                   }}
                 >
                   {remove.isPending ? "Deleting…" : "Delete"}
@@ -219,8 +202,6 @@ function Body({ database }: { database: DatabaseRecord }) {
               </Link>
             </p>
           )}
-          {backup.isError && <p className="text-red-700 dark:text-red-400">{backup.error.message}</p>}
-          {remove.isError && <FormStatus error={remove.error} />}
         </div>
         <div className="grid gap-6 lg:grid-cols-3">
           <div className="lg:col-span-2">
@@ -312,7 +293,7 @@ function Body({ database }: { database: DatabaseRecord }) {
 export function DatabaseDetail({ databaseId }: { databaseId: string }) {
   const database = useQuery({
     queryKey: queryKeys.database(databaseId),
-    queryFn: () => resources.database(databaseId),
+    queryFn: () => api.database(databaseId),
     retry: (count, error) => !(error instanceof ApiError && error.status === 404) && count < 2,
   });
   if (database.isPending) return <Loading label="Loading database…" />;

@@ -4,10 +4,11 @@ import { useState, type FormEvent } from "react";
 import { BUTTON, CHECKBOX, DANGER, Field, FormStatus, INPUT, ReadOnlyNote, SECONDARY, fieldErrors } from "../components/Form.tsx";
 import { PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
-import { resources, type DatabaseDetail, type DatabaseInput } from "../lib/resources.ts";
+import { api, type DatabaseDetail, type DatabaseInput } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
 
 type Engine = "postgresql" | "mysql";
 const DEFAULT_PORT: Record<Engine, string> = { postgresql: "5432", mysql: "3306" };
@@ -22,6 +23,7 @@ interface FormValues {
   password: string;
   dockerContainerName: string;
   queue: string;
+  maxBackupAgeHours: string;
   enabled: boolean;
   skipConnectionTest: boolean;
 }
@@ -38,6 +40,7 @@ function initialValues(db?: DatabaseDetail): FormValues {
     password: "",
     dockerContainerName: db?.dockerContainerName ?? "",
     queue: db?.queue ?? "default",
+    maxBackupAgeHours: db?.maxBackupAgeHours ? String(db.maxBackupAgeHours) : "",
     enabled: db?.enabled ?? true,
     skipConnectionTest: false,
   };
@@ -53,6 +56,7 @@ function toInput(values: FormValues, editing: boolean): DatabaseInput {
     username: values.username,
     dockerContainerName: values.dockerContainerName.trim() || null,
     queue: values.queue.trim() || "default",
+    maxBackupAgeHours: values.maxBackupAgeHours.trim() ? Number(values.maxBackupAgeHours) : null,
     enabled: values.enabled,
     skipConnectionTest: values.skipConnectionTest,
   };
@@ -73,18 +77,20 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
   };
   const save = useMutation({
     mutationFn: () =>
-      database ? resources.updateDatabase(database.id, toInput(values, true)) : resources.createDatabase(toInput(values, false)),
-    onSuccess: () => {
+      database ? api.updateDatabase(database.id, toInput(values, true)) : api.createDatabase(toInput(values, false)),
+    onSuccess: (saved) => {
       refresh();
+      toast.success(`${saved.data.name} ${database ? "saved" : "added"}.`);
       navigate("/databases");
     },
   });
   const remove = useMutation({
-    mutationFn: () => resources.deleteDatabase(database?.id ?? ""),
+    mutationFn: () => api.deleteDatabase(database?.id ?? ""),
     onSuccess: () => {
       refresh();
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
+      toast.success(`${database?.name ?? "The database"} deleted.`);
       navigate("/databases");
     },
   });
@@ -156,6 +162,14 @@ function DatabaseFormBody({ database }: { database?: DatabaseDetail }) {
               <Field id="db-queue" label="Executor queue" error={errors.queue} hint="Executors serving this queue run its jobs (one queue per network).">
                 <input id="db-queue" className={INPUT} maxLength={32} spellCheck={false} value={values.queue} onChange={(e) => set("queue", e.target.value)} />
               </Field>
+              <Field
+                id="db-max-age"
+                label="Alert when the last good backup is older than (hours, optional)"
+                error={errors.maxBackupAgeHours}
+                hint="Empty: 1.5 times the interval of its most frequent schedule. Past it the database is overdue (see Notifications)."
+              >
+                <input id="db-max-age" type="number" min={1} max={8784} className={INPUT} value={values.maxBackupAgeHours} onChange={(e) => set("maxBackupAgeHours", e.target.value)} />
+              </Field>
             </div>
             <div className="space-y-2">
               <label className="flex items-center gap-2 text-sm">
@@ -203,7 +217,7 @@ export function DatabaseForm({ databaseId }: { databaseId?: string }) {
     <EditLoader
       id={databaseId}
       queryKey="database"
-      load={resources.database}
+      load={api.database}
       what="database"
       render={(item) => <DatabaseFormBody database={item} />}
     />

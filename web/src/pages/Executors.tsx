@@ -1,13 +1,11 @@
-import { useQuery } from "@tanstack/react-query";
-
 import { DataTable } from "../components/DataTable.tsx";
 import { ExecutorWarnings } from "../components/ExecutorWarnings.tsx";
 import { LINK, TD } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { executors, type Executor, type RunningJob } from "../lib/executors.ts";
+import type { Executor, RunningJob } from "../lib/api.ts";
 import { formatDateTime, formatRelative } from "../lib/format.ts";
 import { Link } from "../lib/router.tsx";
-import { queryKeys } from "../lib/queryKeys.ts";
+import { useExecutors } from "../lib/hooks/system.ts";
 
 const BADGE = "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium";
 
@@ -63,7 +61,7 @@ function Job({ job }: { job: RunningJob }) {
 }
 
 export function Executors() {
-  const list = useQuery({ queryKey: queryKeys.executors(), queryFn: executors.list, refetchInterval: 5_000 });
+  const list = useExecutors();
   return (
     <>
       <PageHeader title="Executors" />

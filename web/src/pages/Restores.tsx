@@ -5,25 +5,23 @@ import { BUTTON, CHECKBOX, Field, INPUT, LINK, ReadOnlyNote, SECONDARY, TD } fro
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { CancelButton } from "../components/CancelButton.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
-import { api } from "../lib/api.ts";
+import { FilterBar, FilterDate, FilterSelect, Pagination } from "../components/ListControls.tsx";
+import { useDatabases } from "../lib/hooks/databases.ts";
+import { useRestore, useRestores } from "../lib/hooks/restores.ts";
+import { dayBound, oneOf, pageOf, useUrlParams } from "../lib/urlState.ts";
+import { api, uploadRestore, type Restore, type RestoreOptions, type RestoreSource, type S3Object, type Backup, type BackupStatus, type DatabaseConfig, type RestoreQuery, type RestoreSort, type SortOrder } from "../lib/api.ts";
+
+type RestoreQuerySource = NonNullable<RestoreQuery["source"]>;
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from "../lib/format.ts";
-import {
-  resources,
-  uploadRestore,
-  type Restore,
-  type RestoreOptions,
-  type RestoreSource,
-  type S3Object,
-} from "../lib/resources.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
-import type { Backup, DatabaseConfig } from "../lib/types.ts";
-import { DataTable } from "../components/DataTable.tsx";
+import { DataTable, type ColumnSort } from "../components/DataTable.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
 
 const PAGE_SIZE = 50;
-const STATUSES = ["", "pending", "running", "completed", "failed", "cancelled"] as const;
 
 function sourceLabel(restore: Restore): string {
   if (restore.sourceType === "s3") return restore.s3Bucket ? `S3 (${restore.s3Bucket})` : "S3";
@@ -31,58 +29,101 @@ function sourceLabel(restore: Restore): string {
   return restore.sourceType;
 }
 
+const RESTORE_STATUSES: readonly BackupStatus[] = ["pending", "running", "completed", "failed", "cancelled"];
+const SOURCES: readonly RestoreQuerySource[] = ["local", "s3", "upload"];
+const SOURCE_LABEL: Record<RestoreQuerySource, string> = { local: "Local file", s3: "S3", upload: "Uploaded file" };
+const RESTORE_SORTS: { value: `${RestoreSort}:${SortOrder}`; label: string }[] = [
+  { value: "startedAt:desc", label: "Newest first" },
+  { value: "startedAt:asc", label: "Oldest first" },
+  { value: "duration:desc", label: "Slowest first" },
+  { value: "duration:asc", label: "Fastest first" },
+];
+const DEFAULT_SORT = "startedAt:desc";
+const FILTER_KEYS = ["databaseId", "source", "status", "from", "to"] as const;
+
 export function Restores() {
   const me = useMe();
   const canRestore = can(me.data?.data, "restore.execute");
-  const params = new URLSearchParams(useSearch());
-  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
-  const status = params.get("status") ?? "";
-  const setParam = (key: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(key, value);
-    else next.delete(key);
-    if (key !== "page") next.delete("page");
-    const text = next.toString();
-    navigate(`/restores${text ? `?${text}` : ""}`, { replace: true });
+  const [params, update] = useUrlParams();
+  const page = pageOf(params);
+  const databaseId = params.get("databaseId") ?? "";
+  const status = oneOf(params.get("status"), RESTORE_STATUSES);
+  const source = oneOf(params.get("source"), SOURCES);
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
+  const sortChoice = oneOf(params.get("sort"), RESTORE_SORTS.map((sort) => sort.value)) ?? DEFAULT_SORT;
+  const [sort, order] = sortChoice.split(":") as [RestoreSort, SortOrder];
+  const query: RestoreQuery = {
+    page,
+    limit: PAGE_SIZE,
+    databaseId: databaseId || undefined,
+    status,
+    source,
+    startDate: dayBound(from, "start"),
+    endDate: dayBound(to, "end"),
+    ...(sortChoice === DEFAULT_SORT ? {} : { sort, order }),
   };
-  const filters = { page, limit: PAGE_SIZE, status: status || undefined };
-  const restores = useQuery({
-    queryKey: queryKeys.restores(filters),
-    queryFn: () => resources.restores(filters),
-    placeholderData: keepPreviousData,
-    refetchInterval: (query) => (query.state.data?.data.some((r) => isActive(r.status)) ? 3_000 : 30_000),
+  const restores = useRestores(query);
+  // The same column again flips the order; another starts newest / slowest first.
+  const sortBy = (column: RestoreSort): ColumnSort => ({
+    direction: column === sort ? order : null,
+    onSort: () => {
+      const next = `${column}:${column === sort && order === "desc" ? "asc" : "desc"}`;
+      update({ sort: next === DEFAULT_SORT ? undefined : next });
+    },
   });
-  const total = restores.data?.meta.total;
-  const lastPage = total == null ? page : Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const databases = useDatabases();
+  const filtered = FILTER_KEYS.some((key) => params.get(key));
 
   return (
     <>
       <PageHeader
         title="Restores"
         actions={
-          <div className="flex flex-wrap items-center gap-3">
-            <label className="flex items-center gap-2 text-sm">
-              Status
-              <select
-                value={status}
-                onChange={(event) => setParam("status", event.target.value)}
-                className="rounded-md border border-zinc-300 bg-white px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900"
-              >
-                {STATUSES.map((value) => (
-                  <option key={value} value={value}>
-                    {value || "all"}
-                  </option>
-                ))}
-              </select>
-            </label>
-            {canRestore && (
-              <Link to="/restore/new" className={BUTTON}>
-                New restore
-              </Link>
-            )}
-          </div>
+          canRestore && (
+            <Link to="/restore/new" className={BUTTON}>
+              New restore
+            </Link>
+          )
         }
       />
+      <FilterBar
+        label="Filter restores"
+        active={filtered || sortChoice !== DEFAULT_SORT}
+        onClear={() => update(Object.fromEntries([...FILTER_KEYS, "sort"].map((key) => [key, undefined])))}
+      >
+        <FilterSelect
+          id="filter-database"
+          label="Into database"
+          value={databaseId}
+          onChange={(value) => update({ databaseId: value })}
+          choices={(databases.data?.data ?? []).map((database) => ({ value: database.id, label: database.name }))}
+        />
+        <FilterSelect
+          id="filter-source"
+          label="Source"
+          value={source ?? ""}
+          onChange={(value) => update({ source: value })}
+          choices={SOURCES.map((value) => ({ value, label: SOURCE_LABEL[value] }))}
+        />
+        <FilterSelect
+          id="filter-status"
+          label="Status"
+          value={status ?? ""}
+          onChange={(value) => update({ status: value })}
+          choices={RESTORE_STATUSES.map((value) => ({ value, label: value }))}
+        />
+        <FilterDate id="filter-from" label="From" value={from} max={to || undefined} onChange={(value) => update({ from: value })} />
+        <FilterDate id="filter-to" label="To" value={to} min={from || undefined} onChange={(value) => update({ to: value })} />
+        <FilterSelect
+          id="filter-sort"
+          label="Sort"
+          value={sortChoice}
+          anyLabel={false}
+          onChange={(value) => update({ sort: value === DEFAULT_SORT ? undefined : value })}
+          choices={RESTORE_SORTS}
+        />
+      </FilterBar>
       <Panel>
         {restores.isPending ? (
           <Loading label="Loading restores…" />
@@ -90,8 +131,8 @@ export function Restores() {
           <ErrorState error={restores.error} onRetry={() => void restores.refetch()} />
         ) : restores.data.data.length === 0 ? (
           <Empty>
-            No restores{status ? " match" : " yet"}.{" "}
-            {canRestore && !status && (
+            {filtered ? "No restores match these filters." : "No restores yet."}{" "}
+            {canRestore && !filtered && (
               <Link to="/restore/new" className={LINK}>
                 Restore a backup
               </Link>
@@ -101,11 +142,11 @@ export function Restores() {
           <>
             <DataTable
               columns={[
-                "Started",
+                { label: "Started", sort: sortBy("startedAt") },
                 "Into database",
                 "Source",
                 "Status",
-                { label: "Duration", align: "right" },
+                { label: "Duration", align: "right", sort: sortBy("duration") },
                 "By",
                 { label: "Details", srOnly: true },
               ]}
@@ -113,17 +154,21 @@ export function Restores() {
               {restores.data.data.map((restore) => (
                 <tr key={restore.id} data-testid="restore-row">
                   <td className={`${TD} whitespace-nowrap`} title={formatDateTime(restore.startedAt)}>
-                    {formatDateTime(restore.startedAt)}
+                    <Link to={`/restores/${encodeURIComponent(restore.id)}`} className={LINK}>
+                      {formatDateTime(restore.startedAt)}
+                    </Link>
                   </td>
                   <td className={`${TD} font-medium`}>{restore.databaseName ?? "—"}</td>
                   <td className={TD}>{sourceLabel(restore)}</td>
                   <td className={TD}>
-                    <StatusBadge status={restore.status} />
-                    {restore.status === "failed" && restore.errorMessage && (
-                      <p className="mt-1 max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={restore.errorMessage}>
-                        {restore.errorMessage}
-                      </p>
-                    )}
+                    <span>
+                      <StatusBadge status={restore.status} />
+                      {restore.status === "failed" && restore.errorMessage && (
+                        <span className="mt-1 block max-w-xs truncate text-xs text-red-700 dark:text-red-400" title={restore.errorMessage}>
+                          {restore.errorMessage}
+                        </span>
+                      )}
+                    </span>
                   </td>
                   <td className={`${TD} text-right tabular-nums`}>{formatDuration(restore.durationSeconds)}</td>
                   <td className={TD}>{restore.initiatedBy ?? "—"}</td>
@@ -136,20 +181,7 @@ export function Restores() {
                 </tr>
               ))}
             </DataTable>
-            <nav aria-label="Pagination" className="mt-4 flex items-center justify-between text-sm">
-              <span className="text-zinc-500 dark:text-zinc-400">
-                Page {page} of {lastPage}
-                {total !== undefined && ` · ${total} restores`}
-              </span>
-              <div className="flex gap-2">
-                <button type="button" className={SECONDARY} disabled={page <= 1} onClick={() => setParam("page", String(page - 1))}>
-                  Previous
-                </button>
-                <button type="button" className={SECONDARY} disabled={page >= lastPage} onClick={() => setParam("page", String(page + 1))}>
-                  Next
-                </button>
-              </div>
-            </nav>
+            <Pagination page={page} total={restores.data.meta.total} pageSize={PAGE_SIZE} noun="restores" onPage={(next) => update({ page: String(next) })} />
           </>
         )}
       </Panel>
@@ -169,14 +201,7 @@ const OPTION_LABEL: Record<keyof RestoreOptions, string> = {
 
 export function RestoreDetail({ restoreId }: { restoreId: string }) {
   const queryClient = useQueryClient();
-  const restore = useQuery({
-    queryKey: queryKeys.restore(restoreId),
-    queryFn: () => resources.restore(restoreId),
-    refetchInterval: (query) => {
-      const status = query.state.data?.data.status;
-      return status === undefined || isActive(status) ? 2_000 : false;
-    },
-  });
+  const restore = useRestore(restoreId);
   const status = restore.data?.data.status;
   useEffect(() => {
     if (status !== undefined && !isActive(status)) {
@@ -324,7 +349,7 @@ function Step({ n, title, children, done }: { n: number; title: string; children
 }
 
 function ObjectPicker({ selected, onSelect }: { selected: { configId: string; key: string } | null; onSelect: (configId: string, object: S3Object) => void }) {
-  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs });
+  const configs = useS3Configs();
   const [configId, setConfigId] = useState("");
   const [prefixInput, setPrefixInput] = useState<string | null>(null);
   const [prefix, setPrefix] = useState<string | undefined>(undefined);
@@ -335,7 +360,7 @@ function ObjectPicker({ selected, onSelect }: { selected: { configId: string; ke
   const chosenConfig = configId || enabled[0]?.id || "";
   const listing = useQuery({
     queryKey: queryKeys.s3Objects(chosenConfig, prefix, startAfter),
-    queryFn: () => resources.s3Objects(chosenConfig, { prefix, startAfter, limit: 25 }),
+    queryFn: () => api.s3Objects(chosenConfig, { prefix, startAfter, limit: 25 }),
     enabled: chosenConfig !== "",
     placeholderData: keepPreviousData,
     retry: false,
@@ -502,7 +527,7 @@ function UploadPicker({
 
 function BackupPicker({ databases, selected, onSelect }: { databases: DatabaseConfig[]; selected: string; onSelect: (backup: Backup) => void }) {
   const [databaseId, setDatabaseId] = useState("");
-  const filters = { status: "completed", limit: 20, databaseId: databaseId || undefined };
+  const filters = { status: "completed" as const, limit: 20, databaseId: databaseId || undefined };
   const backups = useQuery({ queryKey: queryKeys.backups(filters), queryFn: () => api.backups(filters), placeholderData: keepPreviousData });
   return (
     <div className="space-y-3">
@@ -570,10 +595,10 @@ export function RestoreWizard() {
   const [options, setOptions] = useState<RestoreOptions>(DEFAULT_OPTIONS);
   const [typed, setTyped] = useState("");
 
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: api.databases });
+  const databases = useDatabases();
   const given = useQuery({
     queryKey: queryKeys.backup(backupId),
-    queryFn: () => resources.backup(backupId),
+    queryFn: () => api.backup(backupId),
     enabled: kind === "backup" && backupId !== "" && picked?.id !== backupId,
     retry: false,
   });
@@ -606,14 +631,16 @@ export function RestoreWizard() {
       }
       if (kind === "object" && object && target) {
         const s3Object = { s3ConfigId: object.configId, key: object.object.key, ...(object.object.hasManifest ? {} : { engine: engineOf(target) }) };
-        return resources.createRestore({ databaseId: targetId, s3Object, options, ...(allow ? { allowUnverified: true } : {}) });
+        return api.createRestore({ databaseId: targetId, s3Object, options, ...(allow ? { allowUnverified: true } : {}) });
       }
-      return resources.createRestore({ databaseId: targetId, backupId, source, options });
+      return api.createRestore({ databaseId: targetId, backupId, source, options });
     },
     onSuccess: (created) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.restores() });
+      toast.success(`Restore into ${target?.name ?? created.data.databaseName ?? "the database"} queued.`);
       navigate(`/restores/${encodeURIComponent(created.data.id)}`);
     },
+    onError: (error) => toast.error(`The restore could not start: ${error.message}`),
     onSettled: () => setProgress(null),
   });
 

@@ -18,19 +18,15 @@ import {
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime } from "../lib/format.ts";
-import {
-  MODE_LABEL,
-  describePolicy,
-  resources,
-  type PreviewItem,
-  type RetentionMode,
-  type RetentionPolicy,
-  type RetentionPolicyInput,
-} from "../lib/resources.ts";
+import { api, type PreviewItem, type RetentionMode, type RetentionPolicy, type RetentionPolicyInput } from "../lib/api.ts";
+import { MODE_LABEL, describePolicy } from "../lib/labels.ts";
 import { Link, navigate, useSearch } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
+import { useRetentionPolicies } from "../lib/hooks/retention.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
 
 const MODES: { value: RetentionMode; hint: string }[] = [
   { value: "count", hint: "Keep the newest backup of each of the last N hours, days, weeks, months, years." },
@@ -57,10 +53,14 @@ export function RetentionPolicies() {
   const me = useMe();
   const canManage = can(me.data?.data, "retention.manage");
   const queryClient = useQueryClient();
-  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: resources.policies });
+  const policies = useRetentionPolicies();
   const remove = useMutation({
-    mutationFn: (policyId: string) => resources.deletePolicy(policyId),
-    onSuccess: () => void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() }),
+    mutationFn: (policyId: string) => api.deletePolicy(policyId),
+    onSuccess: () => {
+      toast.success("Retention policy deleted.");
+      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
+    },
+    onError: (error) => toast.error(`Could not delete the retention policy: ${error.message}`),
   });
 
   return (
@@ -277,13 +277,13 @@ function PolicyPreview({
   asked: boolean;
   onAsk: () => void;
 }) {
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: resources.databases });
+  const databases = useDatabases();
   const chosen = databaseId || databases.data?.data[0]?.id || "";
   // A draft needs a name to be valid; the preview does not care which.
   const body = { ...draft, name: draft.name || "preview" };
   const preview = useQuery({
     queryKey: queryKeys.retentionPreview(JSON.stringify(body), chosen),
-    queryFn: () => resources.previewDraftPolicy(body, chosen),
+    queryFn: () => api.previewDraftPolicy(body, chosen),
     enabled: asked && chosen !== "",
     retry: false,
     staleTime: 0,
@@ -339,10 +339,11 @@ function PolicyFormBody({ policy }: { policy?: RetentionPolicy }) {
   const [previewAsked, setPreviewAsked] = useState(search.has("preview"));
 
   const save = useMutation({
-    mutationFn: () => (policy ? resources.updatePolicy(policy.id, toInput(values)) : resources.createPolicy(toInput(values))),
+    mutationFn: () => (policy ? api.updatePolicy(policy.id, toInput(values)) : api.createPolicy(toInput(values))),
     onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
       queryClient.setQueryData(["retention-policy", saved.data.id], saved);
+      toast.success(`Retention policy ${saved.data.name} ${policy ? "saved" : "created"}.`);
       navigate("/retention-policies");
     },
   });
@@ -483,7 +484,7 @@ export function RetentionPolicyForm({ policyId }: { policyId?: string }) {
     <EditLoader
       id={policyId}
       queryKey="retention-policy"
-      load={resources.policy}
+      load={api.policy}
       what="retention policy"
       render={(item) => <PolicyFormBody policy={item} />}
     />

@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
 import {
@@ -16,19 +16,12 @@ import {
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatNumber } from "../lib/format.ts";
-import {
-  resources,
-  type Addressing,
-  type ChecksumMode,
-  type ImportResult,
-  type S3Config,
-  type S3ConfigInput,
-  type S3Test,
-  type Sse,
-} from "../lib/resources.ts";
+import { api, type Addressing, type ChecksumMode, type ImportResult, type S3Config, type S3ConfigInput, type S3Test, type Sse } from "../lib/api.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
 
 const MiB = 1024 * 1024;
 const STORAGE_CLASSES = [
@@ -134,18 +127,31 @@ export function ImportSummary({ result }: { result: ImportResult }) {
 function S3Card({ config, canManage }: { config: S3Config; canManage: boolean }) {
   const queryClient = useQueryClient();
   const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
-  const test = useMutation({ mutationFn: () => resources.testS3Config(config.id) });
-  const buckets = useMutation({ mutationFn: () => resources.s3Buckets(config.id) });
+  const test = useMutation({ mutationFn: () => api.testS3Config(config.id) });
+  const buckets = useMutation({ mutationFn: () => api.s3Buckets(config.id) });
   const importing = useMutation({
-    mutationFn: () => resources.importS3(config.id),
+    mutationFn: () => api.importS3(config.id),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
     },
   });
-  const makeDefault = useMutation({ mutationFn: () => resources.updateS3Config(config.id, { isDefault: true }), onSuccess: refresh });
-  const remove = useMutation({ mutationFn: () => resources.deleteS3Config(config.id), onSuccess: refresh });
+  const makeDefault = useMutation({
+    mutationFn: () => api.updateS3Config(config.id, { isDefault: true }),
+    onSuccess: () => {
+      toast.success(`${config.name} is the default S3 configuration.`);
+      refresh();
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () => api.deleteS3Config(config.id),
+    onSuccess: () => {
+      toast.success(`S3 configuration ${config.name} deleted.`);
+      refresh();
+    },
+    onError: (error) => toast.error(`Could not delete ${config.name}: ${error.message}`),
+  });
   const where = `${config.bucket}${config.pathPrefix ? `/${config.pathPrefix.replace(/^\/+/, "")}` : ""}`;
   const actionError = makeDefault.error ?? remove.error;
 
@@ -244,7 +250,7 @@ function S3Card({ config, canManage }: { config: S3Config; canManage: boolean })
 export function S3Configs() {
   const me = useMe();
   const canManage = can(me.data?.data, "s3.manage");
-  const configs = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs });
+  const configs = useS3Configs();
   return (
     <>
       <PageHeader
@@ -352,9 +358,10 @@ function S3FormBody({ config }: { config?: S3Config }) {
   const [values, setValues] = useState<FormValues>(() => initialValues(config));
   const editing = config !== undefined;
   const save = useMutation({
-    mutationFn: () => (config ? resources.updateS3Config(config.id, toInput(values, true)) : resources.createS3Config(toInput(values, false))),
-    onSuccess: () => {
+    mutationFn: () => (config ? api.updateS3Config(config.id, toInput(values, true)) : api.createS3Config(toInput(values, false))),
+    onSuccess: (saved) => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.s3Configs() });
+      toast.success(`S3 configuration ${saved.data.name} ${config ? "saved" : "added"}.`);
       navigate("/s3-configs");
     },
   });
@@ -504,7 +511,7 @@ export function S3ConfigForm({ configId }: { configId?: string }) {
     <EditLoader
       id={configId}
       queryKey="s3-config"
-      load={resources.s3Config}
+      load={api.s3Config}
       what="S3 configuration"
       render={(item) => <S3FormBody config={item} />}
     />

@@ -20,24 +20,21 @@ import {
 } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { VERIFY_EVERY_HINT, VerifyEverySelect } from "../components/Verification.tsx";
-import { ApiError } from "../lib/api.ts";
+import type { VerifyEvery } from "../lib/verification.ts";
+import { ApiError, api, type Compression, type Schedule, type ScheduleInput, type ScheduleType } from "../lib/api.ts";
+import { PREDEFINED_CRON, describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
 import { formatRelative } from "../lib/format.ts";
-import { useDebounced } from "../lib/hooks.ts";
-import type { VerifyEvery } from "../lib/verification.ts";
-import {
-  PREDEFINED_CRON,
-  describePolicy,
-  resources,
-  type Compression,
-  type Schedule,
-  type ScheduleInput,
-  type ScheduleType,
-} from "../lib/resources.ts";
+import { useDebounced } from "../lib/hooks/common.ts";
+import { useDeleteSchedule, useSchedules, useSetScheduleEnabled } from "../lib/hooks/schedules.ts";
 import { Link, navigate } from "../lib/router.tsx";
 import { DataTable } from "../components/DataTable.tsx";
 import { EditLoader } from "../components/EditLoader.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { toast } from "../lib/toast.ts";
+import { useRetentionPolicies } from "../lib/hooks/retention.ts";
+import { useS3Configs } from "../lib/hooks/system.ts";
+import { useDatabases } from "../lib/hooks/databases.ts";
 
 const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
   { value: "hourly", label: "Hourly", hint: "top of every hour" },
@@ -50,25 +47,15 @@ const TYPES: { value: ScheduleType; label: string; hint: string }[] = [
 const TYPE_LABEL: Record<string, string> = Object.fromEntries(TYPES.map((t) => [t.value, t.label]));
 
 function usePolicyNames() {
-  const policies = useQuery({ queryKey: queryKeys.retentionPolicies(), queryFn: resources.policies });
+  const policies = useRetentionPolicies();
   const names = new Map((policies.data?.data ?? []).map((p) => [p.id, p.name]));
   return { policies, names };
 }
 
 function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; policyName: string | null; canManage: boolean }) {
   const queryClient = useQueryClient();
-  const refresh = () => void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
-  const toggle = useMutation({
-    mutationFn: (enabled: boolean) => resources.setScheduleEnabled(schedule.id, enabled),
-    onSuccess: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: () => resources.deleteSchedule(schedule.id),
-    onSuccess: () => {
-      refresh();
-      void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
-    },
-  });
+  const toggle = useSetScheduleEnabled(schedule);
+  const remove = useDeleteSchedule(schedule, () => void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() }));
   const label = `${schedule.databaseName ?? "unknown database"} ${TYPE_LABEL[schedule.scheduleType] ?? schedule.scheduleType}`;
   const enabled = toggle.isPending && toggle.variables !== undefined ? toggle.variables : schedule.enabled;
   return (
@@ -128,7 +115,7 @@ function ScheduleRow({ schedule, policyName, canManage }: { schedule: Schedule; 
 export function Schedules() {
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const schedules = useQuery({ queryKey: queryKeys.schedules(), queryFn: resources.schedules, refetchInterval: 60_000 });
+  const schedules = useSchedules();
   const { names } = usePolicyNames();
 
   return (
@@ -283,7 +270,7 @@ function NextRunsPreview({ cron, zone, preview }: { cron: string; zone: string; 
 function usePreview(cron: string, zone: string) {
   return useQuery({
     queryKey: queryKeys.nextRuns(cron, zone),
-    queryFn: () => resources.previewCron(cron, zone, 5),
+    queryFn: () => api.previewCron(cron, zone, 5),
     enabled: cron !== "" && zone !== "",
     retry: false,
     placeholderData: keepPreviousData,
@@ -300,9 +287,9 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
   const queryClient = useQueryClient();
   const me = useMe();
   const canManage = can(me.data?.data, "schedule.manage");
-  const databases = useQuery({ queryKey: queryKeys.databases(), queryFn: resources.databases });
+  const databases = useDatabases();
   const { policies } = usePolicyNames();
-  const s3 = useQuery({ queryKey: queryKeys.s3Configs(), queryFn: resources.s3Configs, enabled: can(me.data?.data, "s3.view") });
+  const s3 = useS3Configs({ enabled: can(me.data?.data, "s3.view") });
   const [values, setValues] = useState<FormValues>(() => initialValues(schedule));
   const settledCron = useDebounced(values.cronExpression.trim());
   const settledZone = useDebounced(values.timezone.trim());
@@ -311,10 +298,11 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
 
   const save = useMutation({
     mutationFn: () =>
-      schedule ? resources.updateSchedule(schedule.id, toInput(values)) : resources.createSchedule(toInput(values)),
+      schedule ? api.updateSchedule(schedule.id, toInput(values)) : api.createSchedule(toInput(values)),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.schedules() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.retentionPolicies() });
+      toast.success(schedule ? "Schedule saved." : "Schedule created.");
       navigate("/schedules");
     },
   });
@@ -570,7 +558,7 @@ export function ScheduleForm({ scheduleId }: { scheduleId?: string }) {
     <EditLoader
       id={scheduleId}
       queryKey="schedule"
-      load={resources.schedule}
+      load={api.schedule}
       what="schedule"
       render={(item) => <ScheduleFormBody schedule={item} />}
     />

@@ -1,14 +1,16 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 
 import { BUTTON, DANGER, FormStatus, INPUT, ReadOnlyNote, SECONDARY, TD, Toggle } from "../components/Form.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { can, useMe } from "../lib/auth.ts";
 import { formatBytes, formatDateTime, formatDuration } from "../lib/format.ts";
-import { resources, type MaintenanceTask, type Setting } from "../lib/resources.ts";
+import { api, type MaintenanceTask, type Setting } from "../lib/api.ts";
 import { ImportSummary } from "./S3Configs.tsx";
 import { DataTable } from "../components/DataTable.tsx";
+import { ConfigTransfer } from "../components/ConfigTransfer.tsx";
 import { queryKeys } from "../lib/queryKeys.ts";
+import { useSettings, useSystemStatus } from "../lib/hooks/system.ts";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -20,7 +22,7 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
 }
 
 function Status() {
-  const status = useQuery({ queryKey: queryKeys.systemStatus(), queryFn: resources.systemStatus, refetchInterval: 30_000 });
+  const status = useSystemStatus();
   if (status.isPending) return <Loading label="Loading status…" />;
   if (status.isError) return <ErrorState error={status.error} onRetry={() => void status.refetch()} />;
   const s = status.data.data;
@@ -68,7 +70,7 @@ function SettingRow({ setting, canConfigure }: { setting: Setting; canConfigure:
   const queryClient = useQueryClient();
   const [text, setText] = useState(displayValue(setting));
   const save = useMutation({
-    mutationFn: (value: unknown) => resources.putSettings({ [setting.key]: value }),
+    mutationFn: (value: unknown) => api.putSettings({ [setting.key]: value }),
     onSuccess: (result) => queryClient.setQueryData(["settings"], result),
   });
   const [parseError, setParseError] = useState<string | null>(null);
@@ -121,7 +123,7 @@ function SettingRow({ setting, canConfigure }: { setting: Setting; canConfigure:
 function SettingsTable() {
   const me = useMe();
   const canConfigure = can(me.data?.data, "system.configure");
-  const settings = useQuery({ queryKey: queryKeys.settings(), queryFn: resources.settings });
+  const settings = useSettings();
   if (settings.isPending) return <Loading label="Loading settings…" />;
   if (settings.isError) return <ErrorState error={settings.error} onRetry={() => void settings.refetch()} />;
   if (settings.data.data.length === 0) return <p className="text-sm text-zinc-500 dark:text-zinc-400">No settings stored.</p>;
@@ -148,7 +150,7 @@ const TASKS: { task: MaintenanceTask; label: string; hint: string; confirm?: str
 function Maintenance() {
   const queryClient = useQueryClient();
   const run = useMutation({
-    mutationFn: (task: MaintenanceTask) => resources.maintenance(task),
+    mutationFn: (task: MaintenanceTask) => api.maintenance(task),
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.stats() });
@@ -202,7 +204,7 @@ function Maintenance() {
 function ImportLocal() {
   const queryClient = useQueryClient();
   const importing = useMutation({
-    mutationFn: resources.importLocal,
+    mutationFn: api.importLocal,
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: queryKeys.backups() });
       void queryClient.invalidateQueries({ queryKey: queryKeys.databases() });
@@ -243,6 +245,11 @@ export function Settings() {
         {canConfigure && (
           <Panel title="Maintenance">
             <Maintenance />
+          </Panel>
+        )}
+        {canConfigure && (
+          <Panel title="Configuration">
+            <ConfigTransfer />
           </Panel>
         )}
         {canImport && (

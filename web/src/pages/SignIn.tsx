@@ -1,15 +1,12 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 
+import { BUTTON, INPUT, SECONDARY } from "../components/styles.ts";
 import { auth } from "../lib/auth.ts";
 import { navigate, useSearch } from "../lib/router.tsx";
 
-export const INPUT =
-  "w-full rounded-md border border-zinc-300 bg-white px-3 py-2 text-sm dark:border-zinc-700 dark:bg-zinc-900";
-export const BUTTON =
-  "rounded-md bg-orange-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-orange-700 disabled:cursor-not-allowed disabled:opacity-50";
-export const SECONDARY =
-  "rounded-md border border-zinc-300 px-3 py-1.5 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800";
+// The shared class names live in components/styles.ts; re-exported for older importers.
+export { BUTTON, INPUT, SECONDARY };
 
 /** Only same-site paths: an open redirect through ?next= would be a phishing aid. */
 function safeNext(search: string): string {

@@ -9,22 +9,6 @@ from pathlib import Path
 from lifeboat.core.crypto import generate_key
 from lifeboat.core.errors import ConfigurationError
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """A boolean variable; unknown spellings are refused rather than guessed."""
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
-
 
 def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
     """An integer variable with a lower bound."""

@@ -129,3 +129,78 @@ class Sealer:
 def generate_key() -> str:
     """A new random key suitable for ENCRYPTION_KEY or EXECUTOR_SEAL_KEY."""
     return _b64e(os.urandom(32))
+
+
+MIN_PASSPHRASE_CHARS = 12
+"""Shortest passphrase a configuration export accepts."""
+
+
+class PassphraseBox:
+    """Encrypts the secrets of a configuration export under a user's passphrase.
+
+    The key is derived with scrypt (N=2^15, r=8, p=1: about 32 MiB and a tenth of a second)
+    from the passphrase and a random salt kept in the document; every secret gets its own
+    nonce and is bound to its place in the document (``databases.password:<ref>``), so a sealed
+    value moved elsewhere does not open. A known text sealed under ``check`` tells a wrong
+    passphrase apart from a tampered secret.
+    """
+
+    KDF = "scrypt"
+    CIPHER = "AES-256-GCM"
+    _CHECK_TEXT = "lifeboat configuration export"
+    _CHECK_CONTEXT = "check"
+
+    def __init__(
+        self, passphrase: str, salt: bytes, *, n: int = 2**15, r: int = 8, p: int = 1
+    ) -> None:
+        if len(passphrase) < MIN_PASSPHRASE_CHARS:
+            raise ValueError(f"a passphrase has at least {MIN_PASSPHRASE_CHARS} characters")
+        if not (2**14 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 16 and 1 <= p <= 4):
+            raise ValueError("scrypt parameters out of range")
+        self.salt, self.n, self.r, self.p = salt, n, r, p
+        key = hashlib.scrypt(
+            passphrase.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32
+        )
+        self._aes = AESGCM(key)
+
+    @classmethod
+    def new(cls, passphrase: str) -> PassphraseBox:
+        """A box with a fresh random salt (for an export)."""
+        return cls(passphrase, os.urandom(16))
+
+    @property
+    def salt_text(self) -> str:
+        """The salt as stored in the document."""
+        return _b64e(self.salt)
+
+    @staticmethod
+    def salt_of(text: str) -> bytes:
+        """The salt of a document (ValueError when malformed)."""
+        raw = _b64d(text)
+        if len(raw) < 16:
+            raise ValueError("salt too short")
+        return raw
+
+    def seal(self, plaintext: str, *, context: str) -> str:
+        """Encrypt `plaintext` bound to `context`."""
+        nonce = os.urandom(12)
+        return _b64e(nonce + self._aes.encrypt(nonce, plaintext.encode(), context.encode()))
+
+    def open(self, sealed: str, *, context: str) -> str:
+        """Decrypt a value made by :meth:`seal`; :class:`DecryptionError` otherwise."""
+        try:
+            raw = _b64d(sealed)
+            return self._aes.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except (InvalidTag, ValueError) as exc:
+            raise DecryptionError("a sealed value does not open with this passphrase") from exc
+
+    def check_token(self) -> str:
+        """The known text sealed, stored in the document to recognise the passphrase."""
+        return self.seal(self._CHECK_TEXT, context=self._CHECK_CONTEXT)
+
+    def matches(self, check: str) -> bool:
+        """Whether `check` (from :meth:`check_token`) opens with this passphrase."""
+        try:
+            return self.open(check, context=self._CHECK_CONTEXT) == self._CHECK_TEXT
+        except DecryptionError:
+            return False

@@ -13,8 +13,6 @@ Compression = Literal["zstd", "gzip"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 COMPRESSION_SUFFIX: dict[Compression, str] = {"zstd": "zst", "gzip": "gz"}
-DUMP_SUFFIX: dict[Engine, str] = {"postgresql": "dump", "mysql": "sql"}
-_ENGINE_BY_SUFFIX: dict[str, Engine] = {suffix: engine for engine, suffix in DUMP_SUFFIX.items()}
 _COMPRESSION_BY_SUFFIX: dict[str, Compression] = {
     **{suffix: compression for compression, suffix in COMPRESSION_SUFFIX.items()},
     "zstd": "zstd",
@@ -22,16 +20,16 @@ _COMPRESSION_BY_SUFFIX: dict[str, Compression] = {
 }
 
 
-def format_of(name: str) -> tuple[Engine | None, Compression | None]:
-    """Engine and compression read from the suffixes of an artifact's name or key, the inverse
-    of :func:`backup_file_name` (``….dump.zst`` is PostgreSQL and zstd, ``….sql.gz`` MySQL
-    and gzip); None for what the name does not say."""
+def split_format(name: str) -> tuple[str | None, Compression | None]:
+    """The dump extension and the compression read from the suffixes of an artifact's name or
+    key, the inverse of :func:`backup_file_name` (``….dump.zst`` is ``("dump", "zstd")``);
+    None for what the name does not say. Which engine writes which extension is the engines'
+    business (``lifeboat.engines.registry.format_of``)."""
     parts = name.rpartition("/")[2].lower().split(".")[1:]
     compression = _COMPRESSION_BY_SUFFIX.get(parts[-1]) if parts else None
     if compression is not None:
         parts = parts[:-1]
-    engine = _ENGINE_BY_SUFFIX.get(parts[-1]) if parts else None
-    return engine, compression
+    return (parts[-1] if parts else None), compression
 
 
 def safe_component(name: str) -> str:
@@ -46,14 +44,18 @@ def backup_file_name(
     backup_type: str,
     started_at: datetime,
     execution_id: str,
-    engine: Engine,
+    extension: str,
     compression: Compression,
 ) -> str:
-    """``{database}_{type}_{YYYYmmdd_HHMMSS}_{id8}.{dump|sql}.{zst|gz}``."""
+    """``{database}_{type}_{YYYYmmdd_HHMMSS}_{id8}.{extension}.{zst|gz}``.
+
+    `extension` is the engine's (``lifeboat.engines.base.Engine.file_extension``: ``dump``
+    for PostgreSQL, ``sql`` for MySQL).
+    """
     stamp = started_at.strftime("%Y%m%d_%H%M%S")
     return (
         f"{safe_component(database)}_{safe_component(backup_type)}_{stamp}_{execution_id[:8]}"
-        f".{DUMP_SUFFIX[engine]}.{COMPRESSION_SUFFIX[compression]}"
+        f".{extension}.{COMPRESSION_SUFFIX[compression]}"
     )
 
 

@@ -22,8 +22,7 @@ from lifeboat.core.errors import (
     LifeboatError,
 )
 from lifeboat.core.naming import Compression
-from lifeboat.engines import mysql, postgres
-from lifeboat.engines.census import CENSUS_TAKERS, Census
+from lifeboat.engines.census import Census
 from lifeboat.engines.common import (
     Connection,
     Toolbox,
@@ -31,8 +30,8 @@ from lifeboat.engines.common import (
     compressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import dump_tool
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 from lifeboat.engines.streams import (
     PROGRESS_INTERVAL_S,
     ProgressFn,
@@ -171,19 +170,16 @@ async def dump_database(
         DatabaseError: tool missing or failing (wrong password, database gone...).
         BackupError: compression, empty output, or sink failure.
     """
-    name = dump_tool(conn.engine)
     try:
+        engine = engine_for(conn.engine)
+        name = engine.dump_tool
         tool = toolbox.which(name)
         compressor_argv(toolbox, compression, level)  # fail before connecting if missing
     except LifeboatError:
         await sink.abort()
         raise
     with credentials(conn, base_dir=tmp_dir) as creds:
-        if conn.engine == "postgresql":
-            argv = postgres.dump_argv(tool, conn)
-        else:
-            assert creds.option_file is not None
-            argv = mysql.dump_argv(tool, creds.option_file, conn.database)
+        argv = engine.dump_argv(tool, conn, creds)
         env = child_env(base_env, creds.env)
 
         async def dump(dump_argv: list[str]) -> BackupResult:
@@ -202,7 +198,7 @@ async def dump_database(
 
         if not census:
             return await dump(argv)
-        taker = CENSUS_TAKERS[conn.engine]
+        taker = engine.census_taker
         try:
             during = taker.during_dump(conn, creds, argv, toolbox=toolbox, base_env=base_env)
             taken, counting = await during.__aenter__()

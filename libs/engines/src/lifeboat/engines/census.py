@@ -19,7 +19,7 @@ How the counts stay consistent with the dump:
 Each count is an exact ``count(*)``: one extra scan of every table, run beside the dump.
 
 Engine-specific SQL lives in :mod:`lifeboat.engines.postgres` and :mod:`lifeboat.engines.mysql`;
-:data:`CENSUS_TAKERS` picks the flow by engine (to move behind the Engine protocol's registry).
+:attr:`lifeboat.engines.base.Engine.census_taker` picks the flow.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Protocol
 
 from lifeboat.core.errors import DatabaseError
-from lifeboat.core.naming import Engine
 from lifeboat.engines import mysql, postgres
-from lifeboat.engines.client import client_tool, run_sql
+from lifeboat.engines.client import run_sql
 from lifeboat.engines.common import Connection, Toolbox, child_env
 from lifeboat.engines.credentials import Credentials, credentials
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,11 +146,9 @@ async def open_session(
     base_env: Mapping[str, str],
 ) -> AsyncGenerator[Session]:
     """A :class:`Session` on ``conn.database``; the client is killed on exit."""
-    name = client_tool(conn)
-    if creds.option_file is None:
-        argv = postgres.psql_argv(toolbox.which(name), conn)
-    else:
-        argv = mysql.session_argv(toolbox.which(name), creds.option_file, conn.database)
+    engine = engine_for(conn.engine)
+    name = engine.client_tool
+    argv = engine.session_argv(toolbox.which(name), conn, creds)
     child = await Child.spawn(
         argv,
         name=name,
@@ -207,7 +205,9 @@ async def take_census(
         DatabaseError: the client failed or printed something unexpected.
     """
     with credentials(conn, base_dir=tmp_dir) as creds:
-        return await CENSUS_TAKERS[conn.engine].now(conn, creds, toolbox=toolbox, base_env=base_env)
+        return await engine_for(conn.engine).census_taker.now(
+            conn, creds, toolbox=toolbox, base_env=base_env
+        )
 
 
 class PostgresCensus:
@@ -328,10 +328,3 @@ class MysqlCensus:
             census = await _mysql_census(session)
             await session.close("COMMIT;\n")
             return census
-
-
-CENSUS_TAKERS: dict[Engine, CensusTaker] = {
-    "postgresql": PostgresCensus(),
-    "mysql": MysqlCensus(),
-}
-"""The census flow of each engine."""

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from lifeboat.core.errors import DatabaseError, OperationError
-from lifeboat.engines import mysql, postgres
+from lifeboat.engines.base import Credentials
 from lifeboat.engines.common import Connection, Toolbox, child_env
-from lifeboat.engines.credentials import Credentials
 from lifeboat.engines.process import run
+from lifeboat.engines.registry import engine_for
 
 
 def client_tool(conn: Connection) -> str:
     """Name of the interactive client of `conn`'s engine."""
-    return "psql" if conn.engine == "postgresql" else "mysql"
+    return engine_for(conn.engine).client_tool
 
 
 async def run_sql(
@@ -35,26 +35,21 @@ async def run_sql(
         sql: Statements to run; the client stops at the first error.
         toolbox: Where the client is found.
         base_env: The parent environment to extend.
-        database: Database to connect to; for MySQL ``None`` means none selected.
+        database: Database to connect to; ``None`` is the engine's default (PostgreSQL:
+            ``conn.database``; MySQL: none selected).
         timeout: Seconds before the client is killed.
         error: Error class raised on failure.
 
     Raises:
         OperationError: (of class `error`) when the client is missing, fails or times out.
     """
-    name = client_tool(conn)
-    env = child_env(base_env, creds.env)
-    if conn.engine == "postgresql":
-        argv = postgres.psql_argv(
-            toolbox.which(name), conn, database=database if database is not None else None
-        )
-    else:
-        assert creds.option_file is not None
-        argv = mysql.client_argv(toolbox.which(name), creds.option_file, database)
+    engine = engine_for(conn.engine)
+    name = engine.client_tool
+    argv = engine.client_argv(toolbox.which(name), conn, creds, database)
     result = await run(
         argv,
         name=name,
-        env=env,
+        env=child_env(base_env, creds.env),
         input_data=sql.encode(),
         timeout=timeout,
         secrets=creds.secrets,

@@ -7,26 +7,13 @@ import shutil
 import tempfile
 from collections.abc import Generator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifeboat.engines import mysql, postgres
+from lifeboat.engines.base import Credentials
 from lifeboat.engines.common import Connection
+from lifeboat.engines.registry import engine_for
 
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """What a job's tools need to authenticate.
-
-    Attributes:
-        env: Variables to add to the tools' environment (e.g. ``PGPASSFILE``; never a password).
-        option_file: For MySQL, the path given as ``--defaults-extra-file``.
-        secrets: Strings to scrub from anything the tools print.
-    """
-
-    env: dict[str, str]
-    option_file: str | None = None
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+__all__ = ["Credentials", "credentials", "private_dir"]
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -56,15 +43,12 @@ def credentials(conn: Connection, *, base_dir: Path | None = None) -> Generator[
         base_dir: Where to create the private directory (default: the system temp dir).
 
     Yields:
-        The environment additions and option file path for the tools.
+        The environment additions and credential file path for the tools.
     """
+    engine = engine_for(conn.engine)
     secrets = (conn.password,) if conn.password else ()
     with private_dir(base_dir) as directory:
-        if conn.engine == "postgresql":
-            path = directory / "pgpass"
-            _write_private(path, postgres.pgpass_content(conn))
-            yield Credentials(env=postgres.pg_env(str(path)), secrets=secrets)
-        else:
-            path = directory / "client.cnf"
-            _write_private(path, mysql.option_file_content(conn))
-            yield Credentials(env={}, option_file=str(path), secrets=secrets)
+        wanted = engine.credential_file(conn)
+        path = directory / wanted.name
+        _write_private(path, wanted.content)
+        yield Credentials(env=engine.credential_env(str(path)), file=str(path), secrets=secrets)

@@ -8,10 +8,27 @@ or is the value of ``--database=``, so it never becomes an option.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from lifeboat.core.errors import RestoreError
+from lifeboat.core.naming import Engine as EngineName
+from lifeboat.engines.base import (
+    CredentialFile,
+    Credentials,
+    LogFn,
+    OptionProblem,
+    RestoreCommand,
+    RestoreFlags,
+    RestorePlan,
+    SqlRunner,
+    SqlStep,
+    raise_on_problems,
+    restore_option_problems,
+)
 from lifeboat.engines.common import Connection
+
+if TYPE_CHECKING:
+    from lifeboat.engines.census import CensusTaker
 
 _OPTION_ESCAPES = {
     "\\": "\\\\",
@@ -53,20 +70,26 @@ def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _common(option_file: str) -> list[str]:
+def _common(option_file: str, extra: Sequence[str] = ()) -> list[str]:
     # --defaults-extra-file must be the very first argument or the client ignores it.
     return [
         f"--defaults-extra-file={option_file}",
         "--protocol=TCP",
         "--default-character-set=utf8mb4",
+        *extra,
     ]
 
 
-def dump_argv(mysqldump: str, option_file: str, database: str) -> list[str]:
-    """``mysqldump`` of one database to stdout, consistent without locking InnoDB tables."""
+def dump_argv(
+    mysqldump: str, option_file: str, database: str, *, extra: Sequence[str] = ()
+) -> list[str]:
+    """``mysqldump`` of one database to stdout, consistent without locking InnoDB tables.
+
+    `extra` options go with the connection options (see :meth:`MySqlEngine.tls_args`).
+    """
     return [
         mysqldump,
-        *_common(option_file),
+        *_common(option_file, extra),
         "--single-transaction",
         "--skip-lock-tables",
         "--quick",
@@ -80,15 +103,38 @@ def dump_argv(mysqldump: str, option_file: str, database: str) -> list[str]:
     ]
 
 
-def client_argv(mysql: str, option_file: str, database: str | None = None) -> list[str]:
+def client_argv(
+    mysql: str, option_file: str, database: str | None = None, *, extra: Sequence[str] = ()
+) -> list[str]:
     """``mysql`` reading SQL from stdin in batch mode, stopping at the first error.
 
     ``--binary-mode`` also disables client commands such as ``system`` (except
     ``DELIMITER``), so a crafted dump cannot run shell commands on the executor.
     """
-    argv = [mysql, *_common(option_file), "--batch", "--skip-column-names", "--binary-mode"]
+    argv = [
+        mysql,
+        *_common(option_file, extra),
+        "--batch",
+        "--skip-column-names",
+        "--binary-mode",
+    ]
     if database is not None:
         argv.append(f"--database={database}")
+    return argv
+
+
+def restore_argv(
+    mysql: str,
+    option_file: str,
+    database: str,
+    *,
+    exit_on_error: bool = True,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """``mysql`` loading a dump from stdin into `database`; ``--force`` goes on past errors."""
+    argv = client_argv(mysql, option_file, database, extra=extra)
+    if not exit_on_error:
+        argv.append("--force")
     return argv
 
 
@@ -111,14 +157,6 @@ def parse_probe_output(text: str) -> tuple[str, int]:
     if len(lines) < 2:
         raise ValueError(f"unexpected probe output: {text[:200]!r}")
     return lines[0], int(float(lines[1]))
-
-
-def check_restore_options(*, schema_only: bool, data_only: bool, clean: bool) -> None:
-    """Refuse option combinations that cannot mean anything."""
-    if schema_only and data_only:
-        raise RestoreError("schema_only and data_only cannot be combined")
-    if clean and data_only:
-        raise RestoreError("clean cannot be combined with data_only")
 
 
 # --- filtering mysqldump output for schema-only / data-only restores ---------------------------
@@ -159,8 +197,8 @@ class DumpFilter:
     """
 
     def __init__(self, *, schema_only: bool, data_only: bool) -> None:
-        if schema_only and data_only:
-            raise RestoreError("schema_only and data_only cannot be combined")
+        flags = RestorePlan(schema_only=schema_only, data_only=data_only)
+        raise_on_problems(restore_option_problems(flags))
         self._data_only = data_only
         self._active = schema_only or data_only
         self._in_delimiter_block = False
@@ -294,3 +332,119 @@ def list_databases_sql(prefix: str) -> str:
     return (
         f"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{like}%';\n"
     )
+
+
+class MySqlEngine:
+    """MySQL and MariaDB as a :class:`lifeboat.engines.base.Engine`: mysqldump SQL loaded by
+    the ``mysql`` client, logins in an option file."""
+
+    name: EngineName = "mysql"
+    default_port = 3306
+    dump_tool = "mysqldump"
+    restore_tool = "mysql"
+    client_tool = "mysql"
+    artifact_format = "mysqldump-sql"
+    file_extension = "sql"
+    admin_database: str | None = None  # DROP/CREATE DATABASE need no database selected
+    probe_sql = PROBE_SQL
+
+    def parse_probe_output(self, text: str) -> tuple[str, int]:
+        """See :func:`parse_probe_output`."""
+        return parse_probe_output(text)
+
+    def credential_file(self, conn: Connection) -> CredentialFile:
+        """The ``[client]`` option file of `conn`."""
+        return CredentialFile("client.cnf", option_file_content(conn))
+
+    def credential_env(self, path: str) -> dict[str, str]:
+        """Nothing: the option file is an argument (``--defaults-extra-file``)."""
+        del path
+        return {}
+
+    def tls_args(self, conn: Connection) -> list[str]:
+        """No TLS options yet (the client's defaults apply)."""
+        del conn
+        return []
+
+    def dump_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """See :func:`dump_argv`."""
+        return dump_argv(tool, creds.file, conn.database, extra=self.tls_args(conn))
+
+    def client_argv(
+        self, tool: str, conn: Connection, creds: Credentials, database: str | None
+    ) -> list[str]:
+        """See :func:`client_argv`; `database` None selects none."""
+        return client_argv(tool, creds.file, database, extra=self.tls_args(conn))
+
+    def restore_option_problems(self, options: RestoreFlags) -> list[OptionProblem]:
+        """The shared rules; MySQL adds none."""
+        return restore_option_problems(options)
+
+    def recreates(self, plan: RestorePlan) -> bool:
+        """Also for ``clean``: mysqldump output already drops and recreates each table, but
+        only a fresh database also removes views, routines, events and tables that are not
+        in the dump."""
+        return plan.drop_and_recreate or plan.clean
+
+    def drop_and_recreate_sql(self, database: str) -> str:
+        """See :func:`drop_and_recreate_sql`."""
+        return drop_and_recreate_sql(database)
+
+    async def restore_command(
+        self,
+        tool: str,
+        conn: Connection,
+        creds: Credentials,
+        plan: RestorePlan,
+        *,
+        sql: SqlRunner,
+        log: LogFn,
+    ) -> RestoreCommand:
+        """``mysql`` (see :func:`restore_argv`), behind a :class:`DumpFilter` for
+        schema-only and data-only restores."""
+        del sql, log
+        argv = restore_argv(
+            tool,
+            creds.file,
+            conn.database,
+            exit_on_error=plan.exit_on_error,
+            extra=self.tls_args(conn),
+        )
+        if not (plan.schema_only or plan.data_only):
+            return RestoreCommand(argv)
+        return RestoreCommand(
+            argv, DumpFilter(schema_only=plan.schema_only, data_only=plan.data_only)
+        )
+
+    def after_restore(self, plan: RestorePlan) -> SqlStep | None:
+        """Nothing."""
+        del plan
+        return None
+
+    def session_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """``mysql`` on ``conn.database`` kept open for the census (see :func:`session_argv`)."""
+        return [*self.client_argv(tool, conn, creds, conn.database), "--unbuffered"]
+
+    @property
+    def census_taker(self) -> CensusTaker:
+        """Counts in a consistent snapshot opened just before mysqldump's."""
+        # Imported here: lifeboat.engines.census builds on this module's SQL.
+        from lifeboat.engines.census import MysqlCensus
+
+        return MysqlCensus()
+
+    def create_database_sql(self, database: str) -> str:
+        """See :func:`create_database_sql`."""
+        return create_database_sql(database)
+
+    def drop_database_sql(self, database: str) -> str:
+        """See :func:`drop_database_sql`."""
+        return drop_database_sql(database)
+
+    def list_databases_sql(self, prefix: str) -> str:
+        """See :func:`list_databases_sql`."""
+        return list_databases_sql(prefix)
+
+
+ENGINE = MySqlEngine()
+"""The MySQL/MariaDB engine (registered in :mod:`lifeboat.engines.registry`)."""

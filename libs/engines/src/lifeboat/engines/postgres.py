@@ -10,9 +10,28 @@ PGPASSFILE.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from lifeboat.core.errors import DatabaseError, RestoreError
+from lifeboat.core.errors import DatabaseError
+from lifeboat.core.naming import Engine as EngineName
+from lifeboat.engines.base import (
+    CredentialFile,
+    Credentials,
+    LogFn,
+    OptionProblem,
+    RestoreCommand,
+    RestoreFlags,
+    RestorePlan,
+    SqlRunner,
+    SqlStep,
+    raise_on_problems,
+    restore_option_problems,
+)
 from lifeboat.engines.common import Connection
+
+if TYPE_CHECKING:
+    from lifeboat.engines.census import CensusTaker
 
 MAINTENANCE_DB = "postgres"
 APPLICATION_NAME = "lifeboat"
@@ -53,12 +72,13 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _connect_args(conn: Connection, database: str) -> list[str]:
+def _connect_args(conn: Connection, database: str, extra: Sequence[str] = ()) -> list[str]:
     return [
         f"--host={conn.host}",
         f"--port={conn.port}",
         f"--username={conn.username}",
         "--no-password",  # never prompt: a missing password is an error, not a hang
+        *extra,
         dbname_arg(database),
     ]
 
@@ -74,9 +94,17 @@ def pg_env(pgpass_path: str) -> dict[str, str]:
     }
 
 
-def dump_argv(pg_dump: str, conn: Connection) -> list[str]:
-    """``pg_dump -Fc -Z0`` to stdout; compression is a separate process in the pipeline."""
-    return [pg_dump, "--format=custom", "--compress=0", *_connect_args(conn, conn.database)]
+def dump_argv(pg_dump: str, conn: Connection, *, extra: Sequence[str] = ()) -> list[str]:
+    """``pg_dump -Fc -Z0`` to stdout; compression is a separate process in the pipeline.
+
+    `extra` options go with the connection options (see :meth:`PostgresEngine.tls_args`).
+    """
+    return [
+        pg_dump,
+        "--format=custom",
+        "--compress=0",
+        *_connect_args(conn, conn.database, extra),
+    ]
 
 
 def restore_argv(
@@ -89,6 +117,7 @@ def restore_argv(
     data_only: bool = False,
     no_owner: bool = False,
     disable_triggers: bool = False,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """``pg_restore`` reading the archive from stdin into ``conn.database``.
 
@@ -96,11 +125,9 @@ def restore_argv(
     firing while rows are reloaded: a full archive stores table data in name order, not in
     foreign-key order.
     """
-    if schema_only and data_only:
-        raise RestoreError("schema_only and data_only cannot be combined")
-    if clean and data_only:
-        raise RestoreError("clean cannot be combined with data_only")
-    argv = [pg_restore, *_connect_args(conn, conn.database)]
+    flags = RestorePlan(clean=clean, schema_only=schema_only, data_only=data_only)
+    raise_on_problems(restore_option_problems(flags))
+    argv = [pg_restore, *_connect_args(conn, conn.database, extra)]
     if exit_on_error:
         argv.append("--exit-on-error")
     if clean:
@@ -116,7 +143,9 @@ def restore_argv(
     return argv
 
 
-def psql_argv(psql: str, conn: Connection, *, database: str | None = None) -> list[str]:
+def psql_argv(
+    psql: str, conn: Connection, *, database: str | None = None, extra: Sequence[str] = ()
+) -> list[str]:
     """``psql`` reading SQL from stdin, stopping at the first error, without psqlrc."""
     return [
         psql,
@@ -125,7 +154,7 @@ def psql_argv(psql: str, conn: Connection, *, database: str | None = None) -> li
         "--tuples-only",
         "--no-align",
         "--set=ON_ERROR_STOP=1",
-        *_connect_args(conn, database if database is not None else conn.database),
+        *_connect_args(conn, database if database is not None else conn.database, extra),
     ]
 
 
@@ -245,3 +274,131 @@ def list_databases_sql(prefix: str) -> str:
         raise ValueError(f"unsafe database name prefix {prefix!r}")
     like = prefix.replace("_", "\\_")
     return f"SELECT datname FROM pg_database WHERE datname LIKE '{like}%';\n"
+
+
+class PostgresEngine:
+    """PostgreSQL as a :class:`lifeboat.engines.base.Engine`: ``pg_dump -Fc`` archives loaded
+    by ``pg_restore``, logins in a PGPASSFILE."""
+
+    name: EngineName = "postgresql"
+    default_port = 5432
+    dump_tool = "pg_dump"
+    restore_tool = "pg_restore"
+    client_tool = "psql"
+    artifact_format = "pg_dump-custom"
+    file_extension = "dump"
+    admin_database: str | None = MAINTENANCE_DB
+    probe_sql = PROBE_SQL
+
+    def parse_probe_output(self, text: str) -> tuple[str, int]:
+        """See :func:`parse_probe_output`."""
+        return parse_probe_output(text)
+
+    def credential_file(self, conn: Connection) -> CredentialFile:
+        """The PGPASSFILE of `conn`."""
+        return CredentialFile("pgpass", pgpass_content(conn))
+
+    def credential_env(self, path: str) -> dict[str, str]:
+        """See :func:`pg_env`."""
+        return pg_env(path)
+
+    def tls_args(self, conn: Connection) -> list[str]:
+        """No TLS options yet (libpq's defaults apply)."""
+        del conn
+        return []
+
+    def dump_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """See :func:`dump_argv` (the password comes through ``creds.env``)."""
+        del creds
+        return dump_argv(tool, conn, extra=self.tls_args(conn))
+
+    def client_argv(
+        self, tool: str, conn: Connection, creds: Credentials, database: str | None
+    ) -> list[str]:
+        """See :func:`psql_argv`; `database` None means ``conn.database``."""
+        del creds
+        return psql_argv(tool, conn, database=database, extra=self.tls_args(conn))
+
+    def restore_option_problems(self, options: RestoreFlags) -> list[OptionProblem]:
+        """The shared rules; PostgreSQL adds none."""
+        return restore_option_problems(options)
+
+    def recreates(self, plan: RestorePlan) -> bool:
+        """Only when asked: ``clean`` is pg_restore's own ``--clean``."""
+        return plan.drop_and_recreate
+
+    def drop_and_recreate_sql(self, database: str) -> str:
+        """See :func:`drop_and_recreate_sql`."""
+        return drop_and_recreate_sql(database)
+
+    async def restore_command(
+        self,
+        tool: str,
+        conn: Connection,
+        creds: Credentials,
+        plan: RestorePlan,
+        *,
+        sql: SqlRunner,
+        log: LogFn,
+    ) -> RestoreCommand:
+        """``pg_restore`` (see :func:`restore_argv`); a data-only restore by a superuser
+        disables triggers while loading."""
+        del creds
+        disable_triggers = False
+        if plan.data_only:
+            answer = await sql(IS_SUPERUSER_SQL, database=conn.database)
+            disable_triggers = answer.strip() == "t"
+            if not disable_triggers:
+                await log(
+                    "Not a superuser: triggers and foreign keys stay active during"
+                    " the data-only restore"
+                )
+        argv = restore_argv(
+            tool,
+            conn,
+            exit_on_error=plan.exit_on_error,
+            # After drop-and-recreate the database is empty: nothing to clean.
+            clean=plan.clean and not plan.drop_and_recreate,
+            schema_only=plan.schema_only,
+            data_only=plan.data_only,
+            no_owner=plan.no_owner,
+            disable_triggers=disable_triggers,
+            extra=self.tls_args(conn),
+        )
+        return RestoreCommand(argv)
+
+    def after_restore(self, plan: RestorePlan) -> SqlStep | None:
+        """After a data-only restore, refresh the materialized views (see
+        :data:`REFRESH_MATVIEWS_SQL`)."""
+        if not plan.data_only:
+            return None
+        return SqlStep("Refreshing materialized views", REFRESH_MATVIEWS_SQL, timeout=3600.0)
+
+    def session_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """``psql`` on ``conn.database`` kept open for the census (see :func:`psql_argv`)."""
+        del creds
+        return psql_argv(tool, conn, extra=self.tls_args(conn))
+
+    @property
+    def census_taker(self) -> CensusTaker:
+        """An exported snapshot shared by pg_dump and the counting session."""
+        # Imported here: lifeboat.engines.census builds on this module's SQL.
+        from lifeboat.engines.census import PostgresCensus
+
+        return PostgresCensus()
+
+    def create_database_sql(self, database: str) -> str:
+        """See :func:`create_database_sql`."""
+        return create_database_sql(database)
+
+    def drop_database_sql(self, database: str) -> str:
+        """See :func:`drop_database_sql`."""
+        return drop_database_sql(database)
+
+    def list_databases_sql(self, prefix: str) -> str:
+        """See :func:`list_databases_sql`."""
+        return list_databases_sql(prefix)
+
+
+ENGINE = PostgresEngine()
+"""The PostgreSQL engine (registered in :mod:`lifeboat.engines.registry`)."""

@@ -2,9 +2,10 @@
 
     artifact fd ──> zstd -d/gzip -d ──OS pipe──> pg_restore / mysql
 
-Only MySQL schema-only/data-only restores route the decompressed SQL through Python, to filter
-it (see :func:`lifeboat.engines.mysql.filter_dump`). Also owns the restore options
-(:class:`RestorePlan`) and their check (:func:`check_plan`).
+Only when the engine asks for a line filter (MySQL schema-only/data-only restores, see
+:func:`lifeboat.engines.mysql.filter_dump`) does the decompressed dump go through Python.
+What differs between engines comes from :mod:`lifeboat.engines.registry`; the restore options
+(:class:`~lifeboat.engines.base.RestorePlan`) are checked by :func:`check_plan`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,15 @@ from pathlib import Path
 from lifeboat.core.errors import (
     RestoreError,
 )
-from lifeboat.core.naming import Compression, Engine
-from lifeboat.engines import mysql, postgres
+from lifeboat.core.naming import Compression
+from lifeboat.core.naming import Engine as EngineName
+from lifeboat.engines.base import (
+    Credentials,
+    Engine,
+    LineFilter,
+    RestorePlan,
+    raise_on_problems,
+)
 from lifeboat.engines.client import run_sql
 from lifeboat.engines.common import (
     Connection,
@@ -29,8 +37,8 @@ from lifeboat.engines.common import (
     decompressor_argv,
 )
 from lifeboat.engines.credentials import credentials
-from lifeboat.engines.probe import restore_tool
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 from lifeboat.engines.streams import (
     CHUNK_SIZE,
     PROGRESS_INTERVAL_S,
@@ -45,22 +53,7 @@ from lifeboat.engines.streams import (
 )
 from lifeboat.engines.verify import verify_artifact
 
-
-@dataclass(frozen=True, slots=True)
-class RestorePlan:
-    """The restore options of SPEC §5.3.3 (mirrors ``lifeboat.wire.messages.RestoreOptions``).
-
-    For MySQL, ``clean`` means drop-and-recreate: mysqldump output already drops and
-    recreates each table, but only a fresh database also removes views, routines, events and
-    tables that are not in the dump.
-    """
-
-    drop_and_recreate: bool = False
-    clean: bool = False
-    schema_only: bool = False
-    data_only: bool = False
-    no_owner: bool = False
-    exit_on_error: bool = True
+__all__ = ["RestorePlan", "RestoreResult", "check_plan", "restore_database"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +81,9 @@ async def _pieces(reader: asyncio.StreamReader) -> AsyncIterator[tuple[bytes, bo
 async def _pump_filtered(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
-    dump_filter: mysql.DumpFilter,
+    dump_filter: LineFilter,
 ) -> None:
-    """Copy decompressed mysqldump output to the client, filtered line by line."""
+    """Copy the decompressed dump to the loader, filtered line by line."""
     buffer: list[bytes] = []
     buffered = 0
     try:
@@ -124,27 +117,20 @@ async def _no_log(_message: str) -> None:
     return None
 
 
-def check_plan(engine: Engine, plan: RestorePlan) -> None:
-    """Refuse option combinations that cannot mean anything.
+def check_plan(engine: EngineName, plan: RestorePlan) -> None:
+    """Refuse option combinations that cannot mean anything (the engine's rules).
 
     Raises:
         RestoreError: e.g. schema-only together with data-only.
     """
-    if plan.schema_only and plan.data_only:
-        raise RestoreError("schema_only and data_only cannot be combined")
-    if plan.data_only and (plan.clean or plan.drop_and_recreate):
-        raise RestoreError(
-            "data_only loads rows into existing tables; it cannot be combined with"
-            " clean or drop_and_recreate"
-        )
-    del engine
+    raise_on_problems(engine_for(engine).restore_option_problems(plan))
 
 
 async def restore_database(
     conn: Connection,
     *,
     artifact: Path,
-    source_engine: Engine,
+    source_engine: EngineName,
     compression: Compression,
     expected_sha256: str,
     expected_size: int,
@@ -185,102 +171,88 @@ async def restore_database(
         await log("Verifying checksum and size")
         await verify_artifact(fd, expected_sha256=expected_sha256, expected_size=expected_size)
         await log(f"Checksum verified ({expected_size} bytes, sha256 {expected_sha256})")
-        loader = restore_tool(conn.engine)
-        loader_path = toolbox.which(loader)
+        engine = engine_for(conn.engine)
+        loader_path = toolbox.which(engine.restore_tool)
         decomp_argv = decompressor_argv(toolbox, compression)
-        client_path = toolbox.which("psql" if conn.engine == "postgresql" else "mysql")
-        del client_path  # looked up now so a missing client fails before the target changes
+        # Looked up now so a missing client fails before the target changes.
+        toolbox.which(engine.client_tool)
         if before_touch is not None:
             await before_touch()
         with credentials(conn, base_dir=tmp_dir) as creds:
-            recreate = plan.drop_and_recreate or (conn.engine == "mysql" and plan.clean)
-            if recreate:
-                await log(f"Dropping and recreating database {conn.database}")
-                if conn.engine == "postgresql":
-                    sql = postgres.drop_and_recreate_sql(conn.database)
-                    admin_db: str | None = postgres.MAINTENANCE_DB
-                else:
-                    sql = mysql.drop_and_recreate_sql(conn.database)
-                    admin_db = None
-                await run_sql(
-                    conn,
-                    creds,
-                    sql,
-                    toolbox=toolbox,
-                    base_env=base_env,
-                    database=admin_db,
-                    timeout=300.0,
-                    error=RestoreError,
-                )
-            env = child_env(base_env, creds.env)
-            if conn.engine == "postgresql":
-                disable_triggers = False
-                if plan.data_only:
-                    answer = await run_sql(
-                        conn,
-                        creds,
-                        postgres.IS_SUPERUSER_SQL,
-                        toolbox=toolbox,
-                        base_env=base_env,
-                        database=conn.database,
-                        error=RestoreError,
-                    )
-                    disable_triggers = answer.strip() == "t"
-                    if not disable_triggers:
-                        await log(
-                            "Not a superuser: triggers and foreign keys stay active during"
-                            " the data-only restore"
-                        )
-                argv = postgres.restore_argv(
-                    loader_path,
-                    conn,
-                    exit_on_error=plan.exit_on_error,
-                    # After drop-and-recreate the database is empty: nothing to clean.
-                    clean=plan.clean and not plan.drop_and_recreate,
-                    schema_only=plan.schema_only,
-                    data_only=plan.data_only,
-                    no_owner=plan.no_owner,
-                    disable_triggers=disable_triggers,
-                )
-                dump_filter = None
-            else:
-                assert creds.option_file is not None
-                argv = mysql.client_argv(loader_path, creds.option_file, conn.database)
-                if not plan.exit_on_error:
-                    argv.append("--force")
-                dump_filter = (
-                    mysql.DumpFilter(schema_only=plan.schema_only, data_only=plan.data_only)
-                    if plan.schema_only or plan.data_only
-                    else None
-                )
-            await log(f"Running {loader}")
-            result = await _stream_restore(
+            return await _load(
+                engine,
+                conn,
+                creds,
                 fd,
+                plan=plan,
+                loader_path=loader_path,
                 decomp_argv=decomp_argv,
-                loader_argv=argv,
-                loader=loader,
-                env=env,
-                secrets=creds.secrets,
-                dump_filter=dump_filter,
-                tolerate_errors=not plan.exit_on_error,
+                toolbox=toolbox,
+                base_env=base_env,
+                log=log,
                 on_progress=on_progress,
                 progress_interval=progress_interval,
             )
-            if conn.engine == "postgresql" and plan.data_only:
-                await log("Refreshing materialized views")
-                await run_sql(
-                    conn,
-                    creds,
-                    postgres.REFRESH_MATVIEWS_SQL,
-                    toolbox=toolbox,
-                    base_env=base_env,
-                    database=conn.database,
-                    timeout=3600.0,
-                    error=RestoreError,
-                )
-            return result
     finally:
         os.close(fd)
+
+
+async def _load(
+    engine: Engine,
+    conn: Connection,
+    creds: Credentials,
+    fd: int,
+    *,
+    plan: RestorePlan,
+    loader_path: str,
+    decomp_argv: list[str],
+    toolbox: Toolbox,
+    base_env: Mapping[str, str],
+    log: LogFn,
+    on_progress: ProgressFn | None,
+    progress_interval: float,
+) -> RestoreResult:
+    """The part of a restore that changes the target: recreate, load, then the engine's
+    epilogue."""
+
+    async def sql(statements: str, *, database: str | None, timeout: float = 60.0) -> str:
+        return await run_sql(
+            conn,
+            creds,
+            statements,
+            toolbox=toolbox,
+            base_env=base_env,
+            database=database,
+            timeout=timeout,
+            error=RestoreError,
+        )
+
+    if engine.recreates(plan):
+        await log(f"Dropping and recreating database {conn.database}")
+        await sql(
+            engine.drop_and_recreate_sql(conn.database),
+            database=engine.admin_database,
+            timeout=300.0,
+        )
+    command = await engine.restore_command(loader_path, conn, creds, plan, sql=sql, log=log)
+    await log(f"Running {engine.restore_tool}")
+    result = await _stream_restore(
+        fd,
+        decomp_argv=decomp_argv,
+        loader_argv=command.argv,
+        loader=engine.restore_tool,
+        env=child_env(base_env, creds.env),
+        secrets=creds.secrets,
+        dump_filter=command.line_filter,
+        tolerate_errors=not plan.exit_on_error,
+        on_progress=on_progress,
+        progress_interval=progress_interval,
+    )
+    epilogue = engine.after_restore(plan)
+    if epilogue is not None:
+        await log(epilogue.description)
+        await sql(epilogue.sql, database=conn.database, timeout=epilogue.timeout)
+    return result
 
 
 async def _stream_restore(
@@ -291,7 +263,7 @@ async def _stream_restore(
     loader: str,
     env: Mapping[str, str],
     secrets: tuple[str, ...],
-    dump_filter: mysql.DumpFilter | None,
+    dump_filter: LineFilter | None,
     tolerate_errors: bool,
     on_progress: ProgressFn | None,
     progress_interval: float,

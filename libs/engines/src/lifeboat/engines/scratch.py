@@ -10,49 +10,20 @@ restores into (or later drops) a database it did not create.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from lifeboat.core.naming import Engine
 from lifeboat.core.scratch import (
     SCRATCH_PREFIX,
     SWEEP_AGE,
     check_scratch_name,
     stale_scratch,
 )
-from lifeboat.engines import mysql, postgres
 from lifeboat.engines.client import run_sql
 from lifeboat.engines.common import Connection, Toolbox
 from lifeboat.engines.credentials import credentials
-
-
-@dataclass(frozen=True, slots=True)
-class ScratchSql:
-    """One engine's SQL for scratch databases, and the database to run it from."""
-
-    create: Callable[[str], str]
-    drop: Callable[[str], str]
-    list_prefixed: Callable[[str], str]
-    admin_database: str | None
-
-
-SCRATCH_SQL: dict[Engine, ScratchSql] = {
-    "postgresql": ScratchSql(
-        create=postgres.create_database_sql,
-        drop=postgres.drop_database_sql,
-        list_prefixed=postgres.list_databases_sql,
-        admin_database=postgres.MAINTENANCE_DB,
-    ),
-    "mysql": ScratchSql(
-        create=mysql.create_database_sql,
-        drop=mysql.drop_database_sql,
-        list_prefixed=mysql.list_databases_sql,
-        admin_database=None,
-    ),
-}
-"""Scratch database SQL per engine (to move behind the Engine protocol's registry)."""
+from lifeboat.engines.registry import engine_for
 
 
 async def _admin_sql(
@@ -71,7 +42,7 @@ async def _admin_sql(
             sql,
             toolbox=toolbox,
             base_env=base_env,
-            database=SCRATCH_SQL[conn.engine].admin_database,
+            database=engine_for(conn.engine).admin_database,
             timeout=timeout,
         )
 
@@ -90,7 +61,7 @@ async def create_scratch(
         ValidationError: `name` is not a scratch database name.
         DatabaseError: it exists already, or the user may not create databases.
     """
-    sql = SCRATCH_SQL[conn.engine].create(check_scratch_name(name))
+    sql = engine_for(conn.engine).create_database_sql(check_scratch_name(name))
     await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
 
 
@@ -108,7 +79,7 @@ async def drop_scratch(
         ValidationError: `name` is not a scratch database name.
         DatabaseError: the server refused.
     """
-    sql = SCRATCH_SQL[conn.engine].drop(check_scratch_name(name))
+    sql = engine_for(conn.engine).drop_database_sql(check_scratch_name(name))
     await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
 
 
@@ -127,7 +98,7 @@ async def sweep_scratch(
     Raises:
         DatabaseError: listing or dropping failed.
     """
-    sql = SCRATCH_SQL[conn.engine].list_prefixed(SCRATCH_PREFIX)
+    sql = engine_for(conn.engine).list_databases_sql(SCRATCH_PREFIX)
     text = await _admin_sql(conn, sql, toolbox=toolbox, base_env=base_env, tmp_dir=tmp_dir)
     names = [line.strip() for line in text.splitlines() if line.strip()]
     stale = stale_scratch(names, now, older_than)

@@ -1,4 +1,6 @@
-"""Local artifact storage: atomic, durable, private (files 0600, directories 0700).
+"""Local artifact storage: :class:`LocalStore`, an
+:class:`~lifeboat.storage.base.ArtifactStore` under one root directory; atomic, durable,
+private (files 0600, directories 0700).
 
 An artifact is written under a temporary name in its final directory, fsynced, then published
 under its final name *without replacing* anything (``link``, which fails if the name exists) and
@@ -16,12 +18,27 @@ import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import Awaitable, Callable
+import stat
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
+
+import msgspec
 
 from lifeboat.core.errors import BackupError
 from lifeboat.core.naming import manifest_name
 from lifeboat.core.paths import contained
+from lifeboat.storage.base import (
+    READ_CHUNK,
+    ArtifactInfo,
+    ArtifactStore,
+    Guard,
+    check_name,
+    check_prefix,
+    is_listed,
+    not_found,
+)
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
 
 _FILE_MODE = 0o600
@@ -74,10 +91,6 @@ def write_atomic(path: Path, data: bytes) -> None:
 SYNC_EVERY_BYTES = 32 * 1024 * 1024
 
 
-Guard = Callable[[], Awaitable[None]]
-"""Run right before a commit publishes anything; raising stops the commit."""
-
-
 def partial_names(file_name: str) -> str:
     """The glob of the temporary files of the artifact `file_name` (any writer)."""
     return f".{file_name}.*.part"
@@ -95,6 +108,8 @@ class LocalSink:
     def __init__(self, final_path: Path, relative_path: str, *, guard: Guard | None = None) -> None:
         self.path = final_path
         self.relative_path = relative_path
+        self.warnings: list[str] = []
+        """Always empty: a local write either works or fails."""
         self._guard = guard
         self._tmp = final_path.with_name(_temp_name(final_path.name))
         self._fd: int | None = os.open(
@@ -104,6 +119,11 @@ class LocalSink:
         self._synced_at = 0
         self._syncing: asyncio.Future[None] | None = None
         self._done = False
+
+    @property
+    def name(self) -> str:
+        """The artifact's name in its store (its path relative to the root)."""
+        return self.relative_path
 
     @property
     def temp_path(self) -> Path:
@@ -153,6 +173,10 @@ class LocalSink:
             Exception: whatever the guard raised (the temporary file is removed).
         """
         del sha256
+        if self._fd is None:
+            # Committed or aborted already: failing must not abort (that would withdraw a
+            # published artifact).
+            raise BackupError("commit of a closed sink")
         try:
             if (flush_error := await self._settle()) is not None:
                 raise flush_error
@@ -174,8 +198,7 @@ class LocalSink:
 
     def _flush_sync(self, size: int) -> None:
         fd = self._fd
-        if fd is None:
-            raise BackupError("commit of a closed sink")
+        assert fd is not None  # checked by commit
         os.fsync(fd)
         on_disk = os.fstat(fd).st_size
         if on_disk != size or self._written != size:
@@ -205,13 +228,19 @@ class LocalSink:
             self._done = False
 
 
-def _check_file_name(file_name: str) -> None:
-    if not file_name or "/" in file_name or file_name in {".", ".."}:
-        raise BackupError(f"invalid backup file name {file_name!r}")
+T = TypeVar("T")
 
 
-class LocalStorage:
-    """Artifacts and manifests under one root directory."""
+def _stored_error(what: str, exc: OSError) -> BackupError:
+    return BackupError(f"cannot {what}: {exc.strerror or exc}")
+
+
+class LocalStore(ArtifactStore):
+    """Artifacts and manifests under one root directory (files 0600, directories 0700).
+
+    Blocking file-system calls run in a worker thread (``asyncio.to_thread``), except the
+    sink's appends, which land in the page cache (see :meth:`LocalSink.write`).
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -224,7 +253,21 @@ class LocalStorage:
         """Absolute path of `relative`, refused if it escapes the root (ValidationError)."""
         return contained(self.root, relative)
 
-    def _make_dirs(self, relative_dir: str) -> Path:
+    def _artifact_path(self, name: str) -> Path:
+        return self.path_of(check_name(name))
+
+    def location(self, name: str) -> str:
+        """The artifact's absolute path."""
+        return str(self._artifact_path(name))
+
+    async def _run(self, what: str, call: Callable[[], T]) -> T:
+        """`call()` in a worker thread, an OSError turned into a :class:`BackupError`."""
+        try:
+            return await asyncio.to_thread(call)
+        except OSError as exc:
+            raise _stored_error(what, exc) from exc
+
+    def _make_dirs(self, relative_dir: str) -> None:
         self.ensure_root()
         current = self.root
         for part in PurePosixPath(relative_dir).parts:
@@ -232,54 +275,90 @@ class LocalStorage:
             with contextlib.suppress(FileExistsError):
                 # One level at a time: makedirs' mode applies to the leaf only.
                 current.mkdir(mode=_DIR_MODE)
-        return self.path_of(relative_dir)
 
-    def open_sink(
-        self, relative_dir: str, file_name: str, *, guard: Guard | None = None
+    async def open_sink(
+        self,
+        name: str,
+        *,
+        guard: Guard | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> LocalSink:
-        """A sink writing ``relative_dir/file_name`` (directories created 0700); `guard` runs
-        right before the artifact is published."""
-        _check_file_name(file_name)
-        relative = str(PurePosixPath(relative_dir, file_name))
-        final = self.path_of(relative)
-        self._make_dirs(relative_dir)
-        return LocalSink(final, relative, guard=guard)
+        """A sink writing artifact `name` (directories created 0700); `guard` runs right
+        before the artifact is published. `metadata` is not kept (the manifest says it all)."""
+        del metadata
+        final = self._artifact_path(name)
+        directory = name.rpartition("/")[0]
 
-    def write_manifest(self, relative: str, manifest: Manifest) -> Path:
-        """Write the sidecar of the artifact at `relative` atomically (0600)."""
-        artifact = self.path_of(relative)
-        path = artifact.with_name(manifest_name(artifact.name))
-        write_atomic(path, encode_manifest(manifest))
-        return path
+        def open_() -> LocalSink:
+            if directory:
+                self._make_dirs(directory)
+            else:
+                self.ensure_root()
+            return LocalSink(final, name, guard=guard)
 
-    def remove_leftovers(self, relative_dir: str, file_name: str) -> list[str]:
-        """Remove the artifact ``relative_dir/file_name``, its manifest and any temporary file
-        of it (what an earlier attempt of the same execution left); the names removed."""
-        _check_file_name(file_name)
-        directory = self.path_of(relative_dir)
-        if not directory.is_dir():
-            return []
-        removed: list[str] = []
-        candidates = [file_name, manifest_name(file_name)]
-        candidates += [p.name for p in directory.glob(partial_names(file_name))]
-        candidates += [p.name for p in directory.glob(partial_names(manifest_name(file_name)))]
-        for name in candidates:
-            with contextlib.suppress(FileNotFoundError):
-                (directory / name).unlink()
-                removed.append(name)
-        if removed:
-            with contextlib.suppress(OSError):
-                _fsync_dir(directory)
-        return removed
+        return await self._run(f"create {name}", open_)
 
-    def read_manifest(self, relative: str) -> Manifest:
-        """The sidecar of the artifact at `relative`."""
-        artifact = self.path_of(relative)
-        return decode_manifest(artifact.with_name(manifest_name(artifact.name)).read_bytes())
+    async def read(self, name: str, *, chunk_size: int = READ_CHUNK) -> AsyncIterator[bytes]:
+        """The artifact's bytes, each chunk read in a worker thread."""
+        path = self._artifact_path(name)
+        try:
+            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise not_found(name) from None
+        except OSError as exc:
+            raise _stored_error(f"read {name}", exc) from exc
+        try:
+            while chunk := await self._run(f"read {name}", lambda: os.read(fd, chunk_size)):
+                yield chunk
+        finally:
+            os.close(fd)
 
-    def delete(self, relative: str) -> bool:
-        """Remove an artifact and its manifest; returns whether the artifact existed."""
-        artifact = self.path_of(relative)
+    def _stat_sync(self, path: Path, name: str) -> ArtifactInfo | None:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return ArtifactInfo(
+            name=name, size=info.st_size, modified=datetime.fromtimestamp(info.st_mtime, UTC)
+        )
+
+    async def stat(self, name: str) -> ArtifactInfo | None:
+        """Size and modification time of the artifact's file; None if there is no file."""
+        path = self._artifact_path(name)
+        return await self._run(f"inspect {name}", lambda: self._stat_sync(path, name))
+
+    def _manifest_path(self, name: str) -> Path:
+        artifact = self._artifact_path(name)
+        return artifact.with_name(manifest_name(artifact.name))
+
+    async def write_manifest(self, name: str, manifest: Manifest) -> str:
+        """Write the sidecar of artifact `name` atomically (0600); returns its name."""
+        path = self._manifest_path(name)
+        data = encode_manifest(manifest)
+        await self._run(f"write the manifest of {name}", lambda: write_atomic(path, data))
+        return manifest_name(name)
+
+    async def read_manifest(self, name: str) -> Manifest:
+        """The sidecar of artifact `name`.
+
+        Raises:
+            NotFoundError: no manifest. BackupError: unreadable or not a manifest.
+        """
+        path = self._manifest_path(name)
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise not_found(manifest_name(name), "manifest") from None
+        except OSError as exc:
+            raise _stored_error(f"read the manifest of {name}", exc) from exc
+        try:
+            return decode_manifest(raw)
+        except msgspec.DecodeError as exc:
+            raise BackupError(f"the manifest of {name} is not a Lifeboat manifest: {exc}") from None
+
+    def _delete_sync(self, artifact: Path) -> bool:
         existed = False
         with contextlib.suppress(FileNotFoundError):
             artifact.unlink()
@@ -289,3 +368,60 @@ class LocalStorage:
         with contextlib.suppress(OSError):
             _fsync_dir(artifact.parent)
         return existed
+
+    async def delete(self, name: str) -> bool:
+        """Remove an artifact and its manifest; returns whether the artifact existed."""
+        artifact = self._artifact_path(name)
+        return await self._run(f"delete {name}", lambda: self._delete_sync(artifact))
+
+    def _leftovers_sync(self, directory: Path, file_name: str) -> list[str]:
+        if not directory.is_dir():
+            return []
+        removed: list[str] = []
+        candidates = [file_name, manifest_name(file_name)]
+        candidates += [p.name for p in directory.glob(partial_names(file_name))]
+        candidates += [p.name for p in directory.glob(partial_names(manifest_name(file_name)))]
+        for candidate in candidates:
+            with contextlib.suppress(FileNotFoundError):
+                (directory / candidate).unlink()
+                removed.append(candidate)
+        if removed:
+            with contextlib.suppress(OSError):
+                _fsync_dir(directory)
+        return removed
+
+    async def remove_leftovers(self, name: str) -> list[str]:
+        """Remove the artifact `name`, its manifest and any temporary file of either (what an
+        earlier attempt of the same execution left); the file names removed."""
+        artifact = self._artifact_path(name)
+        return await self._run(
+            f"remove what was left of {name}",
+            lambda: self._leftovers_sync(artifact.parent, artifact.name),
+        )
+
+    def _list_sync(self, prefix: str) -> list[ArtifactInfo]:
+        check_prefix(prefix)
+        directory = prefix.rpartition("/")[0]
+        start = self.path_of(directory) if directory else self.root.resolve()
+        found: list[ArtifactInfo] = []
+        root = self.root.resolve()
+        for here, dirnames, filenames in os.walk(start, followlinks=False):
+            # Hidden directories (uploads, downloads for restores) hold no artifacts.
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            base = Path(here).relative_to(root).as_posix()
+            for file_name in filenames:
+                name = file_name if base == "." else f"{base}/{file_name}"
+                if name.startswith(prefix) and is_listed(name):
+                    info = self._stat_sync(Path(here) / file_name, name)
+                    if info is not None:
+                        found.append(info)
+        found.sort(key=lambda info: info.name)
+        return found
+
+    async def list_artifacts(self, prefix: str = "") -> AsyncIterator[ArtifactInfo]:
+        """The artifact files whose name starts with `prefix`, in name order (one walk of
+        the directory the prefix names, in a worker thread)."""
+        for info in await self._run(
+            f"list {prefix or 'the storage'}", lambda: self._list_sync(prefix)
+        ):
+            yield info

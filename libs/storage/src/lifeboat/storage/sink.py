@@ -1,8 +1,9 @@
 """The one ``Sink`` protocol: where a backup's compressed stream goes.
 
-Implemented by :class:`lifeboat.storage.local.LocalSink`, :class:`lifeboat.storage.s3.multipart.S3Sink`
-and :class:`lifeboat.storage.tee.TeeSink` (which fans out to several sinks); consumed by the
-backup pipeline (:mod:`lifeboat.engines.backup`).
+Implemented by the sinks of the artifact stores (:class:`lifeboat.storage.base.ArtifactSink`:
+:class:`lifeboat.storage.local.LocalSink`, :class:`lifeboat.storage.s3.multipart.S3Sink`,
+:class:`lifeboat.storage.memory.MemorySink`) and by :class:`lifeboat.storage.tee.TeeSink` (which
+fans out to several sinks); consumed by the backup pipeline (:mod:`lifeboat.engines.backup`).
 """
 
 from __future__ import annotations

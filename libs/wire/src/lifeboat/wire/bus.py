@@ -70,6 +70,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# The NATS client's own complaints (permission violations, lost connections): never shipped
+# over NATS by lifeboat.wire.logship, or a refused publish would log, ship, be refused...
+nats_log = logging.getLogger("lifeboat.wire.nats")
 
 
 class Bus(StreamSetup, KvOperations, JobQueues):
@@ -95,7 +98,7 @@ class Bus(StreamSetup, KvOperations, JobQueues):
             options = NatsOptions.from_url(options)
 
         async def _on_error(exc: Exception) -> None:
-            log.warning("nats: %s", exc)
+            nats_log.warning("nats: %s", exc)
 
         extra: dict[str, Any] = {}
         if options.user is not None:

@@ -5,23 +5,21 @@ from __future__ import annotations
 import msgspec
 
 from lifeboat.wire.messages import (
-    Event,
+    ExecutorEvent,
     Job,
     ProbeReply,
     ProbeRequest,
     ScheduleEntry,
     ScheduleFired,
     TriggerBackupRequest,
-    TriggerReply,
 )
 
 _encoder = msgspec.json.Encoder()
 job_decoder: msgspec.json.Decoder[Job] = msgspec.json.Decoder(Job)
-event_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+executor_event_decoder: msgspec.json.Decoder[ExecutorEvent] = msgspec.json.Decoder(ExecutorEvent)
 probe_request_decoder = msgspec.json.Decoder(ProbeRequest)
 probe_reply_decoder = msgspec.json.Decoder(ProbeReply)
 trigger_request_decoder = msgspec.json.Decoder(TriggerBackupRequest)
-trigger_reply_decoder = msgspec.json.Decoder(TriggerReply)
 schedule_entry_decoder = msgspec.json.Decoder(ScheduleEntry)
 schedule_fired_decoder = msgspec.json.Decoder(ScheduleFired)
 

@@ -26,7 +26,7 @@ from lifeboat.wire import subjects
 from lifeboat.wire.base import BusBase
 from lifeboat.wire.codec import encode
 from lifeboat.wire.delivery import Delivery
-from lifeboat.wire.messages import Event, Job, ScheduleFired, UploadJob
+from lifeboat.wire.messages import ExecutorEvent, Job, ScheduleFired, UploadJob
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class JobQueues(BusBase):
                 log.warning("queueing job %s failed (%s); retrying", job.execution_id, exc)
                 await asyncio.sleep(0.5)
 
-    async def publish_event(self, kind: str, event: Event) -> None:
+    async def publish_event(self, kind: str, event: ExecutorEvent) -> None:
         """Store an event in the events stream; returns once the server has it."""
         await self._js.publish(
             subjects.event_subject(kind, event.execution_id), encode(event), timeout=10.0

@@ -192,7 +192,7 @@ class ProbeReply(msgspec.Struct, frozen=True, kw_only=True):
     executor_id: str = ""
 
 
-# --- events (executor → API, events stream) ---------------------------------------------------
+# --- executor events (executor → API, events stream) ------------------------------------------
 
 
 class ExecutionStarted(msgspec.Struct, frozen=True, kw_only=True, tag="started"):
@@ -317,7 +317,7 @@ class VerifyFinished(msgspec.Struct, frozen=True, kw_only=True, tag="verify-fini
     cancelled: bool = False
 
 
-Event = (
+ExecutorEvent = (
     ExecutionStarted
     | ExecutionProgress
     | ExecutionLogLine
@@ -420,3 +420,32 @@ class ExecutorHeartbeat(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     interval_s: float
     stopping: bool = False
+
+
+# --- scheduler heartbeat and shipped log lines (core NATS publish, to the API) ----------------
+
+
+class SchedulerHeartbeat(msgspec.Struct, frozen=True, kw_only=True):
+    """Published by every scheduler on ``subjects.SCHEDULER_HEARTBEAT`` every ``interval_s``."""
+
+    scheduler_id: str
+    at: datetime
+    interval_s: float = 10.0
+
+
+class ShippedLogLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One WARNING-or-worse log line of a scheduler or executor (``subjects.log_subject``).
+
+    Scrubbed of registered secrets by the sender before it leaves the process; ``instance`` is
+    the scheduler or executor id.
+    """
+
+    time: datetime
+    level: str
+    service: str
+    instance: str
+    logger: str
+    message: str
+    execution_id: str | None = None
+    request_id: str | None = None
+    traceback: str | None = None

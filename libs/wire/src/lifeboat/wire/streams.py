@@ -124,3 +124,18 @@ class StreamSetup(BusBase):
         info = await self._js.stream_info(name)
         state: Any = info.state
         return {"messages": int(state.messages), "consumers": int(state.consumer_count)}
+
+    async def queue_depth(self, queue: str) -> tuple[int, int]:
+        """``(waiting, in flight)`` jobs of `queue`: not yet delivered to an executor, and
+        delivered but not acknowledged. Before any executor of the queue made its consumer,
+        every job of the queue in the stream is waiting."""
+        try:
+            info: Any = await self._js.consumer_info(
+                subjects.JOBS_STREAM, subjects.executor_consumer(queue)
+            )
+            return int(info.num_pending or 0), int(info.num_ack_pending or 0)
+        except nats.js.errors.NotFoundError:
+            subject = subjects.job_subject(queue)
+            stream: Any = await self._js.stream_info(subjects.JOBS_STREAM, subjects_filter=subject)
+            counts: dict[str, int] = stream.state.subjects or {}
+            return int(counts.get(subject, 0)), 0

@@ -35,6 +35,9 @@ SCHEDULER_HEARTBEAT = f"{PREFIX}.scheduler.heartbeat"
 
 EXECUTOR_HEARTBEAT = f"{PREFIX}.executor.heartbeat"
 
+# WARNING-or-worse log lines the scheduler and executors ship to the API (core NATS, lossy).
+LOGS_SUBJECTS = f"{PREFIX}.logs.>"
+
 # Fencing (see lifeboat.wire.lease): one lease per execution, updated by compare-and-set, and
 # the cancellations the API asks for. Executors write leases and only read cancellations.
 LEASES_KV = "LIFEBOAT_LEASES"
@@ -76,6 +79,11 @@ def event_subject(kind: str, execution_id: str) -> str:
 def fired_subject(schedule_id: str) -> str:
     """Subject of a "schedule fired" message."""
     return f"{PREFIX}.schedule.fired.{schedule_id}"
+
+
+def log_subject(service: str) -> str:
+    """Subject on which a service (``scheduler``, ``executor``) ships its log lines."""
+    return f"{PREFIX}.logs.{service}"
 
 
 def probe_queue_group(queue: str) -> str:

@@ -71,6 +71,9 @@ def main() -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=5,
         proxy_headers=True,
+        # uvicorn's access and error lines go through the root logger's handlers (format,
+        # LOG_FORMAT=json, and the secret filter) set up above, not a dictConfig of its own.
+        log_config=None,
     )
 
 

@@ -27,19 +27,30 @@ from lifeboat.api.auth.startup import start_auth
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.migrate import upgrade_database
 from lifeboat.api.domain.backups.controller import BackupController
+from lifeboat.api.domain.configio.controller import ConfigIoController
+from lifeboat.api.domain.dashboard.controller import DashboardController
 from lifeboat.api.domain.databases.controller import DatabaseController
-from lifeboat.api.domain.events.controller import EventStreamController
 from lifeboat.api.domain.executors.controller import ExecutorController
 from lifeboat.api.domain.executors.registry import ExecutorRegistry, follow_heartbeats
 from lifeboat.api.domain.health.controller import HealthController
+from lifeboat.api.domain.live_updates.controller import LiveUpdatesController
+from lifeboat.api.domain.metrics.controller import metrics
+from lifeboat.api.domain.notifications.controller import NotificationChannelController
+from lifeboat.api.domain.notifications.monitor import run_monitor
+from lifeboat.api.domain.notifications.sender import run_sender
+from lifeboat.api.domain.notifications.service import protect_all
 from lifeboat.api.domain.restores.controller import RestoreController
 from lifeboat.api.domain.retention.cleanup import run_periodic_cleanup
 from lifeboat.api.domain.retention.controller import RetentionPolicyController
 from lifeboat.api.domain.s3configs.controller import LocalImportController, S3ConfigController
 from lifeboat.api.domain.s3configs.service import ensure_env_default
 from lifeboat.api.domain.s3configs.sweep import run_periodic_upload_sweep
+from lifeboat.api.domain.schedulers.controller import SchedulerController
+from lifeboat.api.domain.schedulers.registry import SchedulerRegistry
 from lifeboat.api.domain.schedules.controller import ScheduleController
 from lifeboat.api.domain.schedules.firing import consume_fired, keep_schedules_published
+from lifeboat.api.domain.syslogs.controller import SystemLogController
+from lifeboat.api.domain.syslogs.window import LogWindow
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
 from lifeboat.api.domain.verifications.controller import (
@@ -48,8 +59,9 @@ from lifeboat.api.domain.verifications.controller import (
     VerificationTargetController,
 )
 from lifeboat.api.errors import exception_handlers
-from lifeboat.api.events import consume_events
+from lifeboat.api.executor_events import consume_executor_events
 from lifeboat.api.exhausted import fail_exhausted
+from lifeboat.api.observe import observing, request_id_middleware
 from lifeboat.api.openapi_errors import document_errors
 from lifeboat.api.security import add_security_headers, cors_config
 from lifeboat.api.settings import Settings
@@ -111,7 +123,7 @@ def _spa_handlers(static_dir: Path) -> list[ControllerRouterHandler]:
     )
     def spa(request: Request[Any, Any, Any]) -> File | Response[bytes]:
         relative = request.path_params.get("path", "").lstrip("/")
-        api_path = relative.startswith("api/") or relative in ("api", "schema")
+        api_path = relative.startswith("api/") or relative in ("api", "schema", "metrics")
         if api_path or request.method not in ("GET", "HEAD"):
             raise NotFoundException(f"no resource at {request.url.path}")
         if relative:
@@ -140,9 +152,11 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     S3ConfigController,
     LocalImportController,
     SystemController,
+    DashboardController,
+    ConfigIoController,
     HealthController,
     ExecutorController,
-    EventStreamController,
+    LiveUpdatesController,
     AuthController,
     UserController,
     TokenController,
@@ -150,6 +164,10 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     BackupVerificationController,
     VerificationController,
     VerificationTargetController,
+    SchedulerController,
+    SystemLogController,
+    metrics,
+    NotificationChannelController,
 )
 
 
@@ -162,6 +180,8 @@ def create_app(settings: Settings) -> Litestar:
     """
     ctx = ApiContext.build(settings)
     executors = ExecutorRegistry()
+    schedulers = SchedulerRegistry()
+    log_window = LogWindow()
     handlers: list[ControllerRouterHandler] = list(_CONTROLLERS)
     static_dir = settings.static_dir or PACKAGE_STATIC
     if (static_dir / "index.html").is_file():
@@ -172,9 +192,12 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "ctx": Provide(lambda: ctx, sync_to_thread=False),
             "executors": Provide(lambda: executors, sync_to_thread=False),
+            "schedulers": Provide(lambda: schedulers, sync_to_thread=False),
+            "log_window": Provide(lambda: log_window, sync_to_thread=False),
         },
         exception_handlers=exception_handlers(),
-        lifespan=[_lifespan(ctx, executors)],
+        lifespan=[_lifespan(ctx, executors), observing(ctx, schedulers, log_window)],
+        middleware=[request_id_middleware],
         openapi_config=OpenAPIConfig(
             title="Lifeboat API",
             version=api_version(),
@@ -201,7 +224,7 @@ def _lifespan(
     tasks: set[asyncio.Task[None]] = set()
 
     async def on_connected(bus: Bus) -> None:
-        task = asyncio.create_task(consume_events(ctx, bus), name="events-consumer")
+        task = asyncio.create_task(consume_executor_events(ctx, bus), name="events-consumer")
         tasks.add(task)
         tasks.add(asyncio.create_task(consume_fired(ctx, bus), name="fired-consumer"))
         tasks.add(asyncio.create_task(follow_heartbeats(executors, bus), name="executor-registry"))
@@ -223,6 +246,9 @@ def _lifespan(
         tasks.add(link)
         tasks.add(asyncio.create_task(run_periodic_cleanup(ctx), name="retention-cleanup"))
         tasks.add(asyncio.create_task(run_periodic_upload_sweep(ctx), name="s3-upload-sweep"))
+        await protect_all(ctx)
+        tasks.add(asyncio.create_task(run_sender(ctx), name="notification-sender"))
+        tasks.add(asyncio.create_task(run_monitor(ctx, executors), name="notification-monitor"))
         try:
             yield
         finally:

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from lifeboat.api.auth.runtime import AuthRuntime
 from lifeboat.api.db.engine import Database
 from lifeboat.api.db.models import utcnow
-from lifeboat.api.hub import EventHub
+from lifeboat.api.hub import UpdateHub
 from lifeboat.api.link import NatsLink
 from lifeboat.api.settings import Settings
 from lifeboat.core.crypto import Sealer, SecretBox
@@ -27,7 +27,7 @@ class ApiContext:
     box: SecretBox
     sealer: Sealer
     nats: NatsLink
-    hub: EventHub
+    hub: UpdateHub
     auth: AuthRuntime = field(default_factory=AuthRuntime)
     started_at: datetime = field(default_factory=utcnow)
     started_monotonic: float = field(default_factory=time.monotonic)
@@ -44,7 +44,7 @@ class ApiContext:
             box=SecretBox(settings.encryption_key),
             sealer=Sealer(settings.executor_seal_key),
             nats=NatsLink(settings.nats_options),
-            hub=EventHub(),
+            hub=UpdateHub(),
         )
 
     @property

@@ -19,6 +19,7 @@ from lifeboat.api.db.models import (
     VerificationExecution,
     utcnow,
 )
+from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.domain.verifications.outcome import fail_verification
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import UnavailableError
@@ -72,6 +73,7 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
                 return
             row.s3_status, row.s3_error = "failed", f"the S3 copy failed: {reason}"
             status = row.status
+            await hooks.s3_failed(ctx, session, row)
         else:
             if row.status not in ACTIVE_STATUSES:
                 return
@@ -81,6 +83,7 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
             if isinstance(row, BackupExecution):
                 row.local_status = "failed" if row.local_status == "pending" else row.local_status
                 row.s3_status = "failed" if row.s3_status == "pending" else row.s3_status
+            await hooks.execution_finished(ctx, session, row)
     log.error("%s %s: %s", kind, job.execution_id, reason)
     ctx.hub.publish(
         ExecutionUpdate(
@@ -101,7 +104,7 @@ async def _fail_verification(ctx: ApiContext, verification_id: str, reason: str)
         row = await session.get(VerificationExecution, verification_id)
         if row is None or row.status not in ACTIVE_STATUSES:
             return
-        await fail_verification(session, row, reason, at=utcnow())
+        await fail_verification(ctx, session, row, reason, at=utcnow())
     log.error("verification %s: %s", verification_id, reason)
     ctx.hub.publish(
         ExecutionUpdate(

@@ -27,7 +27,7 @@ class ExecutionUpdate(msgspec.Struct, kw_only=True, rename="camel", omit_default
     at: datetime | None = None
 
 
-class EventHub:
+class UpdateHub:
     """Fan-out to subscribers; a slow subscriber loses updates rather than slowing others."""
 
     def __init__(self, queue_size: int = 256) -> None:

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
+from lifeboat.api.domain.metrics.settings import MetricsSettings
 from lifeboat.core.config import env_int, key_from_env_or_file
 from lifeboat.core.crypto import check_key_material
 from lifeboat.core.errors import ConfigurationError, ValidationError
@@ -84,6 +86,35 @@ def _cron_setting(env: Mapping[str, str], name: str, default: str) -> str:
         raise ConfigurationError(f"{name}: {exc.message}") from exc
 
 
+def _log_level(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL, upper case; ConfigurationError for an unknown level."""
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in _LOG_LEVELS:
+        raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
+    return level
+
+
+class _NotifySettings(TypedDict):
+    min_free_disk_bytes: int
+    notify_poll_seconds: int
+    notify_retry_seconds: int
+    notify_max_attempts: int
+    watch_interval_seconds: int
+    overdue_reminder_hours: int
+
+
+def _notify_settings(env: Mapping[str, str]) -> _NotifySettings:
+    """The notification (and disk space) settings of :class:`Settings`."""
+    return {
+        "min_free_disk_bytes": env_int(env, "MIN_FREE_DISK_BYTES", GIB),
+        "notify_poll_seconds": env_int(env, "NOTIFY_POLL_SECONDS", 5, minimum=1),
+        "notify_retry_seconds": env_int(env, "NOTIFY_RETRY_SECONDS", 30, minimum=1),
+        "notify_max_attempts": env_int(env, "NOTIFY_MAX_ATTEMPTS", 6, minimum=1),
+        "watch_interval_seconds": env_int(env, "WATCH_INTERVAL_SECONDS", 60, minimum=1),
+        "overdue_reminder_hours": env_int(env, "OVERDUE_REMINDER_HOURS", 24),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the API reads from its environment."""
@@ -117,7 +148,19 @@ class Settings:
     (PARTIAL_UPLOAD_MAX_AGE_SECONDS)."""
     sweep_interval_seconds: int = 600
     """How often that sweep runs (SWEEP_INTERVAL_SECONDS)."""
+    notify_poll_seconds: int = 5
+    """Notifications: how often the sender looks for due deliveries when not woken."""
+    notify_retry_seconds: int = 30
+    """Delay before the first retry of a failed notification (doubled each time, max 1 h)."""
+    notify_max_attempts: int = 6
+    """Tries per notification before it is marked failed."""
+    watch_interval_seconds: int = 60
+    """How often overdue backups, missing executors and low disk space are checked."""
+    overdue_reminder_hours: int = 24
+    """A database still overdue gets a reminder this often (0: no reminders)."""
     auth: AuthSettings = field(default_factory=AuthSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    """Who may scrape /metrics (METRICS_TOKEN, METRICS_ALLOW; see README "Monitoring")."""
     nats: NatsOptions | None = None
     """Credentials, TLS, replicas and the server list (NATS_URL, NATS_USER, NATS_CREDS,
     NATS_TLS_*, NATS_REPLICAS...); None: ``nats_url`` alone, without credentials."""
@@ -149,9 +192,7 @@ class Settings:
                     data_dir / f".{name.lower()}",
                 )
             keys[name] = key
-        level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
-        if level not in _LOG_LEVELS:
-            raise ConfigurationError(f"LOG_LEVEL must be one of {sorted(_LOG_LEVELS)}")
+        level = _log_level(env)
         static = env.get("STATIC_DIR")
         return cls(
             data_dir=data_dir,
@@ -164,7 +205,6 @@ class Settings:
             port=env_int(env, "PORT", 8000, minimum=1),
             tz=env.get("TZ", "UTC") or "UTC",
             log_level="WARNING" if level == "WARN" else level,
-            min_free_disk_bytes=env_int(env, "MIN_FREE_DISK_BYTES", GIB),
             s3=S3Settings(
                 endpoint=env.get("S3_ENDPOINT") or None,
                 region=env.get("S3_REGION") or None,
@@ -185,6 +225,8 @@ class Settings:
             max_upload_bytes=env_int(env, "MAX_UPLOAD_BYTES", 50 * GIB, minimum=1),
             partial_upload_max_age_seconds=env_int(env, "PARTIAL_UPLOAD_MAX_AGE_SECONDS", 6 * 3600),
             sweep_interval_seconds=env_int(env, "SWEEP_INTERVAL_SECONDS", 600, minimum=1),
+            **_notify_settings(env),
             auth=AuthSettings.from_env(env),
+            metrics=MetricsSettings.from_env(env),
             nats=options_from_env(env, inbox_prefix=inbox_prefix("api")),
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from lifeboat.core.errors import (
@@ -31,22 +32,22 @@ from lifeboat.core.logs import scrub
 from lifeboat.core.naming import attempt_file_name, attempt_s3_key
 from lifeboat.engines.backup import BackupResult, dump_database
 from lifeboat.engines.common import Connection
-from lifeboat.engines.probe import dump_tool, probe, tool_version
+from lifeboat.engines.registry import engine_for
+from lifeboat.engines.server_info import probe, tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
-from lifeboat.executor.s3 import open_store
+from lifeboat.executor.s3 import open_artifacts
+from lifeboat.storage.base import join_name
 from lifeboat.storage.local import LocalSink
 from lifeboat.storage.manifest import Manifest
-from lifeboat.storage.s3.multipart import S3Sink
+from lifeboat.storage.s3.artifacts import S3ArtifactSink, S3ArtifactStore
 from lifeboat.storage.s3.settings import backup_metadata
-from lifeboat.storage.s3.store import S3Store
+from lifeboat.storage.sink import Sink
 from lifeboat.storage.tee import Copy, TeeSink
 from lifeboat.wire.lease import Fence
 from lifeboat.wire.messages import BackupFinished, BackupJob
 
 log = logging.getLogger(__name__)
-
-FORMATS = {"postgresql": "pg_dump-custom", "mysql": "mysqldump-sql"}
 
 
 def failed_backup(
@@ -102,19 +103,14 @@ async def remove_earlier_attempts(ctx: Context, job: BackupJob, rep: Reporter) -
         name = attempt_file_name(job.file_name, earlier)
         if job.store_locally:
             try:
-                removed += ctx.storage.remove_leftovers(job.relative_dir, name)
+                removed += await ctx.storage.remove_leftovers(join_name(job.relative_dir, name))
             except (OSError, LifeboatError) as exc:
                 await rep.log("warn", f"Could not remove what attempt {earlier} left: {exc}")
     if job.s3 is not None and rep.attempt > 1:
         try:
-            async with open_store(ctx, job.s3, bound_to=job.execution_id) as store:
+            async with open_artifacts(ctx, job.s3, bound_to=job.execution_id) as store:
                 for earlier in range(1, rep.attempt):
-                    key = attempt_s3_key(job.s3.key, earlier)
-                    sink = store.open_sink(key)
-                    await sink.abort_leftovers()
-                    removed += [w for w in sink.warnings if w.startswith("aborted")]
-                    if await store.delete(key):
-                        removed.append(f"s3://{job.s3.bucket}/{key}")
+                    removed += await store.remove_leftovers(attempt_s3_key(job.s3.key, earlier))
         except LifeboatError as exc:
             await rep.log("warn", f"Could not clean up earlier attempts in S3: {exc.message}")
     if removed:
@@ -129,10 +125,10 @@ async def withdraw(ctx: Context, job: BackupJob, finished: BackupFinished) -> No
     very end). Never raises."""
     if finished.relative_path:
         with contextlib.suppress(OSError, LifeboatError):
-            ctx.storage.delete(finished.relative_path)
+            await ctx.storage.delete(finished.relative_path)
     if job.s3 is not None and finished.s3_ok and finished.s3_key:
         try:
-            async with open_store(ctx, job.s3, bound_to=job.execution_id) as store:
+            async with open_artifacts(ctx, job.s3, bound_to=job.execution_id) as store:
                 await store.delete(finished.s3_key)
         except LifeboatError as exc:
             log.warning("cannot withdraw s3 copy of %s: %s", job.execution_id, exc.message)
@@ -177,7 +173,9 @@ async def _backup(
         f"Connected: server {found.server_version},"
         f" database size {found.database_size_bytes} bytes",
     )
-    version = await tool_version(ctx.toolbox, dump_tool(conn.engine), base_env=ctx.base_env)
+    version = await tool_version(
+        ctx.toolbox, engine_for(conn.engine).dump_tool, base_env=ctx.base_env
+    )
     await rep.log("info", f"Running {version}")
     if rep.attempt > 1:
         await remove_earlier_attempts(ctx, job, rep)
@@ -205,15 +203,17 @@ async def _open_s3(
     *,
     key: str,
     started_at: datetime,
-) -> tuple[S3Store, S3Sink] | str:
+) -> tuple[S3ArtifactStore, S3ArtifactSink] | str:
     """The S3 store and sink of the job, or why they cannot be opened."""
     target = job.s3
     assert target is not None
     try:
-        store = await stack.enter_async_context(open_store(ctx, target, bound_to=job.execution_id))
-        sink = store.open_sink(
+        store = await stack.enter_async_context(
+            open_artifacts(ctx, target, bound_to=job.execution_id)
+        )
+        sink = await store.open_sink(
             key,
-            backup_metadata(
+            metadata=backup_metadata(
                 database=job.database_label, backup_type=job.backup_type, started_at=started_at
             ),
             guard=fence.hold,
@@ -222,6 +222,70 @@ async def _open_s3(
         return scrub(exc.message)
     await rep.log("info", f"Streaming to s3://{target.bucket}/{key}")
     return store, sink
+
+
+@dataclass
+class _Copies:
+    """The copies one attempt writes (see :func:`_open_copies`) and how each one ended."""
+
+    file_name: str
+    key: str | None
+    copies: list[Copy] = field(default_factory=list[Copy])
+    local: LocalSink | None = None
+    s3: tuple[S3ArtifactStore, S3ArtifactSink] | None = None
+    s3_error: str | None = None
+    tee: TeeSink | None = None
+
+    @property
+    def sink(self) -> Sink:
+        """Where the dump is streamed: the tee over both copies, or the only one."""
+        return self.tee if self.tee is not None else self.copies[0].sink
+
+    def streamed(self, name: str) -> tuple[bool, str | None]:
+        """Whether copy `name` received the whole stream, and why not."""
+        if self.tee is None:
+            return True, None
+        return self.tee.copy(name).ok, self.tee.copy(name).error
+
+
+async def _open_copies(
+    ctx: Context,
+    job: BackupJob,
+    rep: Reporter,
+    fence: Fence,
+    stack: AsyncExitStack,
+    *,
+    started_at: datetime,
+) -> _Copies:
+    """Open this attempt's sinks (S3 first, then local), each publishing under `fence`.
+
+    Raises:
+        BackupError: no copy can be written at all.
+    """
+    out = _Copies(
+        file_name=attempt_file_name(job.file_name, rep.attempt),
+        key=attempt_s3_key(job.s3.key, rep.attempt) if job.s3 is not None else None,
+    )
+    if job.s3 is not None:
+        assert out.key is not None
+        opened = await _open_s3(ctx, job, rep, fence, stack, key=out.key, started_at=started_at)
+        if isinstance(opened, str):
+            out.s3_error = opened
+            await rep.log("error", f"S3 copy unavailable: {opened}")
+            if not job.store_locally:
+                raise BackupError(f"cannot open the S3 upload: {opened}")
+        else:
+            out.s3 = opened
+            out.copies.append(Copy(name="s3", sink=opened[1]))
+    if job.store_locally:
+        out.local = await ctx.storage.open_sink(
+            join_name(job.relative_dir, out.file_name), guard=fence.hold
+        )
+        out.copies.append(Copy(name="local", sink=out.local))
+    if not out.copies:
+        raise BackupError("the job asks for no copy at all")
+    out.tee = TeeSink(out.copies) if len(out.copies) > 1 else None
+    return out
 
 
 async def _dump_and_store(
@@ -237,130 +301,22 @@ async def _dump_and_store(
     database_size_bytes: int | None,
     tool: str,
 ) -> BackupFinished:
-    target = job.target
-    file_name = attempt_file_name(job.file_name, rep.attempt)
-    key = attempt_s3_key(job.s3.key, rep.attempt) if job.s3 is not None else None
-    copies: list[Copy] = []
-    local: LocalSink | None = None
-    s3: tuple[S3Store, S3Sink] | None = None
-    s3_error: str | None = None
-    if job.s3 is not None:
-        assert key is not None
-        opened = await _open_s3(ctx, job, rep, fence, stack, key=key, started_at=started_at)
-        if isinstance(opened, str):
-            s3_error = opened
-            await rep.log("error", f"S3 copy unavailable: {opened}")
-            if not job.store_locally:
-                raise BackupError(f"cannot open the S3 upload: {opened}")
-        else:
-            s3 = opened
-            copies.append(Copy(name="s3", sink=opened[1]))
-    if job.store_locally:
-        local = ctx.storage.open_sink(job.relative_dir, file_name, guard=fence.hold)
-        copies.append(Copy(name="local", sink=local))
-    if not copies:
-        raise BackupError("the job asks for no copy at all")
-    tee = TeeSink(copies) if len(copies) > 1 else None
-    sink = tee if tee is not None else copies[0].sink
-    result = await dump_database(
-        conn,
-        sink=sink,
-        compression=job.compression,
-        level=job.compression_level,
-        toolbox=ctx.toolbox,
-        base_env=ctx.base_env,
-        tmp_dir=ctx.settings.tmp_dir,
-        on_progress=rep.progress,
-    )
-    try:
-        # The copies are published; the manifests make them backups: last proof first.
-        await fence.hold()
-    except (FencedError, JobCancelledError):
-        for c in copies:
-            with contextlib.suppress(Exception):
-                await c.sink.abort()
-        raise
+    out = await _open_copies(ctx, job, rep, fence, stack, started_at=started_at)
+    result = await _dump(ctx, job, rep, conn, out)
+    await _hold_before_manifests(fence, out)
     completed_at = now()
-    manifest = Manifest(
-        execution_id=job.execution_id,
-        database_label=job.database_label,
-        database_name=target.database,
-        engine=target.engine,
-        server_version=server_version,
-        tool_version=tool,
-        format=FORMATS[target.engine],
-        compression=job.compression,
-        size_bytes=result.size_bytes,
-        sha256=result.sha256,
-        backup_type=job.backup_type,
-        schedule_id=job.schedule_id,
-        file_name=file_name,
+    manifest = _manifest(
+        job,
+        out,
+        result,
         started_at=started_at,
         completed_at=completed_at,
-        row_counts=result.census.tables if result.census is not None else None,
-        object_counts=result.census.objects if result.census is not None else None,
+        server_version=server_version,
+        tool=tool,
     )
     await _log_census(rep, result)
-    local_ok: bool | None = None
-    relative: str | None = None
-    local_error: str | None = None
-    if local is not None:
-        local_ok = tee is None or tee.copy("local").ok
-        if local_ok:
-            relative = local.relative_path
-            try:
-                ctx.storage.write_manifest(relative, manifest)
-            except BaseException as exc:
-                # A copy without its manifest is not completed: remove the artifact too.
-                ctx.storage.delete(relative)
-                if tee is None:
-                    if isinstance(exc, OSError):
-                        raise BackupError(f"cannot write the manifest: {exc.strerror}") from exc
-                    raise
-                if not isinstance(exc, Exception):
-                    raise
-                local_ok, relative = False, None
-                local_error = f"cannot write the manifest: {exc}"
-        elif tee is not None:
-            local_error = tee.copy("local").error
-        if local_ok:
-            await rep.log(
-                "info",
-                f"Wrote {result.size_bytes} bytes, sha256 {result.sha256}",
-                {
-                    "relativePath": relative,
-                    "sizeBytes": result.size_bytes,
-                    "sha256": result.sha256,
-                },
-            )
-        else:
-            await rep.log("error", f"Local copy failed: {local_error}")
-    s3_ok: bool | None = None if job.s3 is None else False
-    if s3 is not None and job.s3 is not None and key is not None:
-        store, s3_sink = s3
-        s3_ok = tee is None or tee.copy("s3").ok
-        if s3_ok:
-            try:
-                await store.put_manifest(key, manifest)
-            except LifeboatError as exc:
-                s3_ok, s3_error = False, f"cannot write the manifest: {exc.message}"
-                try:
-                    await store.delete(key)
-                except LifeboatError as cleanup:
-                    await rep.log("warn", f"Could not remove the S3 object: {cleanup.message}")
-        elif tee is not None:
-            s3_error = tee.copy("s3").error
-        for warning in s3_sink.warnings:
-            await rep.log("warn", f"S3: {warning}")
-        if s3_ok:
-            await rep.log(
-                "info",
-                f"Uploaded {result.size_bytes} bytes to s3://{job.s3.bucket}/{key}"
-                f" ({store.retry_count} retried requests)",
-                {"s3Bucket": job.s3.bucket, "s3Key": key},
-            )
-        else:
-            await rep.log("error", f"S3 copy failed: {s3_error}")
+    local_ok, relative, local_error = await _finish_local(ctx, rep, out, manifest, result)
+    s3_ok, s3_error = await _finish_s3(job, rep, out, manifest, result)
     if not local_ok and not s3_ok:
         reasons = "; ".join(r for r in (local_error, s3_error) if r)
         raise BackupError(f"no copy of the backup could be stored: {reasons}")
@@ -370,7 +326,7 @@ async def _dump_and_store(
         ok=True,
         started_at=started_at,
         finished_at=completed_at,
-        file_name=file_name,
+        file_name=out.file_name,
         relative_path=relative,
         size_bytes=result.size_bytes,
         sha256=result.sha256,
@@ -381,11 +337,27 @@ async def _dump_and_store(
         local_ok=local_ok,
         s3_ok=s3_ok,
         s3_bucket=job.s3.bucket if job.s3 is not None else None,
-        s3_key=key,
+        s3_key=out.key,
         s3_error=scrub(s3_error) if s3_error else None,
         row_counts=manifest.row_counts,
         object_counts=manifest.object_counts,
         census_error=scrub(result.census_error) if result.census_error else None,
+    )
+
+
+async def _dump(
+    ctx: Context, job: BackupJob, rep: Reporter, conn: Connection, out: _Copies
+) -> BackupResult:
+    """Dump ``conn.database`` into the copies of `out`, counting its rows beside the dump."""
+    return await dump_database(
+        conn,
+        sink=out.sink,
+        compression=job.compression,
+        level=job.compression_level,
+        toolbox=ctx.toolbox,
+        base_env=ctx.base_env,
+        tmp_dir=ctx.settings.tmp_dir,
+        on_progress=rep.progress,
     )
 
 
@@ -403,3 +375,122 @@ async def _log_census(rep: Reporter, result: BackupResult) -> None:
             "warn",
             f"Rows were not counted, this backup cannot be verified: {scrub(result.census_error)}",
         )
+
+
+async def _hold_before_manifests(fence: Fence, out: _Copies) -> None:
+    """The copies are published; the manifests make them backups: last proof first. A fenced
+    or cancelled attempt aborts its copies and re-raises."""
+    try:
+        await fence.hold()
+    except (FencedError, JobCancelledError):
+        for c in out.copies:
+            with contextlib.suppress(Exception):
+                await c.sink.abort()
+        raise
+
+
+def _manifest(
+    job: BackupJob,
+    out: _Copies,
+    result: BackupResult,
+    *,
+    started_at: datetime,
+    completed_at: datetime,
+    server_version: str | None,
+    tool: str,
+) -> Manifest:
+    """The manifest written beside each copy of this attempt."""
+    return Manifest(
+        execution_id=job.execution_id,
+        database_label=job.database_label,
+        database_name=job.target.database,
+        engine=job.target.engine,
+        server_version=server_version,
+        tool_version=tool,
+        format=engine_for(job.target.engine).artifact_format,
+        compression=job.compression,
+        size_bytes=result.size_bytes,
+        sha256=result.sha256,
+        backup_type=job.backup_type,
+        schedule_id=job.schedule_id,
+        file_name=out.file_name,
+        started_at=started_at,
+        completed_at=completed_at,
+        row_counts=result.census.tables if result.census is not None else None,
+        object_counts=result.census.objects if result.census is not None else None,
+    )
+
+
+async def _finish_local(
+    ctx: Context, rep: Reporter, out: _Copies, manifest: Manifest, result: BackupResult
+) -> tuple[bool | None, str | None, str | None]:
+    """Write the local copy's manifest: ``(ok, relative path, error)``; ok is None without a
+    local copy. A copy whose manifest cannot be written is removed."""
+    local = out.local
+    if local is None:
+        return None, None, None
+    local_ok, local_error = out.streamed("local")
+    relative: str | None = None
+    if local_ok:
+        relative = local.relative_path
+        try:
+            await ctx.storage.write_manifest(relative, manifest)
+        except BaseException as exc:
+            # A copy without its manifest is not completed: remove the artifact too (a
+            # failing clean-up must not hide why the manifest could not be written).
+            with contextlib.suppress(OSError, LifeboatError):
+                await ctx.storage.delete(relative)
+            if out.tee is None:
+                raise  # LocalStore reports an OSError as a BackupError saying what failed
+            if not isinstance(exc, Exception):
+                raise
+            local_ok, relative = False, None
+            local_error = exc.message if isinstance(exc, LifeboatError) else f"{exc}"
+    if local_ok:
+        await rep.log(
+            "info",
+            f"Wrote {result.size_bytes} bytes, sha256 {result.sha256}",
+            {
+                "relativePath": relative,
+                "sizeBytes": result.size_bytes,
+                "sha256": result.sha256,
+            },
+        )
+    else:
+        await rep.log("error", f"Local copy failed: {local_error}")
+    return local_ok, relative, local_error
+
+
+async def _finish_s3(
+    job: BackupJob, rep: Reporter, out: _Copies, manifest: Manifest, result: BackupResult
+) -> tuple[bool | None, str | None]:
+    """Write the S3 copy's manifest: ``(ok, error)``; ok is None when the job wants no S3
+    copy. An object whose manifest cannot be written is deleted."""
+    if job.s3 is None:
+        return None, None
+    if out.s3 is None or out.key is None:
+        return False, out.s3_error
+    key = out.key
+    store, s3_sink = out.s3
+    s3_ok, s3_error = out.streamed("s3")
+    if s3_ok:
+        try:
+            await store.write_manifest(key, manifest)
+        except LifeboatError as exc:
+            s3_ok, s3_error = False, f"cannot write the manifest: {exc.message}"
+            try:
+                await store.delete(key)
+            except LifeboatError as cleanup:
+                await rep.log("warn", f"Could not remove the S3 object: {cleanup.message}")
+    for warning in s3_sink.warnings:
+        await rep.log("warn", f"S3: {warning}")
+    if s3_ok:
+        await rep.log(
+            "info",
+            f"Uploaded {result.size_bytes} bytes to s3://{job.s3.bucket}/{key}"
+            f" ({store.s3.retry_count} retried requests)",
+            {"s3Bucket": job.s3.bucket, "s3Key": key},
+        )
+    else:
+        await rep.log("error", f"S3 copy failed: {s3_error}")
+    return s3_ok, s3_error

@@ -12,7 +12,7 @@ from lifeboat.core.crypto import Sealer
 from lifeboat.core.logs import forget_secret, register_secret
 from lifeboat.engines.common import Connection, Toolbox
 from lifeboat.executor.settings import Settings
-from lifeboat.storage.local import LocalStorage
+from lifeboat.storage.local import LocalStore
 from lifeboat.wire.messages import Target
 
 
@@ -23,7 +23,7 @@ class Context:
     settings: Settings
     base_env: Mapping[str, str]
     sealer: Sealer
-    storage: LocalStorage
+    storage: LocalStore
     toolbox: Toolbox
     _secret_refs: Counter[str] = field(default_factory=Counter[str])
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -35,7 +35,7 @@ class Context:
             settings=settings,
             base_env=dict(base_env),
             sealer=Sealer(settings.seal_key),
-            storage=LocalStorage(settings.storage_path),
+            storage=LocalStore(settings.storage_path),
             toolbox=Toolbox(settings.tool_path),
         )
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from lifeboat.engines.common import Toolbox
-from lifeboat.engines.probe import tool_version
+from lifeboat.engines.registry import tools as engine_tools
+from lifeboat.engines.server_info import tool_version
 from lifeboat.executor.settings import Settings
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
@@ -25,7 +26,7 @@ from lifeboat.wire.messages import ExecutorHeartbeat
 
 log = logging.getLogger(__name__)
 
-TOOLS: tuple[str, ...] = ("pg_dump", "pg_restore", "psql", "mysqldump", "mysql", "zstd", "gzip")
+TOOLS: tuple[str, ...] = (*engine_tools(), "zstd", "gzip")
 """Every client tool a job may run, in the order the UI lists them."""
 
 UNKNOWN_VERSION = "unknown version"

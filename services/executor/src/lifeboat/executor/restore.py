@@ -35,15 +35,16 @@ from lifeboat.core.errors import (
 from lifeboat.core.logs import scrub
 from lifeboat.engines.common import Connection, child_env, decompressor_argv
 from lifeboat.engines.credentials import private_dir
-from lifeboat.engines.probe import restore_tool, tool_version
 from lifeboat.engines.process import Child
+from lifeboat.engines.registry import engine_for
 from lifeboat.engines.restore import RestorePlan, restore_database
+from lifeboat.engines.server_info import tool_version
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.s3 import CHUNK, download_verified, open_store, temp_base
 from lifeboat.executor.safety import take_safety_backup
 from lifeboat.wire.lease import Fence
-from lifeboat.wire.messages import UPLOADS_DIR, RestoreFinished, RestoreJob
+from lifeboat.wire.messages import UPLOADS_DIR, RestoreFinished, RestoreJob, RestoreOptions
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,27 @@ async def _log_step(job: RestoreJob, rep: Reporter, message: str) -> None:
     await rep.log("info", message)
 
 
+def _source_label(job: RestoreJob) -> str:
+    """What the job log calls the artifact being restored."""
+    if job.uploaded:
+        return "the uploaded file"
+    if job.source_path:
+        return job.source_path
+    return f"s3://{job.s3.bucket}/{job.s3.key}" if job.s3 is not None else "the artifact"
+
+
+def plan_of(options: RestoreOptions) -> RestorePlan:
+    """The engines' form of a job's restore options."""
+    return RestorePlan(
+        drop_and_recreate=options.drop_and_recreate,
+        clean=options.clean,
+        schema_only=options.schema_only,
+        data_only=options.data_only,
+        no_owner=options.no_owner,
+        exit_on_error=options.exit_on_error,
+    )
+
+
 async def _restore_from(
     ctx: Context,
     job: RestoreJob,
@@ -281,23 +303,18 @@ async def _restore_from(
     started_at: datetime,
 ) -> RestoreFinished:
     target = job.target
-    where = (
-        "the uploaded file"
-        if job.uploaded
-        else job.source_path
-        or (f"s3://{job.s3.bucket}/{job.s3.key}" if job.s3 is not None else "the artifact")
-    )
     await rep.log(
         "info",
-        f"Starting restore of {where} into {target.engine} database"
+        f"Starting restore of {_source_label(job)} into {target.engine} database"
         f" {target.database} on {target.host}:{target.port}",
     )
     if job.safety_backup is not None:
         await take_safety_backup(ctx, job.safety_backup, rep, fence)
-    version = await tool_version(ctx.toolbox, restore_tool(conn.engine), base_env=ctx.base_env)
+    version = await tool_version(
+        ctx.toolbox, engine_for(conn.engine).restore_tool, base_env=ctx.base_env
+    )
     await rep.log("info", f"Using {version}")
     rep.bytes_total = job.expected_size
-    opts = job.options
     result = await restore_database(
         conn,
         artifact=artifact,
@@ -305,14 +322,7 @@ async def _restore_from(
         compression=job.compression,
         expected_sha256=sha256,
         expected_size=job.expected_size,
-        plan=RestorePlan(
-            drop_and_recreate=opts.drop_and_recreate,
-            clean=opts.clean,
-            schema_only=opts.schema_only,
-            data_only=opts.data_only,
-            no_owner=opts.no_owner,
-            exit_on_error=opts.exit_on_error,
-        ),
+        plan=plan_of(job.options),
         toolbox=ctx.toolbox,
         base_env=ctx.base_env,
         tmp_dir=ctx.settings.tmp_dir,

@@ -27,6 +27,7 @@ from lifeboat.core.logs import forget_secret, register_secret, scrub
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.storage.local import write_all
+from lifeboat.storage.s3.artifacts import S3ArtifactStore
 from lifeboat.storage.s3.settings import S3Settings, backup_metadata
 from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.messages import S3Target, S3UploadFinished, UploadJob
@@ -82,6 +83,16 @@ async def open_store(
             yield store
     finally:
         forget_secret(secret)
+
+
+@asynccontextmanager
+async def open_artifacts(
+    ctx: Context, target: S3Target, *, bound_to: str
+) -> AsyncGenerator[S3ArtifactStore, None]:
+    """The bucket of `target` as an artifact store (names checked, nothing replaced); its
+    secret key is masked in every log while open."""
+    async with open_store(ctx, target, bound_to=bound_to) as store:
+        yield S3ArtifactStore(store)
 
 
 def temp_base(ctx: Context) -> Path:
@@ -217,7 +228,7 @@ async def run_upload(
                 "info", f"Uploading {job.source_path} to s3://{target.bucket}/{target.key}"
             )
             path = ctx.storage.path_of(job.source_path)
-            manifest = ctx.storage.read_manifest(job.source_path)
+            manifest = await ctx.storage.read_manifest(job.source_path)
             warnings = await upload_file(
                 store,
                 path,

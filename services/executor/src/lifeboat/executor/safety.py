@@ -20,7 +20,7 @@ import msgspec
 
 from lifeboat.core.errors import JobCancelledError, LifeboatError, RestoreError
 from lifeboat.core.logs import scrub
-from lifeboat.core.naming import attempt_file_name, manifest_name
+from lifeboat.core.naming import attempt_file_name
 from lifeboat.executor.backup import failed_backup, run_backup
 from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
@@ -32,23 +32,26 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "the executor stopped while taking the safety backup"
 
 
-def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished | None:
+async def _taken_before(ctx: Context, job: BackupJob, attempt: int) -> BackupFinished | None:
     """The result of `job` if an earlier delivery completed it locally, else None."""
     for earlier in range(attempt - 1, 0, -1):
-        found = _taken_by(ctx, job, attempt_file_name(job.file_name, earlier), attempt)
+        found = await _taken_by(ctx, job, attempt_file_name(job.file_name, earlier), attempt)
         if found is not None:
             return found
     return None
 
 
-def _taken_by(ctx: Context, job: BackupJob, file_name: str, attempt: int) -> BackupFinished | None:
+async def _taken_by(
+    ctx: Context, job: BackupJob, file_name: str, attempt: int
+) -> BackupFinished | None:
     relative = f"{job.relative_dir}/{file_name}"
     try:
-        path = ctx.storage.path_of(relative)
-        if not path.with_name(manifest_name(path.name)).is_file():
+        info = await ctx.storage.stat(relative)
+        if info is None:
             return None
-        manifest = ctx.storage.read_manifest(relative)
-        size = path.stat().st_size
+        # No manifest (NotFoundError) or an unreadable one: not a completed backup.
+        manifest = await ctx.storage.read_manifest(relative)
+        size = info.size
     except (OSError, msgspec.DecodeError, LifeboatError):
         return None
     if manifest.execution_id != job.execution_id or manifest.size_bytes != size:
@@ -89,7 +92,7 @@ async def take_safety_backup(
         attempt=rep.attempt,
         executor_id=rep.executor_id,
     )
-    result = _taken_before(ctx, job, rep.attempt)
+    result = await _taken_before(ctx, job, rep.attempt)
     if result is not None:
         await rep.log(
             "info",
@@ -98,30 +101,7 @@ async def take_safety_backup(
             {"safetyBackupId": job.execution_id},
         )
     else:
-        await rep.log(
-            "info",
-            f"Taking a safety backup of the target first: backup {job.execution_id}",
-            {"safetyBackupId": job.execution_id},
-        )
-        started_at = now()
-        await backup_rep.started()
-        try:
-            result = await run_backup(ctx, job, backup_rep, fence, started_at=started_at)
-        except asyncio.CancelledError:
-            # Best effort, so the backup does not stay "running"; a redelivery may redo it.
-            failed = failed_backup(
-                job, attempt=rep.attempt, started_at=started_at, message=INTERRUPTED
-            )
-            with contextlib.suppress(Exception):
-                await asyncio.shield(backup_rep.finished(failed))
-            raise
-        except JobCancelledError:
-            failed = failed_backup(
-                job, attempt=rep.attempt, started_at=started_at, message="the restore was cancelled"
-            )
-            with contextlib.suppress(Exception):
-                await backup_rep.finished(failed)
-            raise
+        result = await _run_safety_backup(ctx, job, rep, backup_rep, fence)
     try:
         await backup_rep.finished(result)
     except Exception as exc:
@@ -140,4 +120,34 @@ async def take_safety_backup(
         f" sha256 {result.sha256}); restoring now",
         {"safetyBackupId": job.execution_id, "relativePath": result.relative_path},
     )
+    return result
+
+
+async def _run_safety_backup(
+    ctx: Context, job: BackupJob, rep: Reporter, backup_rep: Reporter, fence: Fence
+) -> BackupFinished:
+    """Run the safety backup now; when it is interrupted or cancelled, say so under its own
+    id before re-raising."""
+    await rep.log(
+        "info",
+        f"Taking a safety backup of the target first: backup {job.execution_id}",
+        {"safetyBackupId": job.execution_id},
+    )
+    started_at = now()
+    await backup_rep.started()
+    try:
+        result = await run_backup(ctx, job, backup_rep, fence, started_at=started_at)
+    except asyncio.CancelledError:
+        # Best effort, so the backup does not stay "running"; a redelivery may redo it.
+        failed = failed_backup(job, attempt=rep.attempt, started_at=started_at, message=INTERRUPTED)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(backup_rep.finished(failed))
+        raise
+    except JobCancelledError:
+        failed = failed_backup(
+            job, attempt=rep.attempt, started_at=started_at, message="the restore was cancelled"
+        )
+        with contextlib.suppress(Exception):
+            await backup_rep.finished(failed)
+        raise
     return result

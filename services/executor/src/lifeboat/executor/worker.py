@@ -4,6 +4,7 @@ Delivery contract (DESIGN.md): a job is acknowledged only after its finished eve
 by the server; a job that ran and failed is terminated (never redelivered) after its failed
 event was stored; if the finished event cannot be published the job is left unacknowledged
 so JetStream redelivers it. Long jobs heartbeat with ``in_progress`` well inside AckWait.
+How an attempt's result is recorded and reported is :mod:`lifeboat.executor.outcome`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from typing import Any
 
 import msgspec
 
-from lifeboat.core.errors import FencedError, JobCancelledError, UnavailableError
-from lifeboat.executor.backup import failed_backup, run_backup, withdraw
+from lifeboat.core.errors import UnavailableError
+from lifeboat.core.logs import EXECUTION_ID
+from lifeboat.executor.backup import run_backup
+from lifeboat.executor.connection_check import handle_probe
 from lifeboat.executor.context import Context
 from lifeboat.executor.heartbeat import Heartbeat, detect_tools
 from lifeboat.executor.housekeeping import sweep_periodically
-from lifeboat.executor.probe import handle_probe
+from lifeboat.executor.outcome import (
+    Finished,
+    cancel_requested,
+    outcome,
+    record,
+    report,
+    stopped_result,
+    stored_result,
+)
 from lifeboat.executor.reporter import Reporter, now
-from lifeboat.executor.restore import failed_restore, run_restore
-from lifeboat.executor.s3 import failed_upload, run_upload
+from lifeboat.executor.restore import run_restore
+from lifeboat.executor.s3 import run_upload
 from lifeboat.executor.settings import Settings
-from lifeboat.executor.verification import failed_verify, run_verify
+from lifeboat.executor.verification import run_verify
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import (
     JOB_MAC_HEADER,
@@ -38,26 +49,23 @@ from lifeboat.wire.bus import (
     Delivery,
     job_dedup_id,
 )
-from lifeboat.wire.codec import encode, event_decoder, job_decoder
+from lifeboat.wire.codec import encode, job_decoder
 from lifeboat.wire.lease import Fence
+from lifeboat.wire.logship import start_shipping, stop_shipping
 from lifeboat.wire.messages import (
-    BackupFinished,
     BackupJob,
     ExecutionKind,
     Job,
     RestoreFinished,
     RestoreJob,
-    S3UploadFinished,
     UploadJob,
-    VerifyFinished,
     VerifyJob,
 )
 
 log = logging.getLogger(__name__)
 
-Finished = BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished
-
-SHUTDOWN_MESSAGE = "the executor shut down before the job finished"
+_KINDS: dict[type, ExecutionKind] = {RestoreJob: "restore", VerifyJob: "verify"}
+"""The execution kind of a job type (any other: ``backup``)."""
 
 
 class Executor:
@@ -190,7 +198,7 @@ class Executor:
                     self._stops[fence.execution_id] = "fenced"
                     op.cancel()
                     return
-                if await _cancel_requested(fence):
+                if await cancel_requested(fence):
                     self._stops[fence.execution_id] = "cancelled"
                     op.cancel()
                     return
@@ -226,6 +234,7 @@ class Executor:
                 await delivery.term()
             return
         kind = _KINDS.get(type(job), "backup")
+        EXECUTION_ID.set(job.execution_id)  # this job's task only: stamps its log lines
         rep = Reporter(
             self.bus,
             execution_id=job.execution_id,
@@ -287,7 +296,7 @@ class Executor:
         except (msgspec.DecodeError, TypeError) as exc:
             log.error("unreadable stored result of %s: %s", rep.execution_id, exc)
             return
-        await _report(delivery, rep, result, done=True)
+        await report(delivery, rep, result, done=True)
 
     async def _interrupted(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
         """A restore whose older attempt started changing the target and went silent: never
@@ -312,15 +321,15 @@ class Executor:
             log.warning("%s: the lease changed while concluding; leaving it", job.execution_id)
             return
         await rep.log("error", f"Failed: {message}")
-        await _report(delivery, rep, result, done=False)
+        await report(delivery, rep, result, done=False)
 
     async def _run(self, delivery: Delivery, job: Job, fence: Fence, rep: Reporter) -> None:
         started_at = now()
         op: asyncio.Task[Finished] | None = None
         heartbeat: asyncio.Task[None] | None = None
         try:
-            if await _cancel_requested(fence):
-                finished: Finished | None = _stopped(job, rep, started_at, cancelled=True)
+            if await cancel_requested(fence):
+                finished: Finished | None = stopped_result(job, rep, started_at, cancelled=True)
             else:
                 if delivery.attempt > 1:
                     await rep.log(
@@ -333,12 +342,19 @@ class Executor:
                 self._ops[job.execution_id] = op
                 heartbeat = asyncio.ensure_future(self._heartbeat(delivery, fence, op))
                 await asyncio.wait({op})
-                finished = await self._outcome(job, op, rep, fence, started_at)
+                finished = await outcome(
+                    job,
+                    op,
+                    rep,
+                    fence,
+                    started_at,
+                    stop_reason=self._stops.get(fence.execution_id),
+                )
             if finished is None:
                 return  # fenced: another attempt owns the record
-            finished = await self._record(job, fence, rep, finished)
+            finished = await record(self.ctx, job, fence, rep, finished)
             if finished is not None:
-                await _report(delivery, rep, finished, done=finished.ok)
+                await report(delivery, rep, finished, done=finished.ok)
         finally:
             self._ops.pop(job.execution_id, None)
             self._stops.pop(fence.execution_id, None)
@@ -357,132 +373,6 @@ class Executor:
         if isinstance(job, VerifyJob):
             return run_verify(self.ctx, job, rep, fence, started_at=started_at)
         return run_upload(self.ctx, job, rep, started_at=started_at)
-
-    async def _record(
-        self, job: Job, fence: Fence, rep: Reporter, finished: Finished
-    ) -> Finished | None:
-        """Store the result in the lease (the commit point); None when fenced. A cancellation
-        that came first wins: a backup's copies are then withdrawn."""
-        try:
-            await fence.finish(encode(finished), cancellable=not _is_cancelled(finished))
-            return finished
-        except JobCancelledError:
-            if isinstance(job, BackupJob) and isinstance(finished, BackupFinished):
-                await withdraw(self.ctx, job, finished)
-            began = finished.finished_at if isinstance(finished, S3UploadFinished) else None
-            stopped = _stopped(
-                job, rep, began or getattr(finished, "started_at", now()), cancelled=True
-            )
-        except FencedError as exc:
-            log.warning("%s", exc)
-            if isinstance(job, BackupJob) and isinstance(finished, BackupFinished):
-                await withdraw(self.ctx, job, finished)
-            return None
-        except UnavailableError as exc:
-            # Not recorded: leave the delivery unacknowledged; whoever gets it next decides.
-            log.error("cannot record the result of %s: %s", job.execution_id, exc)
-            return None
-        await rep.log("warn", "Cancelled")
-        try:
-            await fence.finish(encode(stopped), cancellable=False)
-        except (FencedError, UnavailableError):
-            return None
-        return stopped
-
-    async def _outcome(
-        self,
-        job: Job,
-        op: asyncio.Task[Finished],
-        rep: Reporter,
-        fence: Fence,
-        started_at: datetime,
-    ) -> Finished | None:
-        """The result to record, or None when this attempt was fenced (report nothing)."""
-        touched = fence.lease is not None and fence.lease.touched_by == rep.attempt
-        if op.cancelled():
-            reason = self._stops.get(fence.execution_id)
-            if reason == "fenced":
-                log.warning("%s: attempt %d lost its lease; stopped", job.execution_id, rep.attempt)
-                return None
-            if reason == "cancelled":
-                await rep.log("warn", "Cancelled" + (_PARTLY if touched else ""))
-                return _stopped(job, rep, started_at, cancelled=True, touched=touched)
-            message = SHUTDOWN_MESSAGE + (_PARTLY if touched else "")
-            await rep.log("error", f"Failed: {message}")
-            return _stopped(job, rep, started_at, message=message, touched=touched)
-        exc = op.exception()
-        if exc is None:
-            return op.result()
-        if isinstance(exc, FencedError):
-            log.warning("%s", exc)
-            return None
-        if isinstance(exc, JobCancelledError):
-            await rep.log("warn", "Cancelled" + (_PARTLY if touched else ""))
-            return _stopped(job, rep, started_at, cancelled=True, touched=touched)
-        log.error("job %s crashed", job.execution_id, exc_info=exc)
-        message = f"internal error: {type(exc).__name__}"
-        return _stopped(job, rep, started_at, message=message, touched=touched)
-
-
-_PARTLY = "; the target may be partly restored"
-_KINDS: dict[type, ExecutionKind] = {RestoreJob: "restore", VerifyJob: "verify"}
-
-
-def stored_result(stored: bytes) -> Finished:
-    """The result event an earlier delivery stored in the lease."""
-    event = event_decoder.decode(stored)
-    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished):
-        raise TypeError(f"stored result is a {type(event).__name__}")
-    return event
-
-
-async def _report(delivery: Delivery, rep: Reporter, result: Finished, *, done: bool) -> None:
-    """Publish `result`, then acknowledge (`done`) or terminate the job. If the result cannot
-    be published the job stays unacknowledged: its redelivery finds the lease finished and
-    publishes the stored result."""
-    try:
-        await rep.finished(result)
-    except Exception as exc:
-        log.error("cannot publish the result of %s: %s", rep.execution_id, exc)
-        return
-    with contextlib.suppress(Exception):
-        await (delivery.ack() if done else delivery.term())
-
-
-async def _cancel_requested(fence: Fence) -> bool:
-    """Whether the user cancelled; when NATS cannot say, no (every hold asks again)."""
-    try:
-        return await fence.cancel_requested(patient=False) is not None
-    except UnavailableError:
-        return False
-
-
-def _is_cancelled(finished: Finished) -> bool:
-    return not isinstance(finished, S3UploadFinished) and finished.cancelled
-
-
-def _stopped(
-    job: Job,
-    rep: Reporter,
-    started_at: datetime,
-    *,
-    cancelled: bool = False,
-    message: str | None = None,
-    touched: bool = False,
-) -> Finished:
-    """The result of a job that did not run to its end (cancelled, shut down, crashed)."""
-    if message is None:
-        message = "cancelled by the user" + (_PARTLY if touched else "")
-    if isinstance(job, BackupJob):
-        failed = failed_backup(job, attempt=rep.attempt, started_at=started_at, message=message)
-        return msgspec.structs.replace(failed, cancelled=cancelled)
-    if isinstance(job, RestoreJob):
-        failed_r = failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
-        return msgspec.structs.replace(failed_r, cancelled=cancelled, touched=touched)
-    if isinstance(job, VerifyJob):
-        failed_v = failed_verify(job, attempt=rep.attempt, started_at=started_at, message=message)
-        return msgspec.structs.replace(failed_v, cancelled=cancelled)
-    return failed_upload(job, attempt=rep.attempt, message=message)
 
 
 async def _close(jobs: AsyncIterator[Delivery]) -> None:
@@ -525,6 +415,8 @@ async def serve(
         await beats.run(stop)
 
     beating = asyncio.create_task(beat_once_ready(), name="executor-heartbeat")
+    shipper = start_shipping("executor", settings.executor_id)
+    shipping = asyncio.create_task(shipper.run(bus), name="executor-log-shipper")
     sweeping = asyncio.create_task(
         sweep_periodically(
             settings.storage_path,
@@ -537,10 +429,11 @@ async def serve(
     try:
         await executor.run(stop)
     finally:
-        for task in (beating, sweeping):
+        for task in (beating, sweeping, shipping):
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+        stop_shipping(shipper)
         # The last word: stopped, nothing running; the API need not wait for it to go stale.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(beats.publish(stopping=True), timeout=2.0)

@@ -27,18 +27,16 @@ from lifeboat.scheduler.settings import SchedulerSettings
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.codec import schedule_entry_decoder
-from lifeboat.wire.messages import ScheduleEntry, ScheduleFired
+from lifeboat.wire.logship import start_shipping, stop_shipping
+from lifeboat.wire.messages import ScheduleEntry, ScheduleFired, SchedulerHeartbeat
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
 
-class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
-    """Published on subjects.SCHEDULER_HEARTBEAT so the API can show scheduler status."""
-
-    scheduler_id: str
-    at: datetime
+Heartbeat = SchedulerHeartbeat
+"""Published on subjects.SCHEDULER_HEARTBEAT so the API can show scheduler status."""
 
 
 def offset_clock(offset_seconds: float) -> Clock:
@@ -139,7 +137,11 @@ async def _tick(
 async def _heartbeat(bus: Bus, stop: asyncio.Event, settings: SchedulerSettings) -> None:
     encoder = msgspec.json.Encoder()
     while not stop.is_set():
-        beat = Heartbeat(scheduler_id=settings.scheduler_id, at=datetime.now(UTC))
+        beat = SchedulerHeartbeat(
+            scheduler_id=settings.scheduler_id,
+            at=datetime.now(UTC),
+            interval_s=float(settings.heartbeat_seconds),
+        )
         with contextlib.suppress(Exception):
             await bus.publish(subjects.SCHEDULER_HEARTBEAT, encoder.encode(beat))
         await _sleep(stop, settings.heartbeat_seconds)
@@ -160,7 +162,9 @@ async def run(
         return
     log.info("scheduler %s connected to %s", settings.scheduler_id, settings.nats_options.display)
     planner = Planner()
+    shipper = start_shipping("scheduler", settings.scheduler_id)
     tasks = [
+        asyncio.create_task(shipper.run(bus), name="log-shipper"),
         asyncio.create_task(
             watch_schedules(bus, planner, stop, rewatch_seconds=settings.rewatch_seconds),
             name="schedules-watch",
@@ -176,6 +180,9 @@ async def run(
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        stop_shipping(shipper)
+        with contextlib.suppress(Exception):
+            await shipper.ship_pending(bus)
         await bus.close()
         log.info("scheduler %s stopped", settings.scheduler_id)
 

@@ -6,6 +6,9 @@ nothing here reads the environment. Import each name from the module that owns i
 - :mod:`.settings`: ``S3Settings`` and its validation, size units, part limits, object metadata.
 - :mod:`.errors`: reading boto answers, error codes, retry classification.
 - :mod:`.results`: what the store answers (object info, listings, uploads, access report).
-- :mod:`.store`: ``S3Store``, the calls with retries, objects, manifests, listings, probes.
+- :mod:`.client`: ``S3Client``, the connection pool and every request with its retries.
+- :mod:`.store`: ``S3Store``, objects, manifests, listings, unfinished uploads, probes.
 - :mod:`.multipart`: ``S3Sink``, the streaming multipart upload, and its part sizing.
+- :mod:`.artifacts`: ``S3ArtifactStore``, the bucket as an artifact store (the interface of
+  :mod:`lifeboat.storage.base`).
 """

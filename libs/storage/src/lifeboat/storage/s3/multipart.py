@@ -50,6 +50,8 @@ SinkState = Literal["open", "committed", "failed", "aborted"]
 class S3Sink:
     """A streaming upload of one object; implements :class:`lifeboat.storage.sink.Sink`.
 
+    With ``replace=False`` the commit refuses (:class:`S3Error`, upload aborted by
+    :meth:`abort`) when the key already holds an object, as every artifact store does.
     Not safe for concurrent :meth:`write` calls (the pipeline writes sequentially).
     """
 
@@ -60,10 +62,12 @@ class S3Sink:
         metadata: Mapping[str, str],
         *,
         guard: Callable[[], Awaitable[None]] | None = None,
+        replace: bool = True,
     ) -> None:
         self.store = store
         self.key = key
         self._guard = guard
+        self._replace = replace
         self.warnings: list[str] = []
         """Things that went wrong without failing the upload (e.g. sha256 tagging refused)."""
         self._meta = encode_meta(metadata)
@@ -147,6 +151,7 @@ class S3Sink:
                     f" {size} expected"
                 )
             if self._upload_id is None:
+                await self._refuse_existing()
                 if self._guard is not None:
                     await self._guard()
                 await self._put_single(sha256)
@@ -154,6 +159,7 @@ class S3Sink:
                 if self._buffer:
                     await self._start_part()
                 await self._drain()
+                await self._refuse_existing()
                 if self._guard is not None:
                     # Right before the object becomes visible: a fenced attempt stops here.
                     await self._guard()
@@ -191,7 +197,22 @@ class S3Sink:
         except S3Error as exc:
             self.warnings.append(exc.message)
 
+    @property
+    def name(self) -> str:
+        """The object key (the artifact's name in an artifact store)."""
+        return self.key
+
     # -- internals -------------------------------------------------------------------------
+
+    async def _refuse_existing(self) -> None:
+        # S3 replaces objects silently; a no-replace sink checks first. Not atomic with the
+        # publication, but a writer racing us to the same key would be another attempt of
+        # the same job, and attempts write under their own names (see lifeboat.wire.lease).
+        if not self._replace and await self.store.head(self.key) is not None:
+            raise S3Error(
+                f"cannot store the backup: {self.store.location(self.key)} already exists",
+                details={"code": "AlreadyExists", "key": self.key},
+            )
 
     def _check_open(self) -> None:
         if self._state != "open":

@@ -1,22 +1,17 @@
-"""The S3 store: :class:`S3Store`, one bucket and one connection pool.
+"""The S3 store: :class:`S3Store`, what Lifeboat asks of one bucket.
 
-Calls with retries, head/get/put/delete/list, manifests, unfinished uploads, the access test.
-Every boto object is typed ``Any`` and touched only through :class:`S3Store`'s helpers.
+Head/get/put/delete/list, manifests, unfinished uploads, the access test; the connection and
+the retries are :class:`~lifeboat.storage.s3.client.S3Client`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import aioboto3  # pyright: ignore[reportMissingTypeStubs]
 import msgspec
-from aiobotocore.config import AioConfig  # pyright: ignore[reportMissingTypeStubs]
 from botocore.exceptions import ClientError  # pyright: ignore[reportMissingTypeStubs]
 
 from lifeboat.core.errors import S3Error
@@ -24,6 +19,7 @@ from lifeboat.core.naming import manifest_name, s3_key
 from lifeboat.storage.manifest import Manifest, decode_manifest, encode_manifest
 from lifeboat.storage.s3 import unfinished
 from lifeboat.storage.s3.access import probe_access
+from lifeboat.storage.s3.client import S3Client
 from lifeboat.storage.s3.errors import (
     TRANSPORT_ERRORS,
     answer_field,
@@ -39,139 +35,13 @@ from lifeboat.storage.s3.results import (
     S3ObjectInfo,
     S3Upload,
 )
-from lifeboat.storage.s3.settings import DOWNLOAD_CHUNK, MiB, S3Settings, decode_meta, encode_meta
-
-T = TypeVar("T")
-
+from lifeboat.storage.s3.settings import DOWNLOAD_CHUNK, MiB, decode_meta, encode_meta
 
 # --------------------------------------------------------------------------- store
 
 
-class S3Store:
+class S3Store(S3Client):
     """One bucket, one connection pool; use as ``async with S3Store(settings) as store``."""
-
-    def __init__(self, settings: S3Settings) -> None:
-        self.settings = settings
-        self.retry_count = 0
-        """How many requests were retried since this store was created (for logs and tests)."""
-        self._stack: AsyncExitStack | None = None
-        self._client_obj: Any = None
-        self._open_lock = asyncio.Lock()
-
-    async def __aenter__(self) -> S3Store:
-        await self._client()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the connection pool (the store can be opened again by using it)."""
-        stack, self._stack, self._client_obj = self._stack, None, None
-        if stack is not None:
-            with contextlib.suppress(Exception):
-                await stack.aclose()
-
-    # -- the boto boundary ---------------------------------------------------------------
-
-    async def _client(self) -> Any:
-        if self._client_obj is not None:
-            return self._client_obj
-        async with self._open_lock:
-            if self._client_obj is None:
-                s = self.settings
-                config: Any = AioConfig(
-                    region_name=s.region,
-                    signature_version="s3v4",
-                    s3={"addressing_style": s.addressing_style},
-                    retries={"total_max_attempts": 1, "mode": "standard"},
-                    max_pool_connections=max(10, s.concurrency + 2),
-                    connect_timeout=s.connect_timeout,
-                    read_timeout=s.read_timeout,
-                    request_checksum_calculation=s.checksum_mode,
-                    response_checksum_validation=s.checksum_mode,
-                    ignore_configured_endpoint_urls=True,
-                )
-                session: Any = aioboto3.Session(
-                    aws_access_key_id=s.access_key_id,
-                    aws_secret_access_key=s.secret_access_key,
-                    region_name=s.region,
-                )
-                stack = AsyncExitStack()
-                try:
-                    client: Any = await stack.enter_async_context(
-                        session.client("s3", endpoint_url=s.endpoint_url, config=config)
-                    )
-                except Exception as exc:
-                    await stack.aclose()
-                    raise S3Error(f"cannot create the S3 client: {self._scrub(str(exc))}") from None
-                self._stack, self._client_obj = stack, client
-        return self._client_obj
-
-    def _scrub(self, text: str) -> str:
-        secret = self.settings.secret_access_key
-        return text.replace(secret, "***") if secret else text
-
-    def location(self, key: str | None) -> str:
-        """``s3://bucket/key`` (or the bucket) for messages."""
-        return f"s3://{self.settings.bucket}/{key}" if key else f"bucket {self.settings.bucket}"
-
-    def to_error(self, operation: str, key: str | None, exc: BaseException) -> S3Error:
-        """An :class:`S3Error` with a clear, secret-free message for a failed request."""
-        code = error_code(exc)
-        details: dict[str, Any] = {
-            "operation": operation,
-            "code": code,
-            "bucket": self.settings.bucket,
-        }
-        if key:
-            details["key"] = key
-        status = http_status(exc)
-        if status is not None:
-            details["status"] = status
-        if isinstance(exc, ClientError):
-            text = str(answer_field(exc.response, "Error", "Message") or "")
-            reason = f"{code}: {text}" if text else code
-        elif code == "ConnectionError":
-            endpoint = self.settings.endpoint_url or f"AWS S3 ({self.settings.region})"
-            reason = f"cannot reach {endpoint} ({type(exc).__name__}: {exc})"
-        else:
-            reason = f"{type(exc).__name__}: {exc}"
-        return S3Error(
-            self._scrub(f"S3 {operation} of {self.location(key)} failed: {reason}"),
-            details=details,
-        )
-
-    async def _backoff(self, attempt: int) -> None:
-        s = self.settings
-        cap = min(s.retry_max_delay, s.retry_base_delay * (2 ** (attempt - 1)))
-        await asyncio.sleep(random.uniform(0, cap))  # noqa: S311 - jitter, not crypto
-
-    async def call(
-        self,
-        operation: str,
-        key: str | None,
-        request: Callable[[Any], Awaitable[T]],
-        *,
-        retry: bool = True,
-    ) -> T:
-        """Run ``request(client)`` with retries; failures become :class:`S3Error`."""
-        attempts = self.settings.max_attempts if retry else 1
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                client = await self._client()
-                return await request(client)
-            except TRANSPORT_ERRORS as exc:
-                if attempt >= attempts or not retryable(exc):
-                    error = self.to_error(operation, key, exc)
-                    if attempt > 1:
-                        error.message += f" (after {attempt} attempts)"
-                        error.args = (error.message,)
-                    raise error from None
-                self.retry_count += 1
-                await self._backoff(attempt)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -271,12 +141,14 @@ class S3Store:
         metadata: Mapping[str, str] | None = None,
         *,
         guard: Callable[[], Awaitable[None]] | None = None,
+        replace: bool = True,
     ) -> S3Sink:
         """A :class:`S3Sink` uploading to `key`, tagged with `metadata` (``x-amz-meta-*``);
-        `guard` runs right before the object is made visible (raising stops the commit)."""
+        `guard` runs right before the object is made visible (raising stops the commit);
+        `replace` false refuses to publish over an existing object."""
         if not key or key.startswith("/"):
             raise S3Error(f"invalid S3 key {key!r}")
-        return S3Sink(self, key, metadata or {}, guard=guard)
+        return S3Sink(self, key, metadata or {}, guard=guard, replace=replace)
 
     async def stream(self, key: str, *, chunk_size: int = DOWNLOAD_CHUNK) -> AsyncIterator[bytes]:
         """The object's bytes in chunks of at most `chunk_size`, streamed (restore, download).

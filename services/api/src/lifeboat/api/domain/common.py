@@ -7,15 +7,25 @@ from typing import Annotated, Literal
 
 import msgspec
 
-EngineName = Literal["postgresql", "mysql"]
+from lifeboat.core.naming import Engine
+
+# The engines' names are spelled once, in lifeboat.core.naming (the registry's keys).
+EngineName = Engine
 ExecutionStatus = Literal["pending", "running", "completed", "failed", "cancelled", "skipped"]
 BackupType = Literal["hourly", "daily", "weekly", "monthly", "custom", "manual", "pre-restore"]
 LogLevelName = Literal["debug", "info", "warn", "error"]
 CompressionName = Literal["zstd", "gzip"]
+SortOrder = Literal["asc", "desc"]
+BackupSort = Literal["startedAt", "size", "duration"]
+"""What GET /api/backups may be sorted by (a whitelist: each maps to one column)."""
+RestoreSort = Literal["startedAt", "duration"]
+"""What GET /api/restores may be sorted by."""
+StorageLocation = Literal["local", "s3", "local-only"]
+"""Where a backup has a completed copy (GET /api/backups?storage=): `local-only` is a local copy
+and none on S3 (not uploaded, or its upload failed or is pending)."""
+RestoreSource = Literal["local", "s3", "upload"]
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-PageNumber = Annotated[int, msgspec.Meta(ge=1)]
-PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.db.models import LOG_LEVELS, ExecutionLog
@@ -47,7 +47,8 @@ async def logs_of(
     query = (
         select(ExecutionLog)
         .where(ExecutionLog.execution_id == execution_id)
-        .order_by(ExecutionLog.timestamp, ExecutionLog.id)
+        # Lines of one instant keep the order they arrived in (stream order): SQLite's rowid.
+        .order_by(ExecutionLog.timestamp, literal_column("execution_logs.rowid"))
     )
     if level is not None:
         query = query.where(ExecutionLog.log_level.in_(levels_from(level)))

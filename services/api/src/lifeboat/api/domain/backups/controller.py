@@ -27,10 +27,13 @@ from lifeboat.api.domain.common import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     MAX_PAGE,
+    BackupSort,
     BackupType,
     ExecutionStatus,
     LogLevelName,
     LogOut,
+    SortOrder,
+    StorageLocation,
 )
 from lifeboat.api.envelope import Envelope, ok, paged
 
@@ -50,18 +53,31 @@ class BackupController(Controller):
         type: Annotated[BackupType | None, QueryParameter(name="type")] = None,
         start_date: Annotated[datetime | None, QueryParameter(name="startDate")] = None,
         end_date: Annotated[datetime | None, QueryParameter(name="endDate")] = None,
+        storage: Annotated[
+            StorageLocation | None,
+            QueryParameter(
+                name="storage",
+                description="Only backups with a completed copy there (local-only: none on S3)",
+            ),
+        ] = None,
+        sort: Annotated[BackupSort, QueryParameter(name="sort")] = "startedAt",
+        order: Annotated[SortOrder, QueryParameter(name="order")] = "desc",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> Envelope[list[BackupOut]]:
-        """Backups newest first (deleted ones excluded), filtered and paginated."""
+        """Backups (deleted ones excluded), filtered, sorted (newest first by default) and
+        paginated."""
         filters = service.BackupFilters(
             database_id=database_id,
             status=status,
             backup_type=type,
             start=start_date,
             end=end_date,
+            storage=storage,
         )
-        items, total = await service.list_backups(ctx, filters, page=page, limit=limit)
+        items, total = await service.list_backups(
+            ctx, filters, page=page, limit=limit, sort=sort, order=order
+        )
         return paged(items, page=page, limit=limit, total=total)
 
     @post(

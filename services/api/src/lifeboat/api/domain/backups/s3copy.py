@@ -2,7 +2,7 @@
 a download from S3, deleting the S3 copy.
 
 The API holds the S3 keys, so downloads stream straight from the bucket through the API
-(:meth:`S3Store.stream`, 1 MiB chunks, resumed on a dropped connection); uploads run on an
+(:meth:`S3ArtifactStore.read`, 1 MiB chunks, resumed on a dropped connection); uploads run on an
 executor of the database's queue (an ``UploadJob``), which reads the local file and verifies
 its sha256 on the way.
 """
@@ -36,6 +36,7 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.storage.s3.artifacts import S3ArtifactStore
 from lifeboat.wire.messages import UploadJob
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,9 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
             )
         config = await config_for_object(session, config_id=row.s3_config_id, bucket=row.s3_bucket)
         key = row.s3_key
-    store = await store_for(ctx, config)
+    store = S3ArtifactStore(await store_for(ctx, config))
     try:
-        info = await store.head(key)
+        info = await store.stat(key)
     except LifeboatError:
         await store.aclose()
         raise
@@ -99,7 +100,7 @@ async def open_download(ctx: ApiContext, backup_id: str) -> Download:
 
     async def chunks() -> AsyncIterator[bytes]:
         try:
-            async for chunk in store.stream(key):
+            async for chunk in store.read(key):
                 yield chunk
         finally:
             await store.aclose()
@@ -259,7 +260,7 @@ async def delete_s3_copy(ctx: ApiContext, backup_id: str) -> tuple[str | None, s
         key = row.s3_key
     error: str | None = None
     try:
-        async with await store_for(ctx, config) as store:
+        async with S3ArtifactStore(await store_for(ctx, config)) as store:
             await store.delete(key)
     except LifeboatError as exc:
         error = exc.message

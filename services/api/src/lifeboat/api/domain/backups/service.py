@@ -1,5 +1,5 @@
-"""Backup executions: requesting backups (REST, trigger, later the scheduler), listing,
-soft-deleting, downloading."""
+"""Backup executions: requesting backups (REST, the external trigger, fired schedules), listing,
+soft-deleting (downloads: :mod:`lifeboat.api.domain.backups.s3copy`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
@@ -24,11 +24,14 @@ from lifeboat.api.db.models import (
 )
 from lifeboat.api.domain.backups.schemas import BackupDetailOut, BackupOut
 from lifeboat.api.domain.common import (
+    BackupSort,
     BackupType,
     CompressionName,
     ExecutionStatus,
     LogLevelName,
     LogOut,
+    SortOrder,
+    StorageLocation,
 )
 from lifeboat.api.domain.databases.service import (
     engine_of,
@@ -49,6 +52,8 @@ from lifeboat.core.errors import (
     ValidationError,
 )
 from lifeboat.core.paths import contained
+from lifeboat.engines.registry import engine_for
+from lifeboat.storage.local import LocalStore
 from lifeboat.wire.messages import BackupJob, S3Target
 
 log = logging.getLogger(__name__)
@@ -118,6 +123,8 @@ class BackupFilters:
     backup_type: BackupType | None = None
     start: datetime | None = None
     end: datetime | None = None
+    storage: StorageLocation | None = None
+    """Only backups with a completed copy there."""
 
 
 def _conditions(filters: BackupFilters) -> list[ColumnElement[bool]]:
@@ -132,13 +139,29 @@ def _conditions(filters: BackupFilters) -> list[ColumnElement[bool]]:
         conds.append(BackupExecution.started_at >= as_utc(filters.start))
     if filters.end is not None:
         conds.append(BackupExecution.started_at <= as_utc(filters.end))
+    if filters.storage == "local":
+        conds.append(BackupExecution.local_status == "completed")
+    elif filters.storage == "s3":
+        conds.append(BackupExecution.s3_status == "completed")
+    elif filters.storage == "local-only":
+        conds.append(BackupExecution.local_status == "completed")
+        conds.append(
+            or_(BackupExecution.s3_status.is_(None), BackupExecution.s3_status != "completed")
+        )
     return conds
 
 
 async def list_backups(
-    ctx: ApiContext, filters: BackupFilters, *, page: int, limit: int
+    ctx: ApiContext,
+    filters: BackupFilters,
+    *,
+    page: int,
+    limit: int,
+    sort: BackupSort = "startedAt",
+    order: SortOrder = "desc",
 ) -> tuple[list[BackupOut], int]:
-    """One page of backups, newest first, and the total matching `filters`."""
+    """One page of backups matching `filters` and the total, ordered by `sort` (newest first by
+    default; backups without a size or duration yet come last either way)."""
     if filters.start and filters.end and as_utc(filters.start) > as_utc(filters.end):
         raise ValidationError(
             "startDate must not be after endDate",
@@ -152,12 +175,25 @@ async def list_backups(
                 select(BackupExecution, DatabaseConfig.name)
                 .join(DatabaseConfig, DatabaseConfig.id == BackupExecution.database_config_id)
                 .where(*conds)
-                .order_by(BackupExecution.started_at.desc(), BackupExecution.id.desc())
+                .order_by(*_ordering(sort, order))
                 .offset((page - 1) * limit)
                 .limit(limit)
             )
         ).all()
     return [to_out(row, name) for row, name in rows], total
+
+
+def _ordering(sort: BackupSort, order: SortOrder) -> list[ColumnElement[Any]]:
+    column = {
+        "startedAt": BackupExecution.started_at,
+        "size": BackupExecution.file_size_bytes,
+        "duration": BackupExecution.duration_seconds,
+    }[sort]
+    key = column.asc() if order == "asc" else column.desc()
+    tie = BackupExecution.id.asc() if order == "asc" else BackupExecution.id.desc()
+    if sort == "startedAt":
+        return [key, tie]
+    return [key.nulls_last(), BackupExecution.started_at.desc(), tie]
 
 
 async def get_backup(ctx: ApiContext, backup_id: str) -> BackupDetailOut:
@@ -317,7 +353,7 @@ async def _backup_job(
         backup_type=wanted.backup_type,
         started_at=now,
         execution_id=execution_id,
-        engine=engine_of(config),
+        extension=engine_for(engine_of(config)).file_extension,
         compression=wanted.compression,
     )
     s3_target: S3Target | None = None
@@ -410,9 +446,8 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bo
                 details={"id": backup_id, "status": row.status},
             )
         paths = _artifact_paths(ctx.settings.backup_storage_path, row)
-        if paths is not None:
-            for path in paths:
-                path.unlink(missing_ok=True)
+        if paths is not None and row.local_path:
+            await LocalStore(ctx.settings.backup_storage_path).delete(row.local_path)
         row.deleted_at = ctx.clock()
         removed = row.local_path if paths is not None else None
         has_s3 = row.s3_status == "completed"
@@ -420,20 +455,3 @@ async def delete_backup(ctx: ApiContext, backup_id: str) -> tuple[str | None, bo
         ExecutionUpdate(execution_type="backup", execution_id=backup_id, event="deleted")
     )
     return removed, has_s3
-
-
-async def download_path(ctx: ApiContext, backup_id: str) -> tuple[Path, str]:
-    """The local artifact of a completed backup and its download name."""
-    async with ctx.db.read() as session:
-        row = await load_backup(session, backup_id)
-    if row.status != "completed":
-        raise ConflictError(
-            f"backup {backup_id} is {row.status}, not completed",
-            details={"id": backup_id, "status": row.status},
-        )
-    paths = _artifact_paths(ctx.settings.backup_storage_path, row)
-    if paths is None or not paths[0].is_file():
-        raise NotFoundError(
-            f"the file of backup {backup_id} is not in local storage", details={"id": backup_id}
-        )
-    return paths[0], row.file_name or paths[0].name

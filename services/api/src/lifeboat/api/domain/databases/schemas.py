@@ -23,6 +23,8 @@ Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"^[^\
 Password = Annotated[str, msgspec.Meta(max_length=1024)]
 Queue = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Container = Annotated[str, msgspec.Meta(max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+# The dead man's switch override: how old the last good backup may get (up to a year).
+MaxAgeHours = Annotated[int, msgspec.Meta(ge=1, le=24 * 366)]
 
 
 class DatabaseCreate(Input):
@@ -39,6 +41,7 @@ class DatabaseCreate(Input):
     docker_container_name: Container | None = None
     enabled: bool = True
     queue: Queue = "default"
+    max_backup_age_hours: MaxAgeHours | None = None
     skip_connection_test: bool = False
 
 
@@ -58,6 +61,7 @@ class DatabaseUpdate(Input):
     docker_container_name: Container | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     queue: Queue | msgspec.UnsetType = msgspec.UNSET
+    max_backup_age_hours: MaxAgeHours | msgspec.UnsetType | None = msgspec.UNSET
     skip_connection_test: bool = False
 
 
@@ -80,6 +84,13 @@ class DatabaseOut(Output):
     verification_database_id: str | None = None
     """The configuration whose server verification restores of this database's backups go to
     (None: this database's own server); set with PUT /api/databases/{id}/verification-target."""
+    overdue: bool = False
+    """Scheduled, and its last good backup is older than expected (the dead man's switch)."""
+    last_good_backup_at: datetime | None = None
+    expected_backup_age_hours: float | None = None
+    """How old the last good backup may get: ``maxBackupAgeHours`` if set, else 1.5 times the
+    interval of its most frequent schedule (None: not watched)."""
+    max_backup_age_hours: int | None = None
 
 
 class ConnectionTestOut(Output):

@@ -1,11 +1,14 @@
-"""Database configurations: CRUD, password encryption, connection probes."""
+"""Database configurations: CRUD, password encryption, connection checks (through an executor)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import msgspec
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lifeboat.api.connection_check import ProbeTarget, probe
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
     ACTIVE_STATUSES,
@@ -23,9 +26,10 @@ from lifeboat.api.domain.databases.schemas import (
     DatabaseUpdate,
     DiscoverOut,
 )
-from lifeboat.api.probe import ProbeTarget, probe
+from lifeboat.api.domain.notifications.overdue import Watch, set_override, watches
 from lifeboat.core.errors import ConflictError, NotFoundError, ValidationError
 from lifeboat.core.naming import Engine
+from lifeboat.engines.registry import ENGINE_NAMES, engine_for
 from lifeboat.wire import subjects
 from lifeboat.wire.messages import Target
 
@@ -39,7 +43,7 @@ def password_context(config_id: str) -> str:
 
 def to_out(row: DatabaseConfig) -> DatabaseOut:
     """The REST view of a row (never the password)."""
-    engine: EngineName = "mysql" if row.type == "mysql" else "postgresql"
+    engine: EngineName = engine_of(row)
     return DatabaseOut(
         id=row.id,
         name=row.name,
@@ -58,6 +62,23 @@ def to_out(row: DatabaseConfig) -> DatabaseOut:
     )
 
 
+def _watched(out: DatabaseOut, watch: Watch | None, now: datetime) -> DatabaseOut:
+    """`out` with the dead man's switch's view of its database."""
+    if watch is not None:
+        out.overdue = watch.overdue(now)
+        out.last_good_backup_at = watch.last_good
+        if watch.expected is not None:
+            out.expected_backup_age_hours = round(watch.expected.total_seconds() / 3600, 2)
+        if watch.override_seconds is not None:
+            out.max_backup_age_hours = watch.override_seconds // 3600
+    return out
+
+
+async def _view(ctx: ApiContext, session: AsyncSession, row: DatabaseConfig) -> DatabaseOut:
+    now = ctx.clock()
+    return _watched(to_out(row), (await watches(session, now)).get(row.id), now)
+
+
 def decrypt_password(ctx: ApiContext, row: DatabaseConfig) -> str:
     """The stored password in clear ("" when none); keep it in memory only."""
     if row.password_encrypted == "":
@@ -67,7 +88,7 @@ def decrypt_password(ctx: ApiContext, row: DatabaseConfig) -> str:
 
 def engine_of(row: DatabaseConfig) -> Engine:
     """The row's engine as the wire type."""
-    return "mysql" if row.type == "mysql" else "postgresql"
+    return engine_for(row.type).name
 
 
 def sealed_target(ctx: ApiContext, row: DatabaseConfig, *, bound_to: str) -> Target:
@@ -120,13 +141,15 @@ async def list_databases(
         query = query.where(DatabaseConfig.enabled == enabled)
     async with ctx.db.read() as session:
         rows = (await session.scalars(query)).all()
-    return [to_out(row) for row in rows]
+        now = ctx.clock()
+        watched = await watches(session, now)
+    return [_watched(to_out(row), watched.get(row.id), now) for row in rows]
 
 
 async def get_database(ctx: ApiContext, config_id: str) -> DatabaseOut:
     """One configuration."""
     async with ctx.db.read() as session:
-        return to_out(await load(session, config_id))
+        return await _view(ctx, session, await load(session, config_id))
 
 
 async def _verify_connection(ctx: ApiContext, target: ProbeTarget) -> None:
@@ -179,7 +202,10 @@ async def create_database(ctx: ApiContext, data: DatabaseCreate) -> DatabaseOut:
     async with ctx.db.write() as session:
         await _check_name_free(session, name)  # again, under the write lock
         session.add(row)
-    return to_out(row)
+        await session.flush()
+        if data.max_backup_age_hours is not None:
+            await set_override(session, config_id, data.max_backup_age_hours)
+        return await _view(ctx, session, row)
 
 
 async def update_database(ctx: ApiContext, config_id: str, data: DatabaseUpdate) -> DatabaseOut:
@@ -229,9 +255,11 @@ async def update_database(ctx: ApiContext, config_id: str, data: DatabaseUpdate)
                 )
             else:
                 setattr(row, field, value)
+        if not isinstance(data.max_backup_age_hours, msgspec.UnsetType):
+            await set_override(session, config_id, data.max_backup_age_hours)
         await session.flush()
         await session.refresh(row)
-    return to_out(row)
+        return await _view(ctx, session, row)
 
 
 async def delete_database(ctx: ApiContext, config_id: str) -> None:
@@ -315,7 +343,7 @@ async def count_databases(session: AsyncSession) -> dict[str, int]:
             )
         )
     ).all()
-    totals = {"total": 0, "enabled": 0, "postgresql": 0, "mysql": 0}
+    totals = {"total": 0, "enabled": 0, **dict.fromkeys(ENGINE_NAMES, 0)}
     for engine, enabled, count in rows:
         totals["total"] += count
         totals[engine] = totals.get(engine, 0) + count

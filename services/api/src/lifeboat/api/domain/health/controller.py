@@ -10,6 +10,7 @@ from lifeboat.api.context import Ctx
 from lifeboat.api.domain.common import Output
 from lifeboat.api.domain.executors.registry import Executors
 from lifeboat.api.domain.executors.service import queue_warnings
+from lifeboat.api.domain.schedulers.registry import SchedulerRegistry, Schedulers
 from lifeboat.api.domain.system.service import disk_usage
 from lifeboat.api.envelope import Envelope, ok
 from lifeboat.core.errors import UnavailableError
@@ -33,6 +34,21 @@ class HealthOut(Output):
     warnings: list[str] | None = None
 
 
+def scheduler_check(registry: SchedulerRegistry) -> CheckOut:
+    """Whether a live scheduler is heard from (a warning, never a failure: the API serves
+    without one, only schedules do not fire)."""
+    now = registry.now()
+    states = registry.states()
+    live = [s for s in states if s.live(now)]
+    if live:
+        age = min(s.age_seconds(now) for s in live)
+        return CheckOut(ok=True, detail=f"{len(live)} live; last heartbeat {age:.0f}s ago")
+    if states:
+        age = states[0].age_seconds(now)
+        return CheckOut(ok=True, warning=True, detail=f"no heartbeat for {age:.0f}s")
+    return CheckOut(ok=True, warning=True, detail="no scheduler heard from since the API started")
+
+
 class HealthController(Controller):
     """Probes for orchestrators."""
 
@@ -45,11 +61,14 @@ class HealthController(Controller):
         return ok(HealthOut(status="ok"))
 
     @get("/ready", summary="Readiness", opt={"public": True})
-    async def ready(self, ctx: Ctx, executors: Executors) -> Envelope[HealthOut]:
+    async def ready(
+        self, ctx: Ctx, executors: Executors, schedulers: Schedulers
+    ) -> Envelope[HealthOut]:
         """200 when SQLite answers, NATS is connected and disk space suffices; else 503.
 
-        The ``executors`` check never fails readiness (an executor may start after the API):
-        a queue some enabled database uses without a live executor is listed in ``warnings``.
+        The ``executors`` and ``scheduler`` checks never fail readiness (they may start after
+        the API): a queue some enabled database uses without a live executor is listed in
+        ``warnings``; a scheduler not heard from sets the ``scheduler`` check's ``warning``.
         """
         checks: dict[str, CheckOut] = {}
         try:
@@ -81,6 +100,8 @@ class HealthController(Controller):
                 warning=bool(warnings),
                 detail="; ".join(warnings) or "every queue in use has a live executor",
             )
+            # Reported in its check only: ``warnings`` stays the list of unserved queues.
+            checks["scheduler"] = scheduler_check(schedulers)
         if failed:
             raise UnavailableError(
                 f"not ready: {', '.join(failed)}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -23,6 +24,9 @@ from lifeboat.api.domain.common import (
     ExecutionStatus,
     LogLevelName,
     LogOut,
+    RestoreSort,
+    RestoreSource,
+    SortOrder,
 )
 from lifeboat.api.domain.restores import service
 from lifeboat.api.domain.restores.schemas import (
@@ -32,6 +36,7 @@ from lifeboat.api.domain.restores.schemas import (
     RestoreOut,
 )
 from lifeboat.api.envelope import Envelope, ok, paged
+from lifeboat.engines.registry import ENGINE_NAMES
 
 
 def _upload_form_schema() -> Schema:
@@ -46,7 +51,7 @@ def _upload_form_schema() -> Schema:
             "manifest": text("manifest", format=OpenAPIFormat.BINARY),
             "databaseId": text("databaseId", min_length=1, max_length=64),
             "options": text("options"),
-            "engine": text("engine", enum=["postgresql", "mysql"]),
+            "engine": text("engine", enum=list(ENGINE_NAMES)),
             "compression": text("compression", enum=["zstd", "gzip"]),
             "confirmUnverified": text("confirmUnverified", enum=["true", "false"]),
         },
@@ -76,12 +81,27 @@ class RestoreController(Controller):
         ctx: Ctx,
         database_id: Annotated[str | None, QueryParameter(name="databaseId")] = None,
         status: Annotated[ExecutionStatus | None, QueryParameter(name="status")] = None,
+        source: Annotated[
+            RestoreSource | None,
+            QueryParameter(name="source", description="Where the restored file came from"),
+        ] = None,
+        start_date: Annotated[datetime | None, QueryParameter(name="startDate")] = None,
+        end_date: Annotated[datetime | None, QueryParameter(name="endDate")] = None,
+        sort: Annotated[RestoreSort, QueryParameter(name="sort")] = "startedAt",
+        order: Annotated[SortOrder, QueryParameter(name="order")] = "desc",
         page: Annotated[int, QueryParameter(name="page", ge=1, le=MAX_PAGE)] = 1,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> Envelope[list[RestoreOut]]:
-        """Restores newest first, filtered and paginated."""
+        """Restores, filtered, sorted (newest first by default) and paginated."""
+        filters = service.RestoreFilters(
+            database_id=database_id,
+            status=status,
+            source=source,
+            start=start_date,
+            end=end_date,
+        )
         items, total = await service.list_restores(
-            ctx, database_id=database_id, status=status, page=page, limit=limit
+            ctx, filters, page=page, limit=limit, sort=sort, order=order
         )
         return paged(items, page=page, limit=limit, total=total)
 

@@ -19,6 +19,7 @@ from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import BackupExecution, DatabaseConfig, new_id
 from lifeboat.api.domain.databases.service import engine_of, sealed_target
 from lifeboat.core import naming
+from lifeboat.engines.registry import engine_for
 from lifeboat.wire.messages import BackupJob
 
 SAFETY_BACKUP_TYPE = "pre-restore"
@@ -42,7 +43,7 @@ def safety_backup_for(ctx: ApiContext, target: DatabaseConfig, *, now: datetime)
         backup_type=SAFETY_BACKUP_TYPE,
         started_at=now,
         execution_id=backup_id,
-        engine=engine,
+        extension=engine_for(engine).file_extension,
         compression="zstd",
     )
     job = BackupJob(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import msgspec
@@ -19,7 +21,14 @@ from lifeboat.api.db.models import (
     RestoreExecution,
     new_id,
 )
-from lifeboat.api.domain.common import ExecutionStatus, LogLevelName, LogOut
+from lifeboat.api.domain.common import (
+    ExecutionStatus,
+    LogLevelName,
+    LogOut,
+    RestoreSort,
+    RestoreSource,
+    SortOrder,
+)
 from lifeboat.api.domain.databases.service import engine_of, load
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.restores import uploads
@@ -37,11 +46,13 @@ from lifeboat.api.domain.restores.sources import (
     s3_source_for,
     upload_artifact,
 )
+from lifeboat.api.timefmt import as_utc
 from lifeboat.core.errors import (
     ForbiddenError,
     NotFoundError,
     ValidationError,
 )
+from lifeboat.engines.base import restore_option_problems
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +100,59 @@ async def load_restore(session: AsyncSession, restore_id: str) -> RestoreExecuti
     return row
 
 
+@dataclass(frozen=True, kw_only=True)
+class RestoreFilters:
+    """Query filters of GET /api/restores."""
+
+    database_id: str | None = None
+    status: ExecutionStatus | None = None
+    source: RestoreSource | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _restore_conditions(filters: RestoreFilters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if filters.database_id is not None:
+        conds.append(RestoreExecution.database_config_id == filters.database_id)
+    if filters.status is not None:
+        conds.append(RestoreExecution.status == filters.status)
+    if filters.source is not None:
+        conds.append(RestoreExecution.source_type == filters.source)
+    if filters.start is not None:
+        conds.append(RestoreExecution.started_at >= as_utc(filters.start))
+    if filters.end is not None:
+        conds.append(RestoreExecution.started_at <= as_utc(filters.end))
+    return conds
+
+
+def _restore_ordering(sort: RestoreSort, order: SortOrder) -> list[ColumnElement[Any]]:
+    tie = RestoreExecution.id.asc() if order == "asc" else RestoreExecution.id.desc()
+    if sort == "startedAt":
+        started = RestoreExecution.started_at
+        return [started.asc() if order == "asc" else started.desc(), tie]
+    duration = RestoreExecution.duration_seconds
+    key = duration.asc() if order == "asc" else duration.desc()
+    return [key.nulls_last(), RestoreExecution.started_at.desc(), tie]
+
+
 async def list_restores(
     ctx: ApiContext,
+    filters: RestoreFilters,
     *,
-    database_id: str | None,
-    status: ExecutionStatus | None,
     page: int,
     limit: int,
+    sort: RestoreSort = "startedAt",
+    order: SortOrder = "desc",
 ) -> tuple[list[RestoreOut], int]:
-    """One page of restores, newest first."""
-    conds: list[ColumnElement[bool]] = []
-    if database_id is not None:
-        conds.append(RestoreExecution.database_config_id == database_id)
-    if status is not None:
-        conds.append(RestoreExecution.status == status)
+    """One page of restores matching `filters` and the total, newest first by default
+    (restores without a duration yet come last when sorted by it)."""
+    if filters.start and filters.end and as_utc(filters.start) > as_utc(filters.end):
+        raise ValidationError(
+            "startDate must not be after endDate",
+            details=[{"field": "startDate", "message": "after endDate", "source": "query"}],
+        )
+    conds = _restore_conditions(filters)
     async with ctx.db.read() as session:
         total = await session.scalar(select(func.count(RestoreExecution.id)).where(*conds)) or 0
         rows = (
@@ -110,7 +160,7 @@ async def list_restores(
                 select(RestoreExecution, DatabaseConfig.name)
                 .join(DatabaseConfig, DatabaseConfig.id == RestoreExecution.database_config_id)
                 .where(*conds)
-                .order_by(RestoreExecution.started_at.desc(), RestoreExecution.id.desc())
+                .order_by(*_restore_ordering(sort, order))
                 .offset((page - 1) * limit)
                 .limit(limit)
             )
@@ -140,14 +190,32 @@ async def restore_logs(
 
 
 def _check_options(opts: RestoreOptionsIn) -> None:
-    if opts.schema_only and opts.data_only:
+    # The engines' one set of rules, so a restore the executor would refuse is refused here.
+    problems = restore_option_problems(opts)
+    if problems:
         raise ValidationError(
-            "schemaOnly and dataOnly cannot both be set",
+            "; ".join(_camel_text(p.message, p.fields) for p in problems),
             details=[
-                {"field": "options.schemaOnly", "message": "conflicts with dataOnly"},
-                {"field": "options.dataOnly", "message": "conflicts with schemaOnly"},
+                {
+                    "field": f"options.{_camel(name)}",
+                    "message": "conflicts with "
+                    + " and ".join(_camel(o) for o in p.fields if o != name),
+                }
+                for p in problems
+                for name in p.fields
             ],
         )
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _camel_text(message: str, names: tuple[str, ...]) -> str:
+    for name in names:
+        message = message.replace(name, _camel(name))
+    return message
 
 
 def _check_request(data: RestoreCreate, *, is_admin: bool) -> None:

@@ -20,7 +20,8 @@ from lifeboat.api.domain.s3configs.objects import check_key, inspect_object
 from lifeboat.api.domain.s3configs.service import config_for_object, target_for
 from lifeboat.api.domain.s3configs.service import load as load_config
 from lifeboat.core.errors import ForbiddenError, ValidationError
-from lifeboat.core.naming import Compression, Engine, format_of
+from lifeboat.core.naming import Compression, Engine
+from lifeboat.engines.registry import format_of
 from lifeboat.storage.manifest import Manifest, decode_manifest
 from lifeboat.wire.messages import S3Target
 

@@ -43,6 +43,7 @@ from lifeboat.api.db.models import TERMINAL_STATUSES, RestoreExecution
 from lifeboat.api.domain.restores.schemas import RestoreOptionsIn
 from lifeboat.core.errors import PayloadTooLargeError, ValidationError
 from lifeboat.core.naming import Compression, Engine
+from lifeboat.engines.registry import ENGINE_NAMES
 from lifeboat.storage.local import write_all
 from lifeboat.wire.messages import UPLOADS_DIR
 
@@ -379,7 +380,7 @@ def parse_form(received: Received) -> UploadForm:
     return UploadForm(
         database_id=database_id,
         options=options,
-        engine=cast("Engine | None", _choice(fields, "engine", ("postgresql", "mysql"))),
+        engine=cast("Engine | None", _choice(fields, "engine", ENGINE_NAMES)),
         compression=cast("Compression | None", _choice(fields, "compression", ("zstd", "gzip"))),
         confirm_unverified=confirm in _TRUE,
     )

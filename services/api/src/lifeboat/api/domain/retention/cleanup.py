@@ -35,11 +35,13 @@ from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
     BackupExecution,
     BackupSchedule,
+    DatabaseConfig,
     ExecutionLog,
     RetentionPolicy,
     utcnow,
 )
 from lifeboat.api.domain.backups.removal import remove_backup
+from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.retention.service import completed_backups, infos_of, policy_of
 from lifeboat.core.errors import LifeboatError
 from lifeboat.policy import retention
@@ -120,6 +122,7 @@ async def apply_policy(
             await record_audit(session, ACTOR, "backup.retention_delete", decision.id, details)
         report.deleted[decision.id] = reasons
     if report.deleted:
+        await _notify_deleted(ctx, database_id, policy_row.name, report, trigger)
         log.info(
             "retention policy %s deleted %d backup(s) of database %s (%s)",
             policy_row.name,
@@ -128,6 +131,24 @@ async def apply_policy(
             trigger,
         )
     return report
+
+
+async def _notify_deleted(
+    ctx: ApiContext, database_id: str, policy: str, report: CleanupReport, trigger: str
+) -> None:
+    """``retention.deleted``: one notification per cleanup of a database."""
+    async with ctx.db.read() as session:
+        config = await session.get(DatabaseConfig, database_id)
+    name = config.name if config is not None else database_id
+    count = len(report.deleted)
+    await emit(
+        ctx,
+        "retention.deleted",
+        database_id=database_id,
+        title=f"Retention deleted {count} backup(s) of {name}",
+        body=f"{name}: retention policy {policy!r} deleted {count} backup(s) ({trigger}).",
+        details={"policyName": policy, "deleted": report.deleted, "trigger": trigger},
+    )
 
 
 async def after_backup_completed(ctx: ApiContext, execution_id: str) -> CleanupReport:

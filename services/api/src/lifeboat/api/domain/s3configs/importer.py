@@ -31,6 +31,7 @@ from lifeboat.api.domain.s3configs.schemas import ImportOut, ImportProblem
 from lifeboat.api.domain.s3configs.service import load, store_for
 from lifeboat.core.errors import LifeboatError
 from lifeboat.core.naming import manifest_name
+from lifeboat.engines.registry import engine_for
 from lifeboat.storage.manifest import Manifest, decode_manifest
 from lifeboat.storage.s3.store import S3Store
 
@@ -89,7 +90,7 @@ async def _database_for(session: AsyncSession, manifest: Manifest, tally: Tally)
         name=manifest.database_label,
         type=manifest.engine,
         host=IMPORTED_HOST,
-        port=5432 if manifest.engine == "postgresql" else 3306,
+        port=engine_for(manifest.engine).default_port,
         database_name=manifest.database_name,
         username="imported",
         password_encrypted="",

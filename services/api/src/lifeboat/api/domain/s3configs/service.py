@@ -88,10 +88,18 @@ def to_out(row: S3Config) -> S3ConfigOut:
 
 
 def keys_of(ctx: ApiContext, row: S3Config) -> tuple[str, str]:
-    """The decrypted ``(access key id, secret access key)``; keep them in memory only."""
+    """The decrypted ``(access key id, secret access key)``; keep them in memory only.
+
+    A key not stored (a configuration imported without its secrets) comes back as "", which
+    the S3 settings refuse with a 400 naming the missing field.
+    """
     return (
-        ctx.box.decrypt(row.access_key_id_encrypted, context=access_key_context(row.id)),
-        ctx.box.decrypt(row.secret_access_key_encrypted, context=secret_key_context(row.id)),
+        ctx.box.decrypt(row.access_key_id_encrypted, context=access_key_context(row.id))
+        if row.access_key_id_encrypted
+        else "",
+        ctx.box.decrypt(row.secret_access_key_encrypted, context=secret_key_context(row.id))
+        if row.secret_access_key_encrypted
+        else "",
     )
 
 
@@ -199,13 +207,6 @@ async def default_config(session: AsyncSession) -> S3Config | None:
         return row
     rows = (await session.scalars(select(S3Config).where(S3Config.enabled.is_(True)))).all()
     return rows[0] if len(rows) == 1 else None
-
-
-async def default_config_id(ctx: ApiContext) -> str | None:
-    """Id of the configuration backups go to when none is named (None: S3 not configured)."""
-    async with ctx.db.read() as session:
-        row = await default_config(session)
-    return row.id if row is not None else None
 
 
 async def resolve_config(session: AsyncSession, config_id: str | None) -> S3Config:

@@ -26,6 +26,7 @@ from typing import Any, Literal, cast
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
@@ -37,6 +38,7 @@ from lifeboat.api.db.models import (
 )
 from lifeboat.api.domain.backups.service import request_backup
 from lifeboat.api.domain.common import BackupType, CompressionName
+from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.retention.cleanup import after_backup_completed
 from lifeboat.api.domain.schedules.service import next_run, publish, resync
 from lifeboat.api.domain.verifications.scheduled import verify_after_backup
@@ -119,6 +121,7 @@ async def _record_skip(
                     timestamp=now,
                 )
             )
+            await _notify_missed(ctx, session, schedule, config, fired, reason)
     except IntegrityError:
         return "duplicate"
     log.info("schedule %s slot %s skipped: %s", schedule.id, fired.slot.isoformat(), reason)
@@ -128,6 +131,27 @@ async def _record_skip(
         )
     )
     return "skipped"
+
+
+async def _notify_missed(
+    ctx: ApiContext,
+    session: AsyncSession,
+    schedule: BackupSchedule,
+    config: DatabaseConfig | None,
+    fired: ScheduleFired,
+    reason: str,
+) -> None:
+    """``schedule.missed``: a slot of `schedule` produced no backup."""
+    name = config.name if config is not None else schedule.database_config_id
+    await emit(
+        ctx,
+        "schedule.missed",
+        database_id=schedule.database_config_id,
+        title=f"Scheduled backup skipped: {name}",
+        body=f"{name}: the {fired.slot.isoformat()} run of its schedule was skipped: {reason}",
+        details={"scheduleId": schedule.id, "slot": fired.slot, "reason": reason},
+        session=session,
+    )
 
 
 async def _mark_fired(ctx: ApiContext, schedule_id: str, slot: datetime) -> None:

@@ -36,6 +36,7 @@ from lifeboat.api.domain.system.schemas import (
 from lifeboat.api.link import redact_url
 from lifeboat.core.errors import ValidationError
 from lifeboat.core.paths import contained
+from lifeboat.engines.registry import ENGINE_NAMES
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 _CHUNK = 1024 * 1024
@@ -117,8 +118,8 @@ async def stats(ctx: ApiContext) -> StatsOut:
         databases=DatabaseCountsOut(
             total=databases["total"],
             enabled=databases["enabled"],
-            postgresql=databases["postgresql"],
-            mysql=databases["mysql"],
+            # One count per engine (the schema has a field for each).
+            **{name: databases[name] for name in ENGINE_NAMES},
         ),
         last_24h=WindowCountsOut(
             total=sum(recent.values()),

@@ -14,7 +14,9 @@ from typing import TypedDict, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lifeboat.api.db.models import BackupExecution, VerificationExecution
+from lifeboat.api.context import ApiContext
+from lifeboat.api.db.models import BackupExecution, DatabaseConfig, VerificationExecution
+from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.verifications.schemas import VerificationStatus
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.wire.messages import BackupFinished, VerifyFinished
@@ -62,11 +64,16 @@ def summary_of(at: datetime, *, tables: int, rows: int, seconds: int) -> str:
     return f"verified {at:%Y-%m-%d}: {tables:,} tables, {rows:,} rows, {seconds} s"
 
 
-def on_verification_failed(
-    backup: BackupExecution, verification: VerificationExecution, reason: str
+async def on_verification_failed(
+    ctx: ApiContext,
+    session: AsyncSession,
+    backup: BackupExecution,
+    verification: VerificationExecution,
+    reason: str,
 ) -> None:
     """A verification failed (mismatch, failed restore, or the job could not run): the
-    ``verification.failed`` event. The notifications work calls ``emit(...)`` from here."""
+    ``verification.failed`` notification, queued in `session` (the write transaction that
+    records the failure, so both commit together)."""
     log.warning(
         "verification.failed: backup %s (database config %s), verification %s: %s",
         backup.id,
@@ -74,10 +81,31 @@ def on_verification_failed(
         verification.id,
         reason,
     )
+    config = await session.get(DatabaseConfig, backup.database_config_id)
+    name = config.name if config is not None else backup.database_config_id
+    await emit(
+        ctx,
+        "verification.failed",
+        database_id=backup.database_config_id,
+        title=f"Verification failed: {name}",
+        body=f"{name}: the verification restore of backup {backup.id} failed: {reason}",
+        details={
+            "executionId": verification.id,
+            "backupId": backup.id,
+            "databaseName": name,
+            "error": reason,
+        },
+        session=session,
+    )
 
 
 async def fail_verification(
-    session: AsyncSession, row: VerificationExecution, reason: str, *, at: datetime
+    ctx: ApiContext,
+    session: AsyncSession,
+    row: VerificationExecution,
+    reason: str,
+    *,
+    at: datetime,
 ) -> None:
     """End `row` failed with `reason` (no executor result: e.g. the job was never queued)."""
     row.status = "failed"
@@ -87,11 +115,11 @@ async def fail_verification(
     if backup is not None and backup.verification_id == row.id:
         backup.verification_status = "failed"
         backup.verification_error = reason
-        on_verification_failed(backup, row, reason)
+        await on_verification_failed(ctx, session, backup, row, reason)
 
 
 async def finish_verification(
-    session: AsyncSession, row: VerificationExecution, event: VerifyFinished
+    ctx: ApiContext, session: AsyncSession, row: VerificationExecution, event: VerifyFinished
 ) -> ExecutionUpdate:
     """Store a verification's result on its record and on the backup (if it is the backup's
     latest verification)."""
@@ -112,7 +140,7 @@ async def finish_verification(
         row.error_message = event.error_message or "verification failed"
     backup = await session.get(BackupExecution, row.backup_execution_id)
     if backup is not None and backup.verification_id == row.id:
-        await _onto_backup(session, backup, row, event)
+        await _onto_backup(ctx, session, backup, row, event)
     return ExecutionUpdate(
         execution_type="verify",
         execution_id=row.id,
@@ -124,6 +152,7 @@ async def finish_verification(
 
 
 async def _onto_backup(
+    ctx: ApiContext,
     session: AsyncSession,
     backup: BackupExecution,
     row: VerificationExecution,
@@ -139,7 +168,9 @@ async def _onto_backup(
     else:
         backup.verification_status = "failed"
         backup.verification_error = row.error_message
-        on_verification_failed(backup, row, row.error_message or "verification failed")
+        await on_verification_failed(
+            ctx, session, backup, row, row.error_message or "verification failed"
+        )
 
 
 async def _back_to_earlier_verdict(

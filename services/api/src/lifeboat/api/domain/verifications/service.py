@@ -208,7 +208,7 @@ async def _fail_unqueued(ctx: ApiContext, verification_id: str, reason: str) -> 
     async with ctx.db.write() as session:
         row = await session.get(VerificationExecution, verification_id)
         if row is not None and row.status == "pending":
-            await fail_verification(session, row, reason, at=utcnow())
+            await fail_verification(ctx, session, row, reason, at=utcnow())
     announce(ctx, verification_id, event="finished", status="failed")
 
 

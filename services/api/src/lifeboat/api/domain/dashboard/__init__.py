@@ -1,0 +1,1 @@
+"""The dashboard's aggregates (SPEC §7.2.1)."""

@@ -1,0 +1,1 @@
+"""Prometheus metrics: ``GET /metrics``, computed from the database at scrape time."""

@@ -1,0 +1,1 @@
+"""Notifications: channels (Apprise URLs and signed webhooks), the outbox and its sender."""

@@ -1,0 +1,1 @@
+"""Scheduler status: which schedulers the API hears from (``/api/schedulers``)."""
