@@ -111,7 +111,7 @@ class DatabaseConfig(Base):
     docker_container_name: Mapped[str | None] = mapped_column(String(255), default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     queue: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
-    # Migration 0011: where verification restores of its backups go (None: its own server).
+    # Migration 0009: where verification restores of its backups go (None: its own server).
     verification_database_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
@@ -177,7 +177,7 @@ class BackupSchedule(Base):
         ForeignKey("s3_configs.id", name="fk_backup_schedules_s3_config_id"), default=None
     )
     store_locally: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
-    # Migration 0011: queue a verification of the latest completed backup (none | each |
+    # Migration 0009: queue a verification of the latest completed backup (none | each |
     # daily | weekly; see lifeboat.api.domain.verifications.schedule).
     verify_every: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     # No slot at or before this instant fires (set on create, enable and timing changes).
@@ -272,7 +272,7 @@ class BackupExecution(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
 
-    # Migration 0011: the census recorded at backup time (JSON objects) and the latest
+    # Migration 0009: the census recorded at backup time (JSON objects) and the latest
     # verification's outcome (lifeboat.api.domain.verifications).
     row_counts: Mapped[str | None] = mapped_column(Text, default=None)
     object_counts: Mapped[str | None] = mapped_column(Text, default=None)
@@ -287,7 +287,7 @@ class BackupExecution(Base):
 
 
 class VerificationExecution(Base):
-    """One verification restore of a backup into a scratch database (migration 0011)."""
+    """One verification restore of a backup into a scratch database (migration 0009)."""
 
     __tablename__ = "verification_executions"
     __table_args__ = (
