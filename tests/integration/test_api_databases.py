@@ -90,6 +90,7 @@ async def test_create_get_list_update_delete(api: RunningApi) -> None:
         "hasPassword",
         "createdAt",
         "updatedAt",
+        "verificationDatabaseId",
         # the dead man's switch (not scheduled: not watched, never overdue)
         "overdue",
         "lastGoodBackupAt",

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from lifeboat.api.db.models import BackupExecution
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import JOB_MAX_DELIVER, Bus
 from tests.support.api import (
@@ -74,3 +77,53 @@ async def test_a_job_no_executor_finishes_ends_failed(api: RunningApi, bus: Bus)
     assert f"all {JOB_MAX_DELIVER} deliveries stopped responding" in record["errorMessage"]
     info = await bus.stream_info(subjects.JOBS_STREAM)
     assert info["messages"] == 0  # removed from the work queue
+
+
+async def test_a_verification_no_executor_finishes_ends_failed(api: RunningApi, bus: Bus) -> None:
+    """The same for a verification job: the verification and the backup's verdict say failed."""
+    queue = f"crash{uuid.uuid4().hex[:8]}"
+    database = data_of(
+        await api.client.post("/api/databases", json=database_body(f"db-{queue}", queue)), 201
+    )
+    async with api.ctx.db.write() as session:
+        now = datetime.now(UTC)
+        row = BackupExecution(
+            database_config_id=database["id"],
+            backup_type="manual",
+            status="completed",
+            local_status="completed",
+            local_path="x/2026/12/x.dump.zst",
+            file_name="x.dump.zst",
+            file_size_bytes=10,
+            checksum="0" * 64,
+            compression_used="zstd",
+            row_counts=json.dumps({"public.t": 1}),
+            object_counts=json.dumps({"tables": 1}),
+            started_at=now,
+            completed_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        backup_id = row.id
+    verification = data_of(await api.client.post(f"/api/backups/{backup_id}/verify"), 202)
+
+    async def crash_loop() -> None:
+        async for _ in bus.jobs(queue, lease_s=1.0):
+            pass
+
+    crashing = asyncio.ensure_future(crash_loop())
+    try:
+
+        async def ended() -> dict[str, Any] | None:
+            path = f"/api/verifications/{verification['id']}"
+            record: dict[str, Any] = data_of(await api.client.get(path))
+            return record if record["status"] == "failed" else None
+
+        record: dict[str, Any] = await eventually(ended, timeout=40, interval=0.3)
+    finally:
+        crashing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await crashing
+    assert f"all {JOB_MAX_DELIVER} deliveries stopped responding" in record["errorMessage"]
+    backup = data_of(await api.client.get(f"/api/backups/{backup_id}"))
+    assert backup["verificationStatus"] == "failed"

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from lifeboat.api.db.models import BackupExecution
 from lifeboat.core.logs import attach, forget_secret, register_secret
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
@@ -136,6 +137,10 @@ async def test_metrics_match_the_recorded_history(api: RunningApi, bus: Bus) -> 
 
     history = data_of(await api.client.get("/api/backups", params={"databaseId": shop["id"]}))
     newest = max((b for b in history if b["status"] == "completed"), key=lambda b: b["completedAt"])
+    async with api.ctx.db.write() as session:  # the newest backup passed a verification
+        row = await session.get(BackupExecution, newest["id"])
+        assert row is not None
+        row.verification_status = "verified"
     samples = await scrape(api)
     ids = {"database": shop["name"], "database_id": shop["id"]}
     assert value(samples, "lifeboat_backup_last_success_timestamp_seconds", **ids) == pytest.approx(
@@ -149,6 +154,10 @@ async def test_metrics_match_the_recorded_history(api: RunningApi, bus: Bus) -> 
     )
     assert value(samples, "lifeboat_backups", status="completed", **ids) == 2
     assert value(samples, "lifeboat_backups", status="failed", **ids) == 1
+    verifications = "lifeboat_backup_verifications"
+    assert value(samples, verifications, status="verified", **ids) == 1
+    assert value(samples, verifications, status="unverified", **ids) == 1
+    assert value(samples, verifications, status="failed", **ids) is None  # no failed verdict
     crm_ids = {"database": crm["name"], "database_id": crm["id"]}
     assert value(samples, "lifeboat_backups", status="pending", **crm_ids) == 1
     assert value(samples, "lifeboat_backup_last_success_timestamp_seconds", **crm_ids) is None

@@ -24,11 +24,13 @@ TABLES = {
     "user_sessions",
     "api_tokens",
     "audit_events",
-    # 0010: notifications
+    # 0008: notifications
     "notification_channels",
     "notification_deliveries",
     "notification_attempts",
     "backup_watch",
+    # 0009: verification restores
+    "verification_executions",
 }
 
 
@@ -63,6 +65,7 @@ def test_fresh_database(tmp_path: Path) -> None:
         "idx_restore_executions_started",
         "idx_execution_logs_execution",
         "idx_execution_logs_level",
+        "idx_verification_executions_backup",
         "idx_s3_configs_enabled",
         "idx_s3_configs_default",
     } <= _indexes(path)
@@ -141,3 +144,27 @@ def test_generated_keys(tmp_path: Path) -> None:
     assert first.backup_storage_path == tmp_path.absolute() / "backups"
     assert first.nats_url == "nats://127.0.0.1:4222"
     assert first.port == 8000 and first.min_free_disk_bytes == 1024**3
+
+
+def test_verification_migration_round_trip(tmp_path: Path) -> None:
+    """0009 down to 0008 and up again: verify log lines are refused by the old check, kept by the new."""
+    path = tmp_path / "app.db"
+    upgrade_database(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "insert into execution_logs (id, execution_id, execution_type, log_level, message)"
+            " values ('l1', 'v1', 'verify', 'info', 'hello')"
+        )
+        columns = {row[1] for row in conn.execute("pragma table_info(backup_executions)")}
+    assert {"row_counts", "object_counts", "verification_status", "verified_at"} <= columns
+    downgrade_database(path, "0008")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select count(*) from execution_logs").fetchone() == (0,)
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(
+                "insert into execution_logs (id, execution_id, execution_type, log_level,"
+                " message) values ('l2', 'v1', 'verify', 'info', 'x')"
+            )
+    assert "verification_executions" not in _tables(path)
+    upgrade_database(path)
+    assert "verification_executions" in _tables(path)

@@ -4,6 +4,8 @@ and replay window checked), an SMTP server reached through Apprise ``mailto://``
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lifeboat.api.db.models import BackupExecution
 from lifeboat.api.db.notify_models import NotificationAttempt, NotificationDelivery
 from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.notifications.monitor import (
@@ -33,6 +36,8 @@ from lifeboat.wire.messages import (
     RestoreFinished,
     RestoreJob,
     ScheduleFired,
+    VerifyFinished,
+    VerifyJob,
 )
 from tests.support.api import (
     RunningApi,
@@ -233,6 +238,72 @@ async def test_failing_backup_notifies_each_routed_channel_once(
     await settled(api, hook, 1)
     assert len(webhook.received) == 1 and len(smtp.mails) == 1
     assert len(json_endpoint.received) == 1
+
+
+async def test_failed_verification_notifies_a_routed_channel_once(
+    api: RunningApi, bus: Bus, json_endpoint: HttpReceiver
+) -> None:
+    """A verification that finds a difference queues exactly one ``verification.failed``
+    delivery per routed channel (in the transaction that records the failure)."""
+    db, other = await new_database(api), await new_database(api)
+    events = {"events": ["verification.failed"]}
+    channel = await new_channel(
+        api, json_endpoint.url.replace("http", "json") + "/verify", databaseIds=[db["id"]], **events
+    )
+    elsewhere = await new_channel(
+        api, json_endpoint.url.replace("http", "json") + "/x", databaseIds=[other["id"]], **events
+    )
+    backup_id = await run_backup(api, bus, db, ok=True)
+    async with api.ctx.db.write() as session:  # the simulated executor counted nothing
+        row = await session.get(BackupExecution, backup_id)
+        assert row is not None
+        row.row_counts = json.dumps({"public.t": 2})
+        row.object_counts = json.dumps({"tables": 1})
+    created = data_of(await api.client.post(f"/api/backups/{backup_id}/verify"), 202)
+    job = await next_job(bus, db["queue"])
+    assert isinstance(job, VerifyJob) and job.execution_id == created["id"]
+    started = datetime.now(UTC)
+    mismatch = "table public.t: 1 rows restored, 2 recorded"
+    await bus.publish_event(
+        "verify",
+        VerifyFinished(
+            execution_id=job.execution_id,
+            backup_id=backup_id,
+            attempt=1,
+            ok=False,
+            started_at=started,
+            finished_at=started + timedelta(seconds=1),
+            tables=1,
+            rows=1,
+            mismatches=[mismatch],
+            error_message=mismatch,
+        ),
+    )
+    rows = await settled(api, channel, 1)
+    assert [(r["event"], r["status"]) for r in rows] == [("verification.failed", "delivered")]
+    [sent] = json_endpoint.bodies()
+    assert "Verification failed" in sent["title"], sent
+    assert backup_id in str(sent) and mismatch in str(sent), sent
+    assert await deliveries(api, elsewhere) == []
+    record = data_of(await api.client.get(f"/api/backups/{backup_id}"))
+    assert record["verificationStatus"] == "failed"
+
+    # The same result delivered again changes nothing: still one delivery.
+    await bus.publish_event(
+        "verify",
+        VerifyFinished(
+            execution_id=job.execution_id,
+            backup_id=backup_id,
+            attempt=1,
+            ok=False,
+            started_at=started,
+            finished_at=started + timedelta(seconds=1),
+            mismatches=[mismatch],
+            error_message=mismatch,
+        ),
+    )
+    await asyncio.sleep(1.5)
+    assert len(await deliveries(api, channel)) == 1 and len(json_endpoint.received) == 1
 
 
 async def test_webhook_signature_and_replay_window() -> None:

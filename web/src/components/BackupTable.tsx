@@ -6,6 +6,7 @@ import { Link } from "../lib/router.tsx";
 import { StatusBadge } from "./StatusBadge.tsx";
 import { CancelButton } from "./CancelButton.tsx";
 import { DataTable, type ColumnSort } from "./DataTable.tsx";
+import { VerificationBadge } from "./Verification.tsx";
 import { useUploadToS3 } from "../lib/hooks/backups.ts";
 
 const COPY_TONE: Record<string, string> = {
@@ -84,6 +85,7 @@ export function BackupTable({
         "Type",
         "Status",
         !compact && "Copies",
+        !compact && "Verified",
         { label: "Size", align: "right", sort: sortBy("size") },
         { label: "Duration", align: "right", sort: sortBy("duration") },
         !compact && { label: "Actions", srOnly: true },
@@ -115,6 +117,9 @@ export function BackupTable({
             <td className={TD}>
               <Copies backup={backup} />
             </td>
+          )}
+          {!compact && (
+            <td className={TD}>{backup.status === "completed" ? <VerificationBadge backup={backup} /> : <span className="text-zinc-400">—</span>}</td>
           )}
           <td className={`${TD} text-right tabular-nums`} data-testid="backup-size">
             {formatBytes(backup.fileSizeBytes)}

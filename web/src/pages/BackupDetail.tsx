@@ -5,6 +5,7 @@ import { BUTTON, DANGER, LINK, SECONDARY } from "../components/Form.tsx";
 import { Detail, LogView } from "../components/LogView.tsx";
 import { isActive, StatusBadge } from "../components/StatusBadge.tsx";
 import { CancelButton } from "../components/CancelButton.tsx";
+import { VerificationPanel, VerifyButton } from "../components/Verification.tsx";
 import { ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api, ApiError, type Page, type BackupDetail as BackupRecord, type LogLine } from "../lib/api.ts";
 import { describePolicy } from "../lib/labels.ts";
@@ -324,6 +325,7 @@ function Actions({ b, actions }: { b: BackupRecord; actions: ReturnType<typeof u
             Restore
           </Link>
         )}
+        <VerifyButton backup={b} />
         <CancelButton kind="backup" id={b.id} status={b.status} name={name} />
         {!isActive(b.status) && can(user, "backup.delete") && (
           <button
@@ -514,6 +516,11 @@ export function BackupDetail({ backupId }: { backupId: string }) {
         <Panel title="Copies">
           <Copies b={b} canViewS3={can(user, "s3.view")} />
         </Panel>
+        {b.status === "completed" && (
+          <Panel title="Verification">
+            <VerificationPanel backup={b} />
+          </Panel>
+        )}
         <Panel title="Schedule and retention">
           <Retention b={b} />
         </Panel>

@@ -5,6 +5,7 @@ import { DataTable } from "../components/DataTable.tsx";
 import { BUTTON, DANGER, LINK, SECONDARY, TD, formatInZone } from "../components/Form.tsx";
 import { Detail } from "../components/LogView.tsx";
 import { isActive } from "../components/StatusBadge.tsx";
+import { VerificationTarget } from "../components/Verification.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
 import { api, ApiError, type DatabaseDetail as DatabaseRecord } from "../lib/api.ts";
 import { can, useMe } from "../lib/auth.ts";
@@ -226,6 +227,9 @@ function Body({ database }: { database: DatabaseRecord }) {
                   </span>
                 </Detail>
                 <Detail label="Executor queue">{database.queue ?? "default"}</Detail>
+                <Detail label="Verification restores" className="sm:col-span-2">
+                  <VerificationTarget database={database} />
+                </Detail>
                 {database.dockerContainerName && <Detail label="Docker container">{database.dockerContainerName}</Detail>}
                 <Detail label="Added">
                   {formatDateTime(database.createdAt)}

@@ -19,6 +19,8 @@ import {
   formatInZone,
 } from "../components/Form.tsx";
 import { Empty, ErrorState, Loading, PageHeader, Panel } from "../components/States.tsx";
+import { VERIFY_EVERY_HINT, VerifyEverySelect } from "../components/Verification.tsx";
+import type { VerifyEvery } from "../lib/verification.ts";
 import { ApiError, api, type Compression, type Schedule, type ScheduleInput, type ScheduleType } from "../lib/api.ts";
 import { PREDEFINED_CRON, describePolicy } from "../lib/labels.ts";
 import { can, useMe } from "../lib/auth.ts";
@@ -184,6 +186,7 @@ interface FormValues {
   enabled: boolean;
   retryCount: string;
   retryDelaySeconds: string;
+  verifyEvery: VerifyEvery;
 }
 
 function initialValues(schedule?: Schedule): FormValues {
@@ -202,6 +205,7 @@ function initialValues(schedule?: Schedule): FormValues {
       enabled: true,
       retryCount: "",
       retryDelaySeconds: "",
+      verifyEvery: "none",
     };
   }
   return {
@@ -217,10 +221,11 @@ function initialValues(schedule?: Schedule): FormValues {
     enabled: schedule.enabled,
     retryCount: schedule.retryCount === null ? "" : String(schedule.retryCount),
     retryDelaySeconds: schedule.retryDelaySeconds === null ? "" : String(schedule.retryDelaySeconds),
+    verifyEvery: schedule.verifyEvery ?? "none",
   };
 }
 
-function toInput(values: FormValues): ScheduleInput {
+function toInput(values: FormValues): ScheduleInput & { verifyEvery: VerifyEvery } {
   return {
     databaseConfigId: values.databaseConfigId,
     scheduleType: values.scheduleType,
@@ -236,6 +241,7 @@ function toInput(values: FormValues): ScheduleInput {
     enabled: values.enabled,
     retryCount: values.retryCount === "" ? null : Number(values.retryCount),
     retryDelaySeconds: values.retryDelaySeconds === "" ? null : Number(values.retryDelaySeconds),
+    verifyEvery: values.verifyEvery,
   };
 }
 
@@ -480,6 +486,10 @@ function ScheduleFormBody({ schedule }: { schedule?: Schedule }) {
                 <input id="schedule-retry-delay" className={INPUT} type="number" min={1} max={86400} inputMode="numeric" value={values.retryDelaySeconds} onChange={(e) => set("retryDelaySeconds", e.target.value)} />
               </Field>
             </div>
+
+            <Field id="schedule-verify" label="Verification restore" hint={VERIFY_EVERY_HINT}>
+              <VerifyEverySelect id="schedule-verify" value={values.verifyEvery} onChange={(value) => set("verifyEvery", value)} />
+            </Field>
 
             <div className="space-y-2">
               <label className="flex items-center gap-2 text-sm">

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from lifeboat.core.errors import (
     LifeboatError,
 )
 from lifeboat.core.naming import Compression
+from lifeboat.engines.census import Census
 from lifeboat.engines.common import (
     Connection,
     Toolbox,
@@ -49,6 +51,11 @@ class BackupResult:
     size_bytes: int
     sha256: str
     exits: tuple[ToolExit, ...]
+    census: Census | None = None
+    """Rows per table and schema objects, consistent with the dump (see
+    :mod:`lifeboat.engines.census`); None when not asked for or not taken."""
+    census_error: str | None = None
+    """Why the census could not be taken (the backup itself is fine)."""
 
 
 async def stream_backup(
@@ -151,8 +158,13 @@ async def dump_database(
     tmp_dir: Path | None = None,
     on_progress: ProgressFn | None = None,
     progress_interval: float = PROGRESS_INTERVAL_S,
+    census: bool = True,
 ) -> BackupResult:
     """Back up ``conn.database`` into `sink` (pg_dump -Fc -Z0 or mysqldump, then compressed).
+
+    With `census`, the rows of every table and the schema objects are counted consistently with
+    the dump (:mod:`lifeboat.engines.census`); a census that fails leaves the backup intact and
+    says why in ``census_error``.
 
     Raises:
         DatabaseError: tool missing or failing (wrong password, database gone...).
@@ -167,15 +179,37 @@ async def dump_database(
         await sink.abort()
         raise
     with credentials(conn, base_dir=tmp_dir) as creds:
-        return await stream_backup(
-            engine.dump_argv(tool, conn, creds),
-            dump_name=name,
-            env=child_env(base_env, creds.env),
-            compression=compression,
-            level=level,
-            toolbox=toolbox,
-            sink=sink,
-            secrets=creds.secrets,
-            on_progress=on_progress,
-            progress_interval=progress_interval,
-        )
+        argv = engine.dump_argv(tool, conn, creds)
+        env = child_env(base_env, creds.env)
+
+        async def dump(dump_argv: list[str]) -> BackupResult:
+            return await stream_backup(
+                dump_argv,
+                dump_name=name,
+                env=env,
+                compression=compression,
+                level=level,
+                toolbox=toolbox,
+                sink=sink,
+                secrets=creds.secrets,
+                on_progress=on_progress,
+                progress_interval=progress_interval,
+            )
+
+        if not census:
+            return await dump(argv)
+        taker = engine.census_taker
+        try:
+            during = taker.during_dump(conn, creds, argv, toolbox=toolbox, base_env=base_env)
+            taken, counting = await during.__aenter__()
+        except DatabaseError as exc:
+            result = await dump(argv)
+            return dataclasses.replace(result, census_error=f"cannot count rows: {exc.message}")
+        try:
+            result = await dump(taken.dump_argv)
+            await counting
+        except BaseException as exc:
+            await during.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        await during.__aexit__(None, None, None)
+        return dataclasses.replace(result, census=taken.census, census_error=taken.error)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lifeboat.core.errors import RestoreError
 from lifeboat.core.naming import Engine as EngineName
 from lifeboat.engines.common import Connection
+
+if TYPE_CHECKING:
+    from lifeboat.engines.census import CensusTaker
 
 LogFn = Callable[[str], Awaitable[None]]
 
@@ -278,4 +281,31 @@ class Engine(Protocol):
 
     def after_restore(self, plan: RestorePlan) -> SqlStep | None:
         """SQL to run once the loader succeeded (None: nothing)."""
+        ...
+
+    def session_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """Argv of :attr:`client_tool` (at path `tool`) on ``conn.database``, kept open and
+        answering each statement as it comes (the census session)."""
+        ...
+
+    @property
+    def census_taker(self) -> CensusTaker:
+        """How this engine counts rows and schema objects consistently with its dump, and in
+        a scratch database (:mod:`lifeboat.engines.census`)."""
+        ...
+
+    def create_database_sql(self, database: str) -> str:
+        """SQL (run from :attr:`admin_database`) creating `database`; fails if it exists."""
+        ...
+
+    def drop_database_sql(self, database: str) -> str:
+        """SQL (run from :attr:`admin_database`) dropping `database` if it exists."""
+        ...
+
+    def list_databases_sql(self, prefix: str) -> str:
+        """SQL printing the names of the databases starting with `prefix`, one a line.
+
+        Raises:
+            ValueError: `prefix` is not only lowercase letters, digits and ``_``.
+        """
         ...

@@ -24,7 +24,7 @@ async def run_sql(
     toolbox: Toolbox,
     base_env: Mapping[str, str],
     database: str | None,
-    timeout: float = 60.0,
+    timeout: float | None = 60.0,
     error: type[OperationError] = DatabaseError,
 ) -> str:
     """Run `sql` (sent on stdin, never in argv) and return the client's plain output.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from lifeboat.core.naming import Engine as EngineName
 from lifeboat.engines.base import (
@@ -25,6 +26,9 @@ from lifeboat.engines.base import (
     restore_option_problems,
 )
 from lifeboat.engines.common import Connection
+
+if TYPE_CHECKING:
+    from lifeboat.engines.census import CensusTaker
 
 _OPTION_ESCAPES = {
     "\\": "\\\\",
@@ -245,6 +249,91 @@ def filter_dump(lines: Iterable[bytes], *, schema_only: bool, data_only: bool) -
     return (line for line in lines if dump_filter.keep(line))
 
 
+# --- census: row counts and schema object counts (backup time and verification) ----------------
+
+SNAPSHOT_BEGIN_SQL = (
+    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n"
+    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;\n"
+)
+"""Opens the consistent-snapshot transaction the counts run in, right before mysqldump opens
+its own (``--single-transaction``); MySQL cannot share a snapshot between sessions."""
+
+LIST_TABLES_SQL = (
+    "SELECT HEX(TABLE_NAME) FROM information_schema.TABLES"
+    " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME;\n"
+)
+"""The base tables of the current database, hex-encoded (any name survives batch output)."""
+
+_OBJECT_QUERIES = {
+    "tables": "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_TYPE = 'BASE TABLE'",
+    "views": "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW'",
+    "sequences": "information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+    " AND TABLE_TYPE = 'SEQUENCE'",
+    "functions": "information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
+    " AND ROUTINE_TYPE = 'FUNCTION'",
+    "procedures": "information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()"
+    " AND ROUTINE_TYPE = 'PROCEDURE'",
+    "triggers": "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+    "events": "information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+}
+
+OBJECTS_SQL = (
+    "SELECT "
+    + ", ".join(f"(SELECT COUNT(*) FROM {where})" for where in _OBJECT_QUERIES.values())
+    + ";\n"
+)
+"""One tab-separated line of schema object counts, in the order of :data:`OBJECT_KINDS`."""
+
+OBJECT_KINDS = tuple(_OBJECT_QUERIES)
+
+
+def table_names(lines: list[str]) -> list[str]:
+    """Table names from the hex lines :data:`LIST_TABLES_SQL` printed."""
+    try:
+        return [bytes.fromhex(line.strip()).decode("utf-8") for line in lines if line.strip()]
+    except ValueError as exc:
+        raise ValueError(f"unexpected table list: {exc}") from exc
+
+
+def count_rows_sql(tables: list[str]) -> str:
+    """One ``SELECT COUNT(*)`` per table (one line of output each, in order)."""
+    return "".join(f"SELECT COUNT(*) FROM {quote_ident(name)};\n" for name in tables)
+
+
+def parse_objects(line: str) -> dict[str, int]:
+    """The object counts from the line :data:`OBJECTS_SQL` printed."""
+    values = line.strip().split("\t")
+    if len(values) != len(OBJECT_KINDS):
+        raise ValueError(f"unexpected object counts: {line[:200]!r}")
+    return {kind: int(value) for kind, value in zip(OBJECT_KINDS, values, strict=True)}
+
+
+def session_argv(mysql: str, option_file: str, database: str) -> list[str]:
+    """``mysql`` kept open as a session: :func:`client_argv`, flushing after every query."""
+    return [*client_argv(mysql, option_file, database), "--unbuffered"]
+
+
+def create_database_sql(database: str) -> str:
+    """SQL creating `database`; fails if it exists (never reuses one)."""
+    return f"CREATE DATABASE {quote_ident(database)} CHARACTER SET utf8mb4;\n"
+
+
+def drop_database_sql(database: str) -> str:
+    """SQL dropping `database` if it exists."""
+    return f"DROP DATABASE IF EXISTS {quote_ident(database)};\n"
+
+
+def list_databases_sql(prefix: str) -> str:
+    """SQL listing the databases whose name starts with `prefix` (letters, digits, ``_``)."""
+    if re.fullmatch(r"[a-z0-9_]+", prefix) is None:
+        raise ValueError(f"unsafe database name prefix {prefix!r}")
+    like = prefix.replace("_", "\\\\_")
+    return (
+        f"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{like}%';\n"
+    )
+
+
 class MySqlEngine:
     """MySQL and MariaDB as a :class:`lifeboat.engines.base.Engine`: mysqldump SQL loaded by
     the ``mysql`` client, logins in an option file."""
@@ -331,6 +420,30 @@ class MySqlEngine:
         """Nothing."""
         del plan
         return None
+
+    def session_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """``mysql`` on ``conn.database`` kept open for the census (see :func:`session_argv`)."""
+        return [*self.client_argv(tool, conn, creds, conn.database), "--unbuffered"]
+
+    @property
+    def census_taker(self) -> CensusTaker:
+        """Counts in a consistent snapshot opened just before mysqldump's."""
+        # Imported here: lifeboat.engines.census builds on this module's SQL.
+        from lifeboat.engines.census import MysqlCensus
+
+        return MysqlCensus()
+
+    def create_database_sql(self, database: str) -> str:
+        """See :func:`create_database_sql`."""
+        return create_database_sql(database)
+
+    def drop_database_sql(self, database: str) -> str:
+        """See :func:`drop_database_sql`."""
+        return drop_database_sql(database)
+
+    def list_databases_sql(self, prefix: str) -> str:
+        """See :func:`list_databases_sql`."""
+        return list_databases_sql(prefix)
 
 
 ENGINE = MySqlEngine()

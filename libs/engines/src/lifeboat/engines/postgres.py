@@ -9,7 +9,9 @@ PGPASSFILE.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from lifeboat.core.errors import DatabaseError
 from lifeboat.core.naming import Engine as EngineName
@@ -27,6 +29,9 @@ from lifeboat.engines.base import (
     restore_option_problems,
 )
 from lifeboat.engines.common import Connection
+
+if TYPE_CHECKING:
+    from lifeboat.engines.census import CensusTaker
 
 MAINTENANCE_DB = "postgres"
 APPLICATION_NAME = "lifeboat"
@@ -190,6 +195,87 @@ def parse_probe_output(text: str) -> tuple[str, int]:
     return lines[0], int(lines[1])
 
 
+# --- census: row counts and schema object counts (backup time and verification) ----------------
+
+SNAPSHOT_BEGIN_SQL = (
+    "SET statement_timeout = 0;\n"
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    "SELECT pg_export_snapshot();\n"
+)
+"""Opens the transaction whose snapshot pg_dump (``--snapshot``) and the counts share; the
+session holding it prints the snapshot id and must stay open until both are done."""
+
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+
+_USER_NS = (
+    "SELECT oid FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')"
+    " AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%'"
+)
+_RELS = "FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM user_ns)"
+
+CENSUS_QUERY = f"""WITH user_ns AS ({_USER_NS}),
+ext AS (SELECT objid FROM pg_depend WHERE deptype = 'e' AND classid = 'pg_class'::regclass),
+tabs AS (SELECT c.oid, format('%I.%I', n.nspname, c.relname) AS name
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relnamespace IN (SELECT oid FROM user_ns) AND c.relkind = 'r'
+           AND c.relpersistence <> 't' AND c.oid NOT IN (SELECT objid FROM ext))
+SELECT json_build_object(
+  'tables', COALESCE((SELECT json_object_agg(name, (xpath('/row/n/text()', query_to_xml(
+      format('SELECT count(*) AS n FROM %s', oid::regclass), false, true, '')))[1]::text::bigint)
+      FROM tabs), '{{}}'::json),
+  'objects', json_build_object(
+    'tables', (SELECT count(*) {_RELS} AND c.relkind IN ('r', 'p') AND c.relpersistence <> 't'),
+    'views', (SELECT count(*) {_RELS} AND c.relkind = 'v'),
+    'materializedViews', (SELECT count(*) {_RELS} AND c.relkind = 'm'),
+    'sequences', (SELECT count(*) {_RELS} AND c.relkind = 'S'),
+    'indexes', (SELECT count(*) {_RELS} AND c.relkind IN ('i', 'I')),
+    'functions', (SELECT count(*) FROM pg_proc p
+                  WHERE p.pronamespace IN (SELECT oid FROM user_ns)),
+    'triggers', (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                 WHERE NOT t.tgisinternal AND c.relnamespace IN (SELECT oid FROM user_ns))));
+"""
+"""One JSON line: ``{"tables": {"schema.table": rows}, "objects": {"views": n, ...}}``.
+
+Rows are exact ``count(*)`` of every ordinary table (leaf partitions included, partitioned
+parents not, to count each row once) outside the system schemas and not owned by an extension
+(CREATE EXTENSION recreates those, the dump does not hold their rows)."""
+
+
+def snapshot_id(text: str) -> str:
+    """The exported snapshot id printed by :data:`SNAPSHOT_BEGIN_SQL` (checked: it goes into
+    an argv and a SQL literal)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or _SNAPSHOT_ID.match(lines[-1]) is None:
+        raise DatabaseError(f"unexpected answer to pg_export_snapshot(): {text[:200]!r}")
+    return lines[-1]
+
+
+def census_sql(snapshot: str | None = None) -> str:
+    """The census (:data:`CENSUS_QUERY`), inside the exported `snapshot` when given."""
+    begin = "SET statement_timeout = 0;\nBEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    if snapshot is not None:
+        begin += f"SET TRANSACTION SNAPSHOT '{snapshot_id(snapshot)}';\n"
+    return begin + CENSUS_QUERY + "COMMIT;\n"
+
+
+def create_database_sql(database: str) -> str:
+    """SQL (maintenance database) creating `database`; fails if it exists (never reuses one)."""
+    return f"CREATE DATABASE {quote_ident(database)};\n"
+
+
+def drop_database_sql(database: str) -> str:
+    """SQL (maintenance database) dropping `database`, disconnecting its sessions."""
+    return f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE);\n"
+
+
+def list_databases_sql(prefix: str) -> str:
+    """SQL listing the databases whose name starts with `prefix` (letters, digits, ``_``)."""
+    if re.fullmatch(r"[a-z0-9_]+", prefix) is None:
+        raise ValueError(f"unsafe database name prefix {prefix!r}")
+    like = prefix.replace("_", "\\_")
+    return f"SELECT datname FROM pg_database WHERE datname LIKE '{like}%';\n"
+
+
 class PostgresEngine:
     """PostgreSQL as a :class:`lifeboat.engines.base.Engine`: ``pg_dump -Fc`` archives loaded
     by ``pg_restore``, logins in a PGPASSFILE."""
@@ -287,6 +373,31 @@ class PostgresEngine:
         if not plan.data_only:
             return None
         return SqlStep("Refreshing materialized views", REFRESH_MATVIEWS_SQL, timeout=3600.0)
+
+    def session_argv(self, tool: str, conn: Connection, creds: Credentials) -> list[str]:
+        """``psql`` on ``conn.database`` kept open for the census (see :func:`psql_argv`)."""
+        del creds
+        return psql_argv(tool, conn, extra=self.tls_args(conn))
+
+    @property
+    def census_taker(self) -> CensusTaker:
+        """An exported snapshot shared by pg_dump and the counting session."""
+        # Imported here: lifeboat.engines.census builds on this module's SQL.
+        from lifeboat.engines.census import PostgresCensus
+
+        return PostgresCensus()
+
+    def create_database_sql(self, database: str) -> str:
+        """See :func:`create_database_sql`."""
+        return create_database_sql(database)
+
+    def drop_database_sql(self, database: str) -> str:
+        """See :func:`drop_database_sql`."""
+        return drop_database_sql(database)
+
+    def list_databases_sql(self, prefix: str) -> str:
+        """See :func:`list_databases_sql`."""
+        return list_databases_sql(prefix)
 
 
 ENGINE = PostgresEngine()

@@ -33,6 +33,11 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     file_name: str
     started_at: datetime
     completed_at: datetime
+    row_counts: dict[str, int] | None = None
+    """Rows per table, counted consistently with the dump (``lifeboat.engines.census``); None
+    when they were not counted (older versions, or the count failed)."""
+    object_counts: dict[str, int] | None = None
+    """Schema objects per kind (tables, views, sequences, functions...) at backup time."""
 
 
 _encoder = msgspec.json.Encoder()

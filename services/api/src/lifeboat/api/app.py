@@ -53,6 +53,11 @@ from lifeboat.api.domain.syslogs.controller import SystemLogController
 from lifeboat.api.domain.syslogs.window import LogWindow
 from lifeboat.api.domain.system.controller import SystemController
 from lifeboat.api.domain.system.service import api_version
+from lifeboat.api.domain.verifications.controller import (
+    BackupVerificationController,
+    VerificationController,
+    VerificationTargetController,
+)
 from lifeboat.api.errors import exception_handlers
 from lifeboat.api.executor_events import consume_executor_events
 from lifeboat.api.exhausted import fail_exhausted
@@ -156,6 +161,9 @@ _CONTROLLERS: tuple[ControllerRouterHandler, ...] = (
     UserController,
     TokenController,
     AuditController,
+    BackupVerificationController,
+    VerificationController,
+    VerificationTargetController,
     SchedulerController,
     SystemLogController,
     metrics,

@@ -41,9 +41,11 @@ from lifeboat.api.db.models import (
     BackupExecution,
     ExecutionLog,
     RestoreExecution,
+    VerificationExecution,
 )
 from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.domain.schedules.firing import after_backup_finished
+from lifeboat.api.domain.verifications.outcome import finish_verification, record_census
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core import naming
 from lifeboat.wire.bus import Bus, Delivery
@@ -56,6 +58,7 @@ from lifeboat.wire.messages import (
     ExecutorEvent,
     RestoreFinished,
     S3UploadFinished,
+    VerifyFinished,
 )
 
 log = logging.getLogger(__name__)
@@ -63,22 +66,27 @@ log = logging.getLogger(__name__)
 _LOG_ID_NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-4c55-9d8e-4c1b0d6a7e21")
 RETRY_DELAY_S = 2.0
 
-Execution = BackupExecution | RestoreExecution
+Execution = BackupExecution | RestoreExecution | VerificationExecution
+Kind = Literal["backup", "restore", "verify"]
+_MODELS: dict[Kind, type[Execution]] = {
+    "backup": BackupExecution,
+    "restore": RestoreExecution,
+    "verify": VerificationExecution,
+}
 
 
-def _kind_of(event: ExecutorEvent) -> Literal["backup", "restore"]:
+def _kind_of(event: ExecutorEvent) -> Kind:
     if isinstance(event, BackupFinished | S3UploadFinished):
         return "backup"
     if isinstance(event, RestoreFinished):
         return "restore"
+    if isinstance(event, VerifyFinished):
+        return "verify"
     return event.kind
 
 
-async def _load(
-    session: AsyncSession, kind: Literal["backup", "restore"], execution_id: str
-) -> Execution | None:
-    model = BackupExecution if kind == "backup" else RestoreExecution
-    return await session.get(model, execution_id)
+async def _load(session: AsyncSession, kind: Kind, execution_id: str) -> Execution | None:
+    return await session.get(_MODELS[kind], execution_id)
 
 
 def _final(row: Execution) -> bool:
@@ -105,7 +113,7 @@ async def apply_event(ctx: ApiContext, event: ExecutorEvent, raw: bytes) -> Exec
         if row is None:
             log.debug("event for unknown %s %s ignored", kind, event.execution_id)
             return None
-        update = await _apply(session, row, event, raw, kind)
+        update = await _apply(ctx, session, row, event, raw, kind)
         if update is not None and update.event == "finished":
             await _notify(ctx, session, row, event)
         return update
@@ -118,16 +126,19 @@ async def _notify(
     if isinstance(event, S3UploadFinished):
         if isinstance(row, BackupExecution) and row.s3_status == "failed":
             await hooks.s3_failed(ctx, session, row)
+    elif isinstance(row, VerificationExecution):
+        return  # a failed verification is announced where it is recorded (outcome.py)
     elif row.status in TERMINAL_STATUSES:
         await hooks.execution_finished(ctx, session, row)
 
 
 async def _apply(
+    ctx: ApiContext,
     session: AsyncSession,
     row: Execution,
     event: ExecutorEvent,
     raw: bytes,
-    kind: Literal["backup", "restore"],
+    kind: Kind,
 ) -> ExecutionUpdate | None:
     """The change `event` makes to `row` (None: ignored)."""
     if isinstance(event, S3UploadFinished):
@@ -153,6 +164,10 @@ async def _apply(
             if _final(row) or not isinstance(row, RestoreExecution):
                 return None
             return _finish_restore(row, event, late=False)
+        case VerifyFinished():
+            if _final(row) or not isinstance(row, VerificationExecution):
+                return None
+            return await finish_verification(ctx, session, row, event)
 
 
 def _is_stale(row: Execution, event: ExecutorEvent, kind: str) -> bool:
@@ -170,9 +185,7 @@ def _is_stale(row: Execution, event: ExecutorEvent, kind: str) -> bool:
     return True
 
 
-def _start(
-    row: Execution, event: ExecutionStarted, kind: Literal["backup", "restore"]
-) -> ExecutionUpdate:
+def _start(row: Execution, event: ExecutionStarted, kind: Kind) -> ExecutionUpdate:
     if row.status == "pending" or event.attempt > row.attempt:
         row.started_at = event.at
         row.progress_bytes = 0
@@ -186,9 +199,7 @@ def _start(
     )
 
 
-def _progress(
-    row: Execution, event: ExecutionProgress, kind: Literal["backup", "restore"]
-) -> ExecutionUpdate:
+def _progress(row: Execution, event: ExecutionProgress, kind: Kind) -> ExecutionUpdate:
     row.status = "running"
     row.attempt = event.attempt
     row.progress_bytes = event.bytes_done
@@ -311,6 +322,7 @@ def _finish_backup(row: BackupExecution, event: BackupFinished) -> None:
         row.status = "cancelled" if event.cancelled else "failed"
         row.error_message = event.error_message or "backup failed"
     _copies(row, event)
+    record_census(row, event)
 
 
 def _copies(row: BackupExecution, event: BackupFinished) -> None:

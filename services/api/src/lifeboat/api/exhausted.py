@@ -12,15 +12,22 @@ import logging
 import msgspec
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import ACTIVE_STATUSES, BackupExecution, RestoreExecution, utcnow
+from lifeboat.api.db.models import (
+    ACTIVE_STATUSES,
+    BackupExecution,
+    RestoreExecution,
+    VerificationExecution,
+    utcnow,
+)
 from lifeboat.api.domain.notifications import hooks
+from lifeboat.api.domain.verifications.outcome import fail_verification
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import UnavailableError
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import JOB_MAX_DELIVER, Bus
 from lifeboat.wire.codec import job_decoder
 from lifeboat.wire.lease import Lease
-from lifeboat.wire.messages import RestoreJob, UploadJob
+from lifeboat.wire.messages import RestoreJob, UploadJob, VerifyJob
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,9 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
         f"no executor finished the job: all {JOB_MAX_DELIVER} deliveries stopped responding"
         " (an executor crashing on it?)"
     )
+    if isinstance(job, VerifyJob):
+        await _fail_verification(ctx, job.execution_id, reason)
+        return
     if isinstance(job, RestoreJob) and await _touched(bus, job.execution_id):
         reason += "; the target may be partly restored"
     kind = "restore" if isinstance(job, RestoreJob) else "backup"
@@ -81,6 +91,27 @@ async def fail_exhausted(ctx: ApiContext, bus: Bus, raw: bytes) -> None:
             execution_id=job.execution_id,
             event="finished",
             status=status,
+            message=reason,
+            at=utcnow(),
+        )
+    )
+
+
+async def _fail_verification(ctx: ApiContext, verification_id: str, reason: str) -> None:
+    """End an exhausted verification as failed (its backup's verification failed too; a
+    scratch database left behind is dropped by the next verification's sweep)."""
+    async with ctx.db.write() as session:
+        row = await session.get(VerificationExecution, verification_id)
+        if row is None or row.status not in ACTIVE_STATUSES:
+            return
+        await fail_verification(ctx, session, row, reason, at=utcnow())
+    log.error("verification %s: %s", verification_id, reason)
+    ctx.hub.publish(
+        ExecutionUpdate(
+            execution_type="verify",
+            execution_id=verification_id,
+            event="finished",
+            status="failed",
             message=reason,
             at=utcnow(),
         )

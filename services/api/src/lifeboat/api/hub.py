@@ -16,7 +16,7 @@ UpdateKind = Literal["started", "progress", "log", "finished", "created", "delet
 class ExecutionUpdate(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     """What changed about one execution (sent as an SSE ``data`` JSON object)."""
 
-    execution_type: Literal["backup", "restore"]
+    execution_type: Literal["backup", "restore", "verify"]
     execution_id: str
     event: UpdateKind
     status: str | None = None

@@ -302,16 +302,7 @@ async def _dump_and_store(
     tool: str,
 ) -> BackupFinished:
     out = await _open_copies(ctx, job, rep, fence, stack, started_at=started_at)
-    result = await dump_database(
-        conn,
-        sink=out.sink,
-        compression=job.compression,
-        level=job.compression_level,
-        toolbox=ctx.toolbox,
-        base_env=ctx.base_env,
-        tmp_dir=ctx.settings.tmp_dir,
-        on_progress=rep.progress,
-    )
+    result = await _dump(ctx, job, rep, conn, out)
     await _hold_before_manifests(fence, out)
     completed_at = now()
     manifest = _manifest(
@@ -323,6 +314,7 @@ async def _dump_and_store(
         server_version=server_version,
         tool=tool,
     )
+    await _log_census(rep, result)
     local_ok, relative, local_error = await _finish_local(ctx, rep, out, manifest, result)
     s3_ok, s3_error = await _finish_s3(job, rep, out, manifest, result)
     if not local_ok and not s3_ok:
@@ -347,7 +339,42 @@ async def _dump_and_store(
         s3_bucket=job.s3.bucket if job.s3 is not None else None,
         s3_key=out.key,
         s3_error=scrub(s3_error) if s3_error else None,
+        row_counts=manifest.row_counts,
+        object_counts=manifest.object_counts,
+        census_error=scrub(result.census_error) if result.census_error else None,
     )
+
+
+async def _dump(
+    ctx: Context, job: BackupJob, rep: Reporter, conn: Connection, out: _Copies
+) -> BackupResult:
+    """Dump ``conn.database`` into the copies of `out`, counting its rows beside the dump."""
+    return await dump_database(
+        conn,
+        sink=out.sink,
+        compression=job.compression,
+        level=job.compression_level,
+        toolbox=ctx.toolbox,
+        base_env=ctx.base_env,
+        tmp_dir=ctx.settings.tmp_dir,
+        on_progress=rep.progress,
+    )
+
+
+async def _log_census(rep: Reporter, result: BackupResult) -> None:
+    """Say what the census counted, or why it could not (never silently missing)."""
+    if result.census is not None:
+        census = result.census
+        await rep.log(
+            "info",
+            f"Counted {len(census.tables)} tables, {census.rows} rows (consistent with the dump)",
+            {"objectCounts": census.objects},
+        )
+    elif result.census_error:
+        await rep.log(
+            "warn",
+            f"Rows were not counted, this backup cannot be verified: {scrub(result.census_error)}",
+        )
 
 
 async def _hold_before_manifests(fence: Fence, out: _Copies) -> None:
@@ -389,6 +416,8 @@ def _manifest(
         file_name=out.file_name,
         started_at=started_at,
         completed_at=completed_at,
+        row_counts=result.census.tables if result.census is not None else None,
+        object_counts=result.census.objects if result.census is not None else None,
     )
 
 

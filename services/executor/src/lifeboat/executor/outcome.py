@@ -21,6 +21,7 @@ from lifeboat.executor.context import Context
 from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import failed_restore
 from lifeboat.executor.s3 import failed_upload
+from lifeboat.executor.verification import failed_verify
 from lifeboat.wire.bus import Delivery
 from lifeboat.wire.codec import encode, executor_event_decoder
 from lifeboat.wire.lease import Fence
@@ -31,11 +32,13 @@ from lifeboat.wire.messages import (
     RestoreFinished,
     RestoreJob,
     S3UploadFinished,
+    VerifyFinished,
+    VerifyJob,
 )
 
 log = logging.getLogger(__name__)
 
-Finished = BackupFinished | RestoreFinished | S3UploadFinished
+Finished = BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished
 
 SHUTDOWN_MESSAGE = "the executor shut down before the job finished"
 
@@ -46,7 +49,7 @@ PARTLY = "; the target may be partly restored"
 def stored_result(stored: bytes) -> Finished:
     """The result event an earlier delivery stored in the lease."""
     event = executor_event_decoder.decode(stored)
-    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished):
+    if not isinstance(event, BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished):
         raise TypeError(f"stored result is a {type(event).__name__}")
     return event
 
@@ -74,7 +77,7 @@ async def cancel_requested(fence: Fence) -> bool:
 
 def is_cancelled(finished: Finished) -> bool:
     """Whether `finished` records a cancellation."""
-    return isinstance(finished, BackupFinished | RestoreFinished) and finished.cancelled
+    return not isinstance(finished, S3UploadFinished) and finished.cancelled
 
 
 def stopped_result(
@@ -95,6 +98,9 @@ def stopped_result(
     if isinstance(job, RestoreJob):
         failed_r = failed_restore(job, attempt=rep.attempt, started_at=started_at, message=message)
         return msgspec.structs.replace(failed_r, cancelled=cancelled, touched=touched)
+    if isinstance(job, VerifyJob):
+        failed_v = failed_verify(job, attempt=rep.attempt, started_at=started_at, message=message)
+        return msgspec.structs.replace(failed_v, cancelled=cancelled)
     return failed_upload(job, attempt=rep.attempt, message=message)
 
 

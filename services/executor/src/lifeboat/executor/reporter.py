@@ -18,6 +18,7 @@ from lifeboat.wire.messages import (
     LogLevel,
     RestoreFinished,
     S3UploadFinished,
+    VerifyFinished,
 )
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,9 @@ class Reporter:
                 "cannot publish %s event for %s: %s", type(event).__name__, self.execution_id, exc
             )
 
-    async def finished(self, event: BackupFinished | RestoreFinished | S3UploadFinished) -> None:
+    async def finished(
+        self, event: BackupFinished | RestoreFinished | S3UploadFinished | VerifyFinished
+    ) -> None:
         """Publish the result, retrying; raises if the server never confirmed it."""
         delay = 0.5
         for attempt in range(1, _FINISH_ATTEMPTS + 1):

@@ -39,6 +39,7 @@ from lifeboat.executor.reporter import Reporter, now
 from lifeboat.executor.restore import run_restore
 from lifeboat.executor.s3 import run_upload
 from lifeboat.executor.settings import Settings
+from lifeboat.executor.verification import run_verify
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import (
     JOB_MAC_HEADER,
@@ -53,13 +54,18 @@ from lifeboat.wire.lease import Fence
 from lifeboat.wire.logship import start_shipping, stop_shipping
 from lifeboat.wire.messages import (
     BackupJob,
+    ExecutionKind,
     Job,
     RestoreFinished,
     RestoreJob,
     UploadJob,
+    VerifyJob,
 )
 
 log = logging.getLogger(__name__)
+
+_KINDS: dict[type, ExecutionKind] = {RestoreJob: "restore", VerifyJob: "verify"}
+"""The execution kind of a job type (any other: ``backup``)."""
 
 
 class Executor:
@@ -227,7 +233,7 @@ class Executor:
             with contextlib.suppress(Exception):
                 await delivery.term()
             return
-        kind = "restore" if isinstance(job, RestoreJob) else "backup"
+        kind = _KINDS.get(type(job), "backup")
         EXECUTION_ID.set(job.execution_id)  # this job's task only: stamps its log lines
         rep = Reporter(
             self.bus,
@@ -364,6 +370,8 @@ class Executor:
             return run_backup(self.ctx, job, rep, fence, started_at=started_at)
         if isinstance(job, RestoreJob):
             return run_restore(self.ctx, job, rep, fence, started_at=started_at)
+        if isinstance(job, VerifyJob):
+            return run_verify(self.ctx, job, rep, fence, started_at=started_at)
         return run_upload(self.ctx, job, rep, started_at=started_at)
 
 

@@ -111,6 +111,8 @@ class DatabaseConfig(Base):
     docker_container_name: Mapped[str | None] = mapped_column(String(255), default=None)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
     queue: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
+    # Migration 0009: where verification restores of its backups go (None: its own server).
+    verification_database_id: Mapped[str | None] = mapped_column(String(36), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, onupdate=utcnow, server_default=_NOW
@@ -175,6 +177,9 @@ class BackupSchedule(Base):
         ForeignKey("s3_configs.id", name="fk_backup_schedules_s3_config_id"), default=None
     )
     store_locally: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("1"))
+    # Migration 0009: queue a verification of the latest completed backup (none | each |
+    # daily | weekly; see lifeboat.api.domain.verifications.schedule).
+    verify_every: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     # No slot at or before this instant fires (set on create, enable and timing changes).
     active_since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -267,6 +272,51 @@ class BackupExecution(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
 
+    # Migration 0009: the census recorded at backup time (JSON objects) and the latest
+    # verification's outcome (lifeboat.api.domain.verifications).
+    row_counts: Mapped[str | None] = mapped_column(Text, default=None)
+    object_counts: Mapped[str | None] = mapped_column(Text, default=None)
+    census_error: Mapped[str | None] = mapped_column(Text, default=None)
+    verification_status: Mapped[str] = mapped_column(
+        String(16), default="unverified", server_default="unverified"
+    )
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    verification_summary: Mapped[str | None] = mapped_column(Text, default=None)
+    verification_error: Mapped[str | None] = mapped_column(Text, default=None)
+    verification_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class VerificationExecution(Base):
+    """One verification restore of a backup into a scratch database (migration 0009)."""
+
+    __tablename__ = "verification_executions"
+    __table_args__ = (
+        CheckConstraint(_in("status", RESTORE_STATUSES), name="status"),
+        Index("idx_verification_executions_backup", "backup_execution_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    backup_execution_id: Mapped[str] = mapped_column(
+        ForeignKey("backup_executions.id", ondelete="CASCADE")
+    )
+    database_config_id: Mapped[str] = mapped_column(
+        ForeignKey("database_configs.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    executor_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    progress_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    scratch_database: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text, default=None)
+    mismatches: Mapped[str | None] = mapped_column(Text, default=None)  # JSON list
+    initiated_by: Mapped[str | None] = mapped_column(String(255), default=None)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=_NOW)
+
 
 class RestoreExecution(Base):
     """One restore run (SPEC §4.1.5)."""
@@ -318,7 +368,7 @@ class ExecutionLog(Base):
 
     __tablename__ = "execution_logs"
     __table_args__ = (
-        CheckConstraint("execution_type IN ('backup', 'restore')", name="execution_type"),
+        CheckConstraint("execution_type IN ('backup', 'restore', 'verify')", name="execution_type"),
         CheckConstraint(_in("log_level", LOG_LEVELS), name="log_level"),
         Index("idx_execution_logs_execution", "execution_id", "timestamp"),
         Index("idx_execution_logs_level", "log_level"),

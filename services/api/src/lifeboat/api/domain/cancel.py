@@ -1,4 +1,4 @@
-"""Cancelling a queued or running backup or restore (SPEC §6.1.3).
+"""Cancelling a queued or running backup, restore or verification (SPEC §6.1.3).
 
 The API records the request in the cancellations KV bucket (``lifeboat.wire.lease``), which
 every attempt of the execution checks when it claims the job, before each irreversible step and
@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import datetime
 from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from lifeboat.api.context import ApiContext
 from lifeboat.api.db.models import (
@@ -20,15 +23,23 @@ from lifeboat.api.db.models import (
     BackupExecution,
     ExecutionLog,
     RestoreExecution,
+    VerificationExecution,
     utcnow,
 )
+from lifeboat.api.domain.verifications.outcome import settle_cancelled
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import ConflictError, NotFoundError
 from lifeboat.wire.lease import request_cancel
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["backup", "restore"]
+Kind = Literal["backup", "restore", "verify"]
+Execution = BackupExecution | RestoreExecution | VerificationExecution
+_MODELS: dict[Kind, type[Execution]] = {
+    "backup": BackupExecution,
+    "restore": RestoreExecution,
+    "verify": VerificationExecution,
+}
 
 
 async def cancel_execution(ctx: ApiContext, kind: Kind, execution_id: str, *, by: str) -> None:
@@ -39,7 +50,7 @@ async def cancel_execution(ctx: ApiContext, kind: Kind, execution_id: str, *, by
         ConflictError: it already ended.
         UnavailableError: NATS cannot take the request (nothing changed).
     """
-    model = BackupExecution if kind == "backup" else RestoreExecution
+    model = _MODELS[kind]
     async with ctx.db.read() as session:
         row = await session.get(model, execution_id)
         if row is None or (isinstance(row, BackupExecution) and row.deleted_at is not None):
@@ -72,12 +83,7 @@ async def cancel_execution(ctx: ApiContext, kind: Kind, execution_id: str, *, by
             )
         )
         if untaken:
-            row.status = "cancelled"
-            row.completed_at = at
-            row.error_message = f"cancelled by {by}"
-            if isinstance(row, BackupExecution):
-                row.local_status = "failed" if row.local_status == "pending" else row.local_status
-                row.s3_status = "failed" if row.s3_status == "pending" else row.s3_status
+            await _cancel_untaken(session, row, by=by, at=at)
     log.info("%s %s: %s", kind, execution_id, message)
     ctx.hub.publish(
         ExecutionUpdate(
@@ -90,3 +96,15 @@ async def cancel_execution(ctx: ApiContext, kind: Kind, execution_id: str, *, by
             at=at,
         )
     )
+
+
+async def _cancel_untaken(session: AsyncSession, row: Execution, *, by: str, at: datetime) -> None:
+    """End a job no executor took yet as cancelled (and what depends on it)."""
+    row.status = "cancelled"
+    row.completed_at = at
+    row.error_message = f"cancelled by {by}"
+    if isinstance(row, BackupExecution):
+        row.local_status = "failed" if row.local_status == "pending" else row.local_status
+        row.s3_status = "failed" if row.s3_status == "pending" else row.s3_status
+    if isinstance(row, VerificationExecution):
+        await settle_cancelled(session, row)

@@ -13,6 +13,7 @@ from lifeboat.api.domain.common import (
     LogOut,
     Output,
 )
+from lifeboat.api.domain.verifications.schemas import VerificationStatus
 
 
 class BackupCreate(Input):
@@ -83,6 +84,20 @@ class BackupOut(Output):
     """The S3 configuration the copy went to."""
     imported_at: datetime | None = None
     """When this record was rebuilt from a manifest (None: recorded by this install)."""
+    verification_status: VerificationStatus = "unverified"
+    """unverified | running | verified | failed: the latest verification restore's verdict."""
+    verified_at: datetime | None = None
+    """When the backup last passed a verification."""
+    verification_summary: str | None = None
+    """``verified 2026-12-02: 42 tables, 1,234,567 rows, 38 s``."""
+    verification_error: str | None = None
+    """Why the latest verification failed."""
+    verification_id: str | None = None
+    """The latest verification (GET /api/verifications/{id} for its progress and log)."""
+    recorded_tables: int | None = None
+    """Tables whose rows were counted at backup time (None: not counted, cannot be verified)."""
+    recorded_rows: int | None = None
+    """Rows counted at backup time."""
 
 
 class BackupDetailOut(BackupOut, kw_only=True):

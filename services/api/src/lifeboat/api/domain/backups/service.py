@@ -42,6 +42,7 @@ from lifeboat.api.domain.databases.service import (
 from lifeboat.api.domain.logs import logs_of
 from lifeboat.api.domain.queueing import fail_if_pending, queue_job
 from lifeboat.api.domain.s3configs.service import resolve_config, target_for
+from lifeboat.api.domain.verifications.outcome import verification_fields
 from lifeboat.api.hub import ExecutionUpdate, UpdateKind
 from lifeboat.api.timefmt import as_utc
 from lifeboat.core import naming
@@ -97,6 +98,7 @@ def to_out(row: BackupExecution, database_name: str | None) -> BackupOut:
         s3_error=row.s3_error,
         s3_config_id=row.s3_config_id,
         imported_at=row.imported_at,
+        **verification_fields(row),
     )
 
 

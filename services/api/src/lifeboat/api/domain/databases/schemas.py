@@ -81,6 +81,9 @@ class DatabaseOut(Output):
     has_password: bool
     created_at: datetime
     updated_at: datetime
+    verification_database_id: str | None = None
+    """The configuration whose server verification restores of this database's backups go to
+    (None: this database's own server); set with PUT /api/databases/{id}/verification-target."""
     overdue: bool = False
     """Scheduled, and its last good backup is older than expected (the dead man's switch)."""
     last_good_backup_at: datetime | None = None

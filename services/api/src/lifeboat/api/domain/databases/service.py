@@ -58,6 +58,7 @@ def to_out(row: DatabaseConfig) -> DatabaseOut:
         has_password=row.password_encrypted != "",
         created_at=row.created_at,
         updated_at=row.updated_at,
+        verification_database_id=row.verification_database_id,
     )
 
 

@@ -12,7 +12,7 @@ class RunningJobOut(Output):
     """A job an executor is running: its execution id and, when the API knows it, its kind."""
 
     id: str
-    kind: Literal["backup", "restore"] | None
+    kind: Literal["backup", "restore", "verify"] | None
     database_name: str | None
     status: str | None
 

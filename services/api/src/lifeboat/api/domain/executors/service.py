@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Literal
 
 from sqlalchemy import select
 
 from lifeboat.api.context import ApiContext
-from lifeboat.api.db.models import BackupExecution, DatabaseConfig, RestoreExecution
+from lifeboat.api.db.models import (
+    BackupExecution,
+    DatabaseConfig,
+    RestoreExecution,
+    VerificationExecution,
+)
 from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.executors.schemas import ExecutorOut, QueueWarningOut, RunningJobOut
 
@@ -40,12 +46,21 @@ async def list_executors(ctx: ApiContext, registry: ExecutorRegistry) -> list[Ex
     ]
 
 
+JobKind = Literal["backup", "restore", "verify"]
+Execution = BackupExecution | RestoreExecution | VerificationExecution
+
+
 async def _executions(ctx: ApiContext, ids: set[str]) -> dict[str, RunningJobOut]:
     if not ids:
         return {}
     found: dict[str, RunningJobOut] = {}
     async with ctx.db.read() as session:
-        for kind, model in (("backup", BackupExecution), ("restore", RestoreExecution)):
+        models: tuple[tuple[JobKind, type[Execution]], ...] = (
+            ("backup", BackupExecution),
+            ("restore", RestoreExecution),
+            ("verify", VerificationExecution),
+        )
+        for kind, model in models:
             rows = await session.execute(
                 select(model.id, model.status, DatabaseConfig.name)
                 .outerjoin(DatabaseConfig, DatabaseConfig.id == model.database_config_id)
@@ -54,7 +69,7 @@ async def _executions(ctx: ApiContext, ids: set[str]) -> dict[str, RunningJobOut
             for job_id, status, name in rows.all():
                 found[job_id] = RunningJobOut(
                     id=job_id,
-                    kind="backup" if kind == "backup" else "restore",
+                    kind=kind,
                     database_name=name,
                     status=status,
                 )

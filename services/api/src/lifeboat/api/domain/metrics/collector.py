@@ -83,6 +83,12 @@ class SnapshotCollector(Collector):
                 "Backups by database and status (deleted backups excluded).",
                 self.snap.backups,
             ),
+            (
+                "backup_verifications",
+                "Completed backups by database and verification status (unverified, running,"
+                " verified, failed; deleted backups excluded).",
+                self.snap.verifications,
+            ),
             ("restores", "Restores by database and status.", self.snap.restores),
             (
                 "s3_copies",

@@ -67,6 +67,9 @@ class Snapshot:
     last_success: dict[str, LastSuccess] = field(default_factory=dict[str, LastSuccess])
     backups: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
     """(database id, status) → backups not deleted."""
+    verifications: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
+    """(database id, verification status) → completed backups not deleted (``unverified``,
+    ``running``, ``verified``, ``failed``)."""
     restores: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
     s3_copies: dict[tuple[str, str], int] = field(default_factory=dict[tuple[str, str], int])
     """(database id, S3 copy status) → backups that asked for an S3 copy, deleted ones too."""
@@ -134,6 +137,12 @@ async def _read_database(ctx: ApiContext, snap: Snapshot) -> None:
                 snap.last_success[db_id] = LastSuccess(completed_at, size, duration)
         snap.backups = await _counts(
             session, be.database_config_id, be.status, be.deleted_at.is_(None)
+        )
+        snap.verifications = await _counts(
+            session,
+            be.database_config_id,
+            be.verification_status,
+            and_(be.status == "completed", be.deleted_at.is_(None)),
         )
         snap.restores = await _counts(session, re.database_config_id, re.status, None)
         snap.s3_copies = await _counts(

@@ -14,6 +14,7 @@ no host or password) so the record can exist and be restored into any configured
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -155,6 +156,9 @@ async def _record(session: AsyncSession, found: Found, tally: Tally) -> None:
             tool_version=m.tool_version,
             progress_bytes=m.size_bytes,
             imported_at=utcnow(),
+            # The census in the manifest makes an imported backup verifiable too.
+            row_counts=json.dumps(m.row_counts) if m.row_counts is not None else None,
+            object_counts=json.dumps(m.object_counts) if m.object_counts is not None else None,
         )
     )
     tally.imported += 1

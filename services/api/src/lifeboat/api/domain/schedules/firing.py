@@ -41,6 +41,7 @@ from lifeboat.api.domain.common import BackupType, CompressionName
 from lifeboat.api.domain.notifications.outbox import emit
 from lifeboat.api.domain.retention.cleanup import after_backup_completed
 from lifeboat.api.domain.schedules.service import next_run, publish, resync
+from lifeboat.api.domain.verifications.scheduled import verify_after_backup
 from lifeboat.api.hub import ExecutionUpdate
 from lifeboat.core.errors import ClientError, UnavailableError
 from lifeboat.wire.bus import Bus, Delivery
@@ -270,11 +271,13 @@ async def schedule_retry(ctx: ApiContext, execution_id: str) -> ScheduleFired | 
 async def after_backup_finished(ctx: ApiContext, event: BackupFinished) -> None:
     """Follow-up of a stored result: retention (which decides whether it applies, see
     :func:`~lifeboat.api.domain.retention.cleanup.after_backup_completed`), then the retry of a
-    failed scheduled backup (nothing unless it failed). Both are idempotent, so redelivered
-    results are harmless. Never raises."""
+    failed scheduled backup (nothing unless it failed), then the verification its schedule asks
+    for (:mod:`lifeboat.api.domain.verifications.scheduled`). All are idempotent, so
+    redelivered results are harmless. Never raises."""
     try:
         await after_backup_completed(ctx, event.execution_id)
         await schedule_retry(ctx, event.execution_id)
+        await verify_after_backup(ctx, event)
     except Exception:
         log.exception("follow-up of backup %s failed", event.execution_id)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from lifeboat.api.domain.common import CompressionName, Id, Input, Output
+from lifeboat.api.domain.verifications.schemas import VerifyEvery
 
 ScheduleType = Literal["hourly", "daily", "weekly", "monthly", "custom"]
 CronText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -40,6 +41,9 @@ class ScheduleCreate(Input):
     compression: CompressionName = "zstd"
     retry_count: RetryCount | None = None
     retry_delay_seconds: RetryDelay | None = None
+    verify_every: VerifyEvery = "none"
+    """Verify the latest completed backup by restoring it into a scratch database after each
+    backup, at most daily, at most weekly, or never (``none``)."""
 
 
 class ScheduleUpdate(Input):
@@ -57,6 +61,7 @@ class ScheduleUpdate(Input):
     compression: CompressionName | msgspec.UnsetType = msgspec.UNSET
     retry_count: RetryCount | msgspec.UnsetType | None = msgspec.UNSET
     retry_delay_seconds: RetryDelay | msgspec.UnsetType | None = msgspec.UNSET
+    verify_every: VerifyEvery | msgspec.UnsetType = msgspec.UNSET
 
 
 class ScheduleOut(Output):
@@ -80,6 +85,8 @@ class ScheduleOut(Output):
     next_run_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    verify_every: VerifyEvery = "none"
+    """none | each | daily | weekly: how often the latest completed backup is verified."""
 
 
 class NextRunsOut(Output):

@@ -35,6 +35,7 @@ from lifeboat.api.domain.schedules.schemas import (
     ScheduleType,
     ScheduleUpdate,
 )
+from lifeboat.api.domain.verifications.schemas import VerifyEvery
 from lifeboat.core.errors import LifeboatError, NotFoundError, ValidationError
 from lifeboat.policy.cron import PREDEFINED, next_runs, validate_cron, validate_timezone
 from lifeboat.wire import subjects
@@ -84,6 +85,7 @@ def to_out(row: BackupSchedule, database_name: str | None) -> ScheduleOut:
         next_run_at=next_run(row, utcnow()),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        verify_every=cast("VerifyEvery", row.verify_every),
     )
 
 
@@ -221,6 +223,7 @@ async def create_schedule(ctx: ApiContext, data: ScheduleCreate) -> ScheduleOut:
             compression=data.compression,
             retry_count=data.retry_count,
             retry_delay_seconds=data.retry_delay_seconds,
+            verify_every=data.verify_every,
             active_since=now,
             created_at=now,
             updated_at=now,
@@ -284,6 +287,8 @@ async def update_schedule(ctx: ApiContext, schedule_id: str, data: ScheduleUpdat
             row.retry_count = data.retry_count
         if not isinstance(data.retry_delay_seconds, msgspec.UnsetType):
             row.retry_delay_seconds = data.retry_delay_seconds
+        if not isinstance(data.verify_every, msgspec.UnsetType):
+            row.verify_every = data.verify_every
         if timing_changed:
             row.active_since = now
         row.next_run_at = next_run(row, now)

@@ -1,0 +1,1 @@
+"""Verification restores: a backup restored into a scratch database and its census compared."""
