@@ -83,6 +83,13 @@ async def test_a_job_that_cannot_be_queued_leaves_a_failed_record(
     settings = api_settings(tmp_path_factory.mktemp("api-no-nats"), url)
     async with serve_api(settings, wait_for_nats=False) as api:
         db = data_of(await api.client.post("/api/databases", json=database_body("lone", "q")), 201)
+        channel = data_of(
+            await api.client.post(
+                "/api/notification-channels",
+                json={"name": "ops", "url": "json://127.0.0.1:9/hook", "events": ["backup.failed"]},
+            ),
+            201,
+        )
         error = error_of(
             await api.client.post("/api/backups", json={"databaseId": db["id"]}),
             503,
@@ -93,6 +100,9 @@ async def test_a_job_that_cannot_be_queued_leaves_a_failed_record(
         assert backup["status"] == "failed"
         assert backup["errorMessage"] == error["message"]
         assert backup["completedAt"] is not None
+        # A backup that never reached an executor failed all the same: its owner is told.
+        path = f"/api/notification-channels/{channel['id']}/deliveries"
+        assert [d["event"] for d in data_of(await api.client.get(path))] == ["backup.failed"]
         # Nothing is left pending: the next request is not refused as a duplicate.
         again = await api.client.post("/api/backups", json={"databaseId": db["id"]})
         error_of(again, 503, "SERVICE_UNAVAILABLE")

@@ -40,6 +40,7 @@ from lifeboat.api.domain.databases.service import (
     sealed_target,
 )
 from lifeboat.api.domain.logs import logs_of
+from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.domain.queueing import fail_if_pending, queue_job
 from lifeboat.api.domain.s3configs.service import resolve_config, target_for
 from lifeboat.api.domain.verifications.outcome import verification_fields
@@ -409,7 +410,10 @@ def _pending_backup_row(
 async def _fail_unqueued_backup(ctx: ApiContext, execution_id: str, reason: str) -> None:
     """Compensation of a backup job that could not be queued: the record ends failed."""
     async with ctx.db.write() as session:
-        fail_if_pending(await session.get(BackupExecution, execution_id), reason)
+        row = await session.get(BackupExecution, execution_id)
+        if fail_if_pending(row, reason):
+            assert row is not None
+            await hooks.execution_finished(ctx, session, row)  # backup.failed, like any other
     _announce(ctx, execution_id, event="finished", status="failed")
 
 

@@ -21,6 +21,7 @@ from lifeboat.api.db.models import (
     utcnow,
 )
 from lifeboat.api.domain.databases.service import engine_of, load, sealed_target
+from lifeboat.api.domain.notifications import hooks
 from lifeboat.api.domain.queueing import fail_if_pending, queue_job
 from lifeboat.api.domain.restores import uploads
 from lifeboat.api.domain.restores.safety import SafetyBackup, safety_backup_for
@@ -205,7 +206,10 @@ async def _fail_unqueued_restore(
     """Compensation of a restore job that could not be queued: the restore and its safety
     backup end failed, an uploaded file is removed."""
     async with ctx.db.write() as session:
-        fail_if_pending(await session.get(RestoreExecution, restore_id), reason)
+        row = await session.get(RestoreExecution, restore_id)
+        if fail_if_pending(row, reason):
+            assert row is not None
+            await hooks.execution_finished(ctx, session, row)  # restore.failed
         if safety is not None:
             backup = await session.get(BackupExecution, safety.row.id)
             if fail_if_pending(backup, reason):
