@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,30 +13,34 @@ from lifeboat.api.db.models import BackupExecution
 from lifeboat.core.crypto import Sealer
 from lifeboat.core.naming import manifest_name
 from lifeboat.wire.bus import Bus
-from lifeboat.wire.codec import job_decoder
 from lifeboat.wire.messages import (
     BackupFinished,
     BackupJob,
     ExecutionLogLine,
     ExecutionProgress,
     ExecutionStarted,
-    Job,
     LogLevel,
-    RestoreFinished,
-    RestoreJob,
 )
 from tests.support.api import (
     TEST_SEAL_KEY,
     RunningApi,
     api_settings,
     data_of,
-    database_body,
     error_of,
     eventually,
     serve_api,
 )
-
-PASSWORD = "s3cr3t-Pa55word!"
+from tests.support.backup_events import (
+    PASSWORD,
+    backup_of,
+    complete,
+    new_database,
+    next_job,
+    now,
+    seed_backups,
+    unique,
+    wait_status,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,86 +55,6 @@ async def bus(nats_url: str) -> AsyncIterator[Bus]:
     await connected.ensure_streams()
     yield connected
     await connected.close()
-
-
-def unique(prefix: str = "q") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def new_database(api: RunningApi, queue: str, **overrides: Any) -> dict[str, Any]:
-    body = database_body(unique("db-"), queue, **overrides)
-    return data_of(await api.client.post("/api/databases", json=body), 201)
-
-
-async def next_job(bus: Bus, queue: str) -> tuple[Job, bytes]:
-    """The next job on `queue`, acknowledged (as an executor would after finishing)."""
-
-    async def pull() -> tuple[Job, bytes]:
-        async for delivery in bus.jobs(queue):
-            raw = delivery.data
-            await delivery.ack()
-            return job_decoder.decode(raw), raw
-        raise AssertionError("jobs iterator ended")
-
-    return await asyncio.wait_for(pull(), 10)
-
-
-async def backup_of(api: RunningApi, backup_id: str) -> dict[str, Any]:
-    return data_of(await api.client.get(f"/api/backups/{backup_id}"))
-
-
-async def wait_status(api: RunningApi, backup_id: str, status: str) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        record = await backup_of(api, backup_id)
-        return record if record["status"] == status else None
-
-    result: dict[str, Any] = await eventually(check)
-    return result
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def complete(
-    api: RunningApi, bus: Bus, job: BackupJob, content: bytes, *, attempt: int = 1
-) -> dict[str, Any]:
-    """Play the executor: write the artifact and its manifest, publish started → finished."""
-    relative = f"{job.relative_dir}/{job.file_name}"
-    path = api.settings.backup_storage_path / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    path.with_name(manifest_name(path.name)).write_text("{}")
-    started = now()
-    await bus.publish_event(
-        "backup",
-        ExecutionStarted(
-            execution_id=job.execution_id,
-            kind="backup",
-            attempt=attempt,
-            executor_id="exec-1",
-            at=started,
-        ),
-    )
-    await bus.publish_event(
-        "backup",
-        BackupFinished(
-            execution_id=job.execution_id,
-            attempt=attempt,
-            ok=True,
-            started_at=started,
-            finished_at=started + timedelta(seconds=3),
-            file_name=job.file_name,
-            relative_path=relative,
-            size_bytes=len(content),
-            sha256=hashlib.sha256(content).hexdigest(),
-            compression=job.compression,
-            server_version="PostgreSQL 16.4",
-            tool_version="pg_dump 16.4",
-            database_size_bytes=4096,
-        ),
-    )
-    return await wait_status(api, job.execution_id, "completed")
 
 
 async def test_backup_lifecycle(api: RunningApi, bus: Bus) -> None:
@@ -402,27 +324,6 @@ async def test_gzip_compression(api: RunningApi, bus: Bus) -> None:
     assert job.target.engine == "mysql"
 
 
-async def seed_backups(api: RunningApi, db_id: str, rows: list[dict[str, Any]]) -> list[str]:
-    ids: list[str] = []
-    async with api.ctx.db.write() as session:
-        for row in rows:
-            backup_id = str(uuid.uuid4())
-            session.add(
-                BackupExecution(
-                    id=backup_id,
-                    database_config_id=db_id,
-                    queue="default",
-                    backup_type=row.get("type", "manual"),
-                    status=row.get("status", "completed"),
-                    started_at=row["started_at"],
-                    file_size_bytes=row.get("size", 10),
-                    deleted_at=row.get("deleted_at"),
-                )
-            )
-            ids.append(backup_id)
-    return ids
-
-
 async def test_list_filters_and_pagination(api: RunningApi) -> None:
     db = await new_database(api, unique())
     other = await new_database(api, unique())
@@ -494,201 +395,3 @@ async def test_download_missing_file(api: RunningApi) -> None:
         row.local_path = "nowhere/file.dump.zst"
     error_of(await api.client.get(f"/api/backups/{backup_id}/download"), 404, "NOT_FOUND")
     error_of(await api.client.get("/api/backups/unknown/download"), 404, "NOT_FOUND")
-
-
-async def test_restore_flow(api: RunningApi, bus: Bus) -> None:
-    queue = unique()
-    source = await new_database(api, queue)
-    target = await new_database(api, queue, password="target-Pa55!")
-    mysql = await new_database(api, queue, type="mysql", port=3306)
-    data_of(await api.client.post("/api/backups", json={"databaseId": source["id"]}), 202)
-    job, _ = await next_job(bus, queue)
-    assert isinstance(job, BackupJob)
-    content = b"restorable"
-    backup = await complete(api, bus, job, content)
-
-    body = {
-        "databaseId": target["id"],
-        "backupId": backup["id"],
-        "options": {"clean": True, "noOwner": True},
-    }
-    restore = data_of(await api.client.post("/api/restores", json=body), 202)
-    assert restore["status"] == "pending"
-    assert restore["backupExecutionId"] == backup["id"]
-    assert restore["initiatedBy"].startswith("token:")  # who started it
-    assert restore["restoreOptions"]["clean"] is True
-    assert restore["restoreOptions"]["exitOnError"] is True
-    rjob, raw = await next_job(bus, queue)
-    assert isinstance(rjob, RestoreJob)
-    assert rjob.execution_id == restore["id"]
-    assert rjob.source_path == backup["localPath"]
-    assert rjob.expected_sha256 == hashlib.sha256(content).hexdigest()
-    assert rjob.expected_size == len(content)
-    assert rjob.options.clean and rjob.options.no_owner and not rjob.options.schema_only
-    assert b"target-Pa55!" not in raw
-    assert Sealer(TEST_SEAL_KEY).open(rjob.target.sealed_password, bound_to=rjob.execution_id) == (
-        "target-Pa55!"
-    )
-    error_of(await api.client.post("/api/restores", json=body), 409, "CONFLICT")
-
-    at = now()
-    await bus.publish_event(
-        "restore",
-        ExecutionStarted(
-            execution_id=rjob.execution_id, kind="restore", attempt=1, executor_id="e", at=at
-        ),
-    )
-    await bus.publish_event(
-        "restore",
-        ExecutionLogLine(
-            execution_id=rjob.execution_id,
-            kind="restore",
-            attempt=1,
-            level="info",
-            message="restoring",
-            at=now(),
-        ),
-    )
-    await bus.publish_event(
-        "restore",
-        RestoreFinished(
-            execution_id=rjob.execution_id,
-            attempt=1,
-            ok=True,
-            started_at=at,
-            finished_at=at + timedelta(seconds=2),
-        ),
-    )
-
-    async def restored() -> dict[str, Any] | None:
-        record = data_of(await api.client.get(f"/api/restores/{restore['id']}"))
-        return record if record["status"] == "completed" else None
-
-    record = await eventually(restored)
-    assert record["durationSeconds"] == 2
-    assert [entry["message"] for entry in record["logs"]] == ["restoring"]
-    logs = data_of(await api.client.get(f"/api/restores/{restore['id']}/logs?level=warn"))
-    assert logs == []
-
-    listed = data_of(await api.client.get("/api/restores", params={"databaseId": target["id"]}))
-    assert [item["id"] for item in listed] == [restore["id"]]
-    completed = await api.client.get("/api/restores", params={"status": "completed"})
-    assert restore["id"] in [item["id"] for item in completed.json()["data"]]
-
-    # Validation.
-    both = {**body, "options": {"schemaOnly": True, "dataOnly": True}}
-    error_of(await api.client.post("/api/restores", json=both), 400, "VALIDATION_ERROR")
-    # The engines' rules, checked before queueing: data-only loads into existing tables.
-    into_nothing = {**body, "options": {"dataOnly": True, "dropAndRecreate": True}}
-    err = error_of(
-        await api.client.post("/api/restores", json=into_nothing), 400, "VALIDATION_ERROR"
-    )
-    assert [d["field"] for d in err["details"]] == ["options.dataOnly", "options.dropAndRecreate"]
-    cross = {"databaseId": mysql["id"], "backupId": backup["id"]}
-    error_of(await api.client.post("/api/restores", json=cross), 400, "VALIDATION_ERROR")
-    missing = {"databaseId": target["id"], "backupId": "nope"}
-    error_of(await api.client.post("/api/restores", json=missing), 404, "NOT_FOUND")
-    unknown_option = {**body, "options": {"bogus": True}}
-    error_of(await api.client.post("/api/restores", json=unknown_option), 400, "VALIDATION_ERROR")
-    error_of(await api.client.post("/api/restores/upload"), 400, "VALIDATION_ERROR")
-    error_of(await api.client.get("/api/restores/nope"), 404, "NOT_FOUND")
-
-
-async def test_event_stream_pushes_updates(api: RunningApi, bus: Bus) -> None:
-    queue = unique()
-    db = await new_database(api, queue)
-    received: list[str] = []
-
-    async def listen() -> None:
-        async with api.client.stream("GET", "/api/events/stream") as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    received.append(line)
-                    if '"started"' in line:
-                        return
-
-    listener = asyncio.create_task(listen())
-    await eventually(lambda: _subscribed(api))
-    created = data_of(await api.client.post("/api/backups", json={"databaseId": db["id"]}), 202)
-    await bus.publish_event(
-        "backup",
-        ExecutionStarted(
-            execution_id=created["id"], kind="backup", attempt=1, executor_id="e", at=now()
-        ),
-    )
-    await asyncio.wait_for(listener, 10)
-    assert any(created["id"] in line and '"created"' in line for line in received)
-    assert any(created["id"] in line and '"started"' in line for line in received)
-
-
-async def _subscribed(api: RunningApi) -> bool:
-    return api.ctx.hub.subscriber_count > 0
-
-
-async def test_system_endpoints(api: RunningApi) -> None:
-    status = data_of(await api.client.get("/api/system/status"))
-    assert status["nats"]["connected"] is True
-    assert status["disk"]["totalBytes"] > 0
-    assert status["database"]["path"] == str(api.settings.database_path)
-    assert status["uptimeSeconds"] >= 0
-    stats = data_of(await api.client.get("/api/system/stats"))
-    assert stats["totalBackups"] >= 1
-    assert stats["databases"]["total"] >= 1
-    assert set(stats["last24h"]) == {"total", "completed", "failed"}
-
-    saved = data_of(
-        await api.client.put(
-            "/api/system/settings",
-            json={
-                "defaultCompression": "zstd",
-                "keepLogsDays": 30,
-                "darkMode": True,
-                "extra": {"a": [1, 2]},
-            },
-        )
-    )
-    values = {item["key"]: (item["value"], item["valueType"]) for item in saved}
-    assert values["defaultCompression"] == ("zstd", "string")
-    assert values["keepLogsDays"] == (30, "number")
-    assert values["darkMode"] == (True, "boolean")
-    assert values["extra"] == ({"a": [1, 2]}, "json")
-    again = data_of(await api.client.get("/api/system/settings"))
-    assert again == saved
-    error_of(
-        await api.client.put("/api/system/settings", json={"bad key!": 1}), 400, "VALIDATION_ERROR"
-    )
-
-    vacuum = data_of(await api.client.post("/api/system/maintenance", json={"task": "vacuum"}))
-    assert vacuum["task"] == "vacuum"
-    cleanup = data_of(await api.client.post("/api/system/maintenance", json={"task": "cleanup"}))
-    # No backup of this module has a retention policy: nothing to delete.
-    assert cleanup["message"] == "retention deleted 0 backups"
-    verify = data_of(await api.client.post("/api/system/maintenance", json={"task": "verify"}))
-    assert verify["checked"] >= 1
-    assert verify["checked"] == verify["ok"] + len(verify["problems"])
-    error_of(
-        await api.client.post("/api/system/maintenance", json={"task": "explode"}),
-        400,
-        "VALIDATION_ERROR",
-    )
-
-
-async def test_verify_detects_tampering(api: RunningApi, bus: Bus) -> None:
-    queue = unique()
-    db = await new_database(api, queue)
-    data_of(await api.client.post("/api/backups", json={"databaseId": db["id"]}), 202)
-    job, _ = await next_job(bus, queue)
-    assert isinstance(job, BackupJob)
-    done = await complete(api, bus, job, b"original")
-    (api.settings.backup_storage_path / done["localPath"]).write_bytes(b"tampered")
-    verify = data_of(await api.client.post("/api/system/maintenance", json={"task": "verify"}))
-    problems = {p["id"]: p["problem"] for p in verify["problems"]}
-    assert problems[done["id"]] == "checksum"
-
-
-async def test_health(api: RunningApi) -> None:
-    assert data_of(await api.client.get("/api/health/live"))["status"] == "ok"
-    ready = data_of(await api.client.get("/api/health/ready"))
-    assert ready["status"] == "ready"
-    assert all(check["ok"] for check in ready["checks"].values())

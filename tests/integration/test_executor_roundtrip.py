@@ -13,8 +13,6 @@ import os
 import stat
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,81 +23,56 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from lifeboat.core.crypto import Sealer, generate_key
-from lifeboat.core.naming import Compression, Engine, backup_file_name, backup_relative_dir
-from lifeboat.engines.registry import engine_for
+from lifeboat.core.crypto import Sealer
+from lifeboat.core.naming import Compression, Engine
 from lifeboat.executor.context import Context
-from lifeboat.executor.settings import Settings
 from lifeboat.executor.worker import Executor
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.codec import executor_event_decoder
 from lifeboat.wire.messages import (
     BackupFinished,
-    BackupJob,
     ExecutionLogLine,
     ExecutionStarted,
-    ExecutorEvent,
     RestoreFinished,
     RestoreJob,
     RestoreOptions,
-    Target,
 )
 from tests.support import dbs
+from tests.support.executor_harness import (
+    FINGERPRINT,
+    MARKERS,
+    MY_MARKER,
+    MY_USER,
+    NOTOOLS_QUEUE,
+    PG_MARKER,
+    QUEUE,
+    ROW_COUNTS,
+    SEAL_KEY,
+    Harness,
+    Recorder,
+    add_junk,
+    assert_nothing_left,
+    backup,
+    cached_backup,
+    children_named,
+    damage,
+    executor_settings,
+    inspect_running_dump,
+    logs_of,
+    notools_dir,
+    restore,
+    rich,
+    scratch,
+    storage_files,
+    target_for,
+)
 from tests.support.richdb import (
     build_rich_my,
     build_rich_pg,
-    my_fingerprint,
-    my_row_counts,
-    pg_fingerprint,
-    pg_row_counts,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
-
-QUEUE = "itest"
-NOTOOLS_QUEUE = "itest-notools"
-SEAL_KEY = generate_key()
-# Distinctive markers with characters that need escaping in .pgpass and option files.
-PG_MARKER = "LBMARKpg7f3a:\\x'\"#"
-MY_MARKER = "LBMARKmy9c1e#q\"u'o\\te; x:"
-MARKERS = ("LBMARKpg7f3a", "LBMARKmy9c1e")
-MY_USER = f"lbt_marker_{uuid.uuid4().hex[:8]}"
-
-
-# --- harness ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Recorder:
-    """Every message seen on NATS, and the decoded executor events."""
-
-    raw: list[tuple[str, bytes]] = field(default_factory=list[tuple[str, bytes]])
-    events: list[ExecutorEvent] = field(default_factory=list[ExecutorEvent])
-
-    def for_execution(self, execution_id: str) -> list[ExecutorEvent]:
-        return [e for e in self.events if e.execution_id == execution_id]
-
-    async def finished(
-        self, execution_id: str, timeout: float = 60.0
-    ) -> BackupFinished | RestoreFinished:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for event in self.for_execution(execution_id):
-                if isinstance(event, BackupFinished | RestoreFinished):
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no finished event for {execution_id}")
-
-
-@dataclass
-class Harness:
-    bus: Bus
-    recorder: Recorder
-    storage: Path
-    tmp_dir: Path
-    sealer: Sealer
-    executor: Executor
 
 
 @pytest.fixture(scope="module")
@@ -116,33 +89,6 @@ def my_user() -> Iterator[str]:
         with conn.cursor() as cur:
             cur.execute(f"DROP USER IF EXISTS '{MY_USER}'@'%'")
         conn.close()
-
-
-def _settings(tmp: Path, queue: str, *, tool_path: str | None = None) -> Settings:
-    env = {
-        "NATS_URL": "unused",
-        "EXECUTOR_QUEUE": queue,
-        "DATA_DIR": str(tmp / "data"),
-        "BACKUP_STORAGE_PATH": str(tmp / "backups"),
-        "EXECUTOR_SEAL_KEY": SEAL_KEY,
-        "EXECUTOR_ID": f"test-{queue}",
-        "EXECUTOR_TMP_DIR": str(tmp / "private"),
-        "EXECUTOR_SHUTDOWN_GRACE": "2",
-    }
-    if tool_path:
-        env["EXECUTOR_TOOL_PATH"] = tool_path
-    return Settings.from_env(env)
-
-
-def _notools_dir(tmp: Path) -> str:
-    """A tool path with the clients and compressors but without pg_dump/mysqldump."""
-    directory = tmp / "notools"
-    directory.mkdir()
-    for name in ("psql", "mysql", "pg_restore", "zstd", "gzip"):
-        found = Path(f"/usr/bin/{name}")
-        if found.exists():
-            (directory / name).symlink_to(found)
-    return str(directory)
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +113,8 @@ async def harness(
     runners: list[asyncio.Task[None]] = []
     executors: list[Executor] = []
     for settings in (
-        _settings(tmp, QUEUE),
-        _settings(tmp, NOTOOLS_QUEUE, tool_path=_notools_dir(tmp)),
+        executor_settings(tmp, QUEUE),
+        executor_settings(tmp, NOTOOLS_QUEUE, tool_path=notools_dir(tmp)),
     ):
         ex_bus = await Bus.connect(nats_url, name=f"itest-{settings.queue}")
         executor = Executor(Context.create(settings, os.environ), ex_bus)
@@ -192,112 +138,6 @@ async def harness(
         await spy.drain()
 
 
-def _target(h: Harness, execution_id: str, db: dbs.ScratchDb, **overrides: object) -> Target:
-    engine: Engine = "postgresql" if db.engine == "postgresql" else "mysql"
-    password = PG_MARKER if engine == "postgresql" else MY_MARKER
-    values: dict[str, object] = {
-        "engine": engine,
-        "host": db.host,
-        "port": db.port,
-        "database": db.name,
-        "username": db.user if engine == "postgresql" else MY_USER,
-        "password": password,
-    }
-    values.update(overrides)
-    return Target(
-        engine=engine,
-        host=str(values["host"]),
-        port=int(str(values["port"])),
-        database=str(values["database"]),
-        username=str(values["username"]),
-        sealed_password=h.sealer.seal(str(values["password"]), bound_to=execution_id),
-    )
-
-
-async def backup(
-    h: Harness,
-    db: dbs.ScratchDb,
-    *,
-    compression: Compression = "zstd",
-    queue: str = QUEUE,
-    target_overrides: dict[str, object] | None = None,
-) -> BackupFinished:
-    execution_id = str(uuid.uuid4())
-    now = datetime.now(UTC)
-    engine: Engine = "postgresql" if db.engine == "postgresql" else "mysql"
-    job = BackupJob(
-        execution_id=execution_id,
-        target=_target(h, execution_id, db, **(target_overrides or {})),
-        database_label=db.name,
-        backup_type="manual",
-        compression=compression,
-        relative_dir=backup_relative_dir(database=db.name, started_at=now),
-        file_name=backup_file_name(
-            database=db.name,
-            backup_type="manual",
-            started_at=now,
-            execution_id=execution_id,
-            extension=engine_for(engine).file_extension,
-            compression=compression,
-        ),
-        requested_at=now,
-    )
-    await h.bus.publish_job(queue, job, sign=h.sealer.mac)
-    finished = await h.recorder.finished(execution_id)
-    assert isinstance(finished, BackupFinished)
-    return finished
-
-
-async def restore(
-    h: Harness,
-    source: BackupFinished,
-    engine: Engine,
-    db: dbs.ScratchDb,
-    options: RestoreOptions | None = None,
-    *,
-    sha256: str | None = None,
-) -> RestoreFinished:
-    execution_id = str(uuid.uuid4())
-    assert source.relative_path and source.sha256 and source.size_bytes and source.compression
-    job = RestoreJob(
-        execution_id=execution_id,
-        target=_target(h, execution_id, db),
-        source_path=source.relative_path,
-        source_engine=engine,
-        compression=source.compression,
-        expected_sha256=sha256 or source.sha256,
-        expected_size=source.size_bytes,
-        options=options or RestoreOptions(),
-        requested_at=datetime.now(UTC),
-    )
-    await h.bus.publish_job(QUEUE, job, sign=h.sealer.mac)
-    finished = await h.recorder.finished(execution_id)
-    assert isinstance(finished, RestoreFinished)
-    return finished
-
-
-def logs_of(h: Harness, execution_id: str) -> list[ExecutionLogLine]:
-    return [e for e in h.recorder.for_execution(execution_id) if isinstance(e, ExecutionLogLine)]
-
-
-def storage_files(h: Harness) -> list[Path]:
-    return sorted(p for p in h.storage.rglob("*") if p.is_file())
-
-
-def assert_nothing_left(h: Harness, before: list[Path]) -> None:
-    assert storage_files(h) == before
-    assert not [p for p in h.storage.rglob("*.part")]
-    assert list(h.tmp_dir.iterdir()) == []  # credential directories removed
-
-
-FINGERPRINT = {"postgresql": pg_fingerprint, "mysql": my_fingerprint}
-ROW_COUNTS = {"postgresql": pg_row_counts, "mysql": my_row_counts}
-
-
-def scratch(engine: Engine) -> AbstractContextManager[dbs.ScratchDb]:
-    return dbs.scratch_pg() if engine == "postgresql" else dbs.scratch_my()
-
-
 @pytest.fixture(scope="module")
 def rich_pg() -> Iterator[dbs.ScratchDb]:
     with dbs.scratch_pg("lbt_richpg") as db:
@@ -310,21 +150,6 @@ def rich_my() -> Iterator[dbs.ScratchDb]:
     with dbs.scratch_my("lbt_richmy") as db:
         build_rich_my(db.name)
         yield db
-
-
-def rich(engine: Engine, rich_pg: dbs.ScratchDb, rich_my: dbs.ScratchDb) -> dbs.ScratchDb:
-    return rich_pg if engine == "postgresql" else rich_my
-
-
-_BACKUPS: dict[Engine, BackupFinished] = {}
-
-
-async def cached_backup(h: Harness, engine: Engine, db: dbs.ScratchDb) -> BackupFinished:
-    if engine not in _BACKUPS:
-        finished = await backup(h, db)
-        assert finished.ok, finished.error_message
-        _BACKUPS[engine] = finished
-    return _BACKUPS[engine]
 
 
 # --- round trips ----------------------------------------------------------------------------------
@@ -389,13 +214,13 @@ async def test_restore_options(
     expected = FINGERPRINT[engine](source.name)
     finished = await cached_backup(h, engine, source)
     with scratch(engine) as target:
-        _add_junk(engine, target.name)
+        add_junk(engine, target.name)
         # drop_and_recreate: junk gone, everything equal.
         done = await restore(h, finished, engine, target, RestoreOptions(drop_and_recreate=True))
         assert done.ok, done.error_message
         assert FINGERPRINT[engine](target.name) == expected
         # clean over a modified copy brings the original back.
-        _damage(engine, target.name)
+        damage(engine, target.name)
         assert FINGERPRINT[engine](target.name) != expected
         done = await restore(h, finished, engine, target, RestoreOptions(clean=True))
         assert done.ok, done.error_message
@@ -411,31 +236,6 @@ async def test_restore_options(
         done = await restore(h, finished, engine, target, RestoreOptions(data_only=True))
         assert done.ok, done.error_message
         assert FINGERPRINT[engine](target.name) == expected
-
-
-def _add_junk(engine: Engine, name: str) -> None:
-    if engine == "postgresql":
-        with dbs.pg_connect(name) as conn:
-            conn.execute("CREATE TABLE junk (x int); INSERT INTO junk VALUES (1)")
-    else:
-        conn = dbs.my_connect(name)
-        with conn.cursor() as cur:
-            cur.execute("CREATE TABLE junk (x int)")
-            cur.execute("INSERT INTO junk VALUES (1)")
-        conn.close()
-
-
-def _damage(engine: Engine, name: str) -> None:
-    if engine == "postgresql":
-        with dbs.pg_connect(name) as conn:
-            conn.execute("DELETE FROM public.order_lines WHERE line_no = 2")
-            conn.execute("""UPDATE "Weird Schema"."café_ü" SET "Größe" = 0""")
-    else:
-        conn = dbs.my_connect(name)
-        with conn.cursor() as cur:
-            cur.execute("DELETE FROM blobs WHERE id = 3")
-            cur.execute("UPDATE `café_ü` SET `Größe` = 99")
-        conn.close()
 
 
 # --- failures -----------------------------------------------------------------------------------
@@ -490,7 +290,7 @@ async def test_checksum_mismatch_leaves_target_untouched(
     h = harness
     finished = await cached_backup(h, engine, rich(engine, rich_pg, rich_my))
     with scratch(engine) as target:
-        _add_junk(engine, target.name)
+        add_junk(engine, target.name)
         before = FINGERPRINT[engine](target.name)
         done = await restore(
             h, finished, engine, target, RestoreOptions(drop_and_recreate=True), sha256="0" * 64
@@ -509,7 +309,7 @@ async def test_restore_refuses_other_engine(
         assert finished.relative_path and finished.sha256 and finished.size_bytes
         job = RestoreJob(
             execution_id=execution_id,
-            target=_target(harness, execution_id, target),
+            target=target_for(harness, execution_id, target),
             source_path=finished.relative_path,
             source_engine="postgresql",
             compression="zstd",
@@ -526,60 +326,6 @@ async def test_restore_refuses_other_engine(
 # --- secrets --------------------------------------------------------------------------------------
 
 
-def _proc_read(pid: int, name: str) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/{name}").read_bytes()
-    except OSError:
-        return b""
-
-
-def _children_named(tool: str) -> list[int]:
-    found: list[int] = []
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        stat_line = _proc_read(int(entry.name), "stat").decode(errors="replace")
-        if not stat_line:
-            continue
-        fields = stat_line.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and int(fields[1]) == me and f"({tool})" in stat_line:
-            found.append(int(entry.name))
-    return found
-
-
-async def _inspect_running_dump(
-    tool: str, marker: str, task: asyncio.Future[BackupFinished]
-) -> None:
-    deadline = asyncio.get_running_loop().time() + 30
-    while asyncio.get_running_loop().time() < deadline:
-        pids = _children_named(tool)
-        if pids:
-            break
-        assert not task.done(), "the dump finished before it could be inspected"
-        await asyncio.sleep(0.02)
-    else:
-        raise AssertionError(f"{tool} never started")
-    for pid in pids:
-        cmdline = _proc_read(pid, "cmdline")
-        environ = _proc_read(pid, "environ")
-        assert cmdline
-        assert marker.encode() not in cmdline and b"LBMARK" not in cmdline
-        assert b"LBMARK" not in environ
-        assert b"PGPASSWORD" not in environ and b"MYSQL_PWD" not in environ
-        # The credential file: 0600, in a 0700 directory, holding the password.
-        if tool == "pg_dump":
-            env = dict(item.split(b"=", 1) for item in environ.split(b"\x00") if b"=" in item)
-            cred = Path(env[b"PGPASSFILE"].decode())
-        else:
-            arg = cmdline.split(b"\x00")[1].decode()
-            assert arg.startswith("--defaults-extra-file=")
-            cred = Path(arg.split("=", 1)[1])
-        assert stat.S_IMODE(cred.stat().st_mode) == 0o600
-        assert stat.S_IMODE(cred.parent.stat().st_mode) == 0o700
-        assert "LBMARK" in cred.read_text()
-
-
 async def test_no_secret_in_child_processes_pg(harness: Harness) -> None:
     h = harness
     with dbs.scratch_pg() as db:
@@ -592,7 +338,7 @@ async def test_no_secret_in_child_processes_pg(harness: Harness) -> None:
         try:
             locker.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
             task = asyncio.ensure_future(backup(h, db))
-            await _inspect_running_dump("pg_dump", PG_MARKER, task)
+            await inspect_running_dump("pg_dump", PG_MARKER, task)
         finally:
             locker.rollback()
             locker.close()
@@ -611,7 +357,7 @@ async def test_no_secret_in_child_processes_mysql(harness: Harness) -> None:
                 cur.execute("INSERT INTO t VALUES (1)")
                 cur.execute("LOCK TABLES t WRITE")
             task = asyncio.ensure_future(backup(h, db))
-            await _inspect_running_dump("mysqldump", MY_MARKER, task)
+            await inspect_running_dump("mysqldump", MY_MARKER, task)
         finally:
             with locker.cursor() as cur:
                 cur.execute("UNLOCK TABLES")
@@ -626,7 +372,7 @@ async def test_shutdown_fails_running_job_cleanly(
 ) -> None:
     """SIGTERM path: stop pulling, grace period, then a clean failed event and no file."""
     h = harness
-    settings = _settings(tmp_path, "itest-stop")
+    settings = executor_settings(tmp_path, "itest-stop")
     (tmp_path / "private").mkdir()
     ex_bus = await Bus.connect(nats_url, name="itest-stop")
     executor = Executor(Context.create(settings, os.environ), ex_bus)
@@ -643,7 +389,7 @@ async def test_shutdown_fails_running_job_cleanly(
                 locker.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
                 task = asyncio.ensure_future(backup(h, db, queue="itest-stop"))
                 deadline = asyncio.get_running_loop().time() + 20
-                while not _children_named("pg_dump"):
+                while not children_named("pg_dump"):
                     assert asyncio.get_running_loop().time() < deadline
                     await asyncio.sleep(0.02)
                 stop.set()  # what the SIGTERM handler does
@@ -656,7 +402,7 @@ async def test_shutdown_fails_running_job_cleanly(
         await asyncio.wait_for(runner, 30)
         assert not [p for p in (tmp_path / "backups").rglob("*") if p.is_file()]
         assert list((tmp_path / "private").iterdir()) == []
-        assert not _children_named("pg_dump")
+        assert not children_named("pg_dump")
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(runner, return_exceptions=True), 30)

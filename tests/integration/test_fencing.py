@@ -10,24 +10,21 @@ The fault suite (tests/e2e/test_faults.py) does the same with SIGSTOP on real pr
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import nats
 import pytest
 from nats.aio.msg import Msg
 
-from lifeboat.core.crypto import Sealer, generate_key
+from lifeboat.core.crypto import Sealer
 from lifeboat.core.errors import FencedError, JobCancelledError
-from lifeboat.core.naming import attempt_file_name, backup_file_name, backup_relative_dir
+from lifeboat.core.naming import attempt_file_name
 from lifeboat.executor.backup import run_backup
 from lifeboat.executor.context import Context
-from lifeboat.executor.reporter import Reporter
 from lifeboat.executor.restore import run_restore
 from lifeboat.executor.settings import Settings
 from lifeboat.executor.worker import Executor
@@ -37,20 +34,25 @@ from lifeboat.wire.codec import encode, executor_event_decoder
 from lifeboat.wire.lease import Fence, LeasePhase, request_cancel, verdict
 from lifeboat.wire.messages import (
     BackupFinished,
-    BackupJob,
     ExecutionStarted,
     ExecutorEvent,
     RestoreFinished,
-    RestoreJob,
     RestoreOptions,
-    Target,
 )
 from tests.support import dbs
+from tests.support.fencing import (
+    QUEUE,
+    SEAL_KEY,
+    FreezingFence,
+    backup_job,
+    claimed,
+    files_of,
+    reporter,
+    restore_job,
+    sha256_of,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
-
-SEAL_KEY = generate_key()
-QUEUE = "fencing"
 
 
 @pytest.fixture(scope="module")
@@ -90,106 +92,6 @@ def source() -> Iterator[dbs.ScratchDb]:
             conn.execute("CREATE TABLE t (id int primary key, v text)")
             conn.execute("INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) AS g")
         yield db
-
-
-def target_of(db: dbs.ScratchDb, execution_id: str) -> Target:
-    return Target(
-        engine="postgresql",
-        host=db.host,
-        port=db.port,
-        database=db.name,
-        username=db.user,
-        sealed_password=Sealer(SEAL_KEY).seal(db.password or "", bound_to=execution_id),
-    )
-
-
-def backup_job(db: dbs.ScratchDb) -> BackupJob:
-    execution_id = str(uuid.uuid4())
-    at = datetime.now(UTC)
-    return BackupJob(
-        execution_id=execution_id,
-        target=target_of(db, execution_id),
-        database_label=db.name,
-        backup_type="manual",
-        relative_dir=backup_relative_dir(database=db.name, started_at=at),
-        file_name=backup_file_name(
-            database=db.name,
-            backup_type="manual",
-            started_at=at,
-            execution_id=execution_id,
-            extension="dump",
-            compression="zstd",
-        ),
-        requested_at=at,
-    )
-
-
-def restore_job(done: BackupFinished, target: dbs.ScratchDb, options: RestoreOptions) -> RestoreJob:
-    assert done.relative_path and done.sha256 and done.size_bytes
-    restore_id = str(uuid.uuid4())
-    return RestoreJob(
-        execution_id=restore_id,
-        target=target_of(target, restore_id),
-        source_path=done.relative_path,
-        source_engine="postgresql",
-        compression="zstd",
-        expected_sha256=done.sha256,
-        expected_size=done.size_bytes,
-        options=options,
-        requested_at=datetime.now(UTC),
-    )
-
-
-def reporter(bus: Bus, execution_id: str, attempt: int, kind: str = "backup") -> Reporter:
-    return Reporter(
-        bus,
-        execution_id=execution_id,
-        kind="backup" if kind == "backup" else "restore",
-        attempt=attempt,
-        executor_id=f"executor-{attempt}",
-    )
-
-
-async def claimed(bus: Bus, execution_id: str, attempt: int, *, restore: bool = False) -> Fence:
-    fence = Fence(bus, execution_id=execution_id, attempt=attempt, executor_id=f"ex-{attempt}")
-    assert await fence.claim(restore=restore) == "run"
-    return fence
-
-
-def files_of(ctx: Context, job: BackupJob) -> list[str]:
-    directory = ctx.storage.path_of(job.relative_dir)
-    if not directory.is_dir():
-        return []
-    return sorted(p.name for p in directory.iterdir() if job.execution_id[:8] in p.name)
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class FreezingFence(Fence):
-    """A fence whose holder "freezes" right after a successful hold into `phase`: `while_frozen`
-    runs there (the newer attempt doing its work), then the stale attempt carries on."""
-
-    def __init__(
-        self, base: Fence, *, freeze_after: int, while_frozen: Callable[[], Awaitable[None]]
-    ):
-        super().__init__(
-            base.bus,
-            execution_id=base.execution_id,
-            attempt=base.attempt,
-            executor_id=base.executor_id,
-        )
-        self.lease, self.previous, self._revision = base.lease, base.previous, base._revision  # pyright: ignore[reportPrivateUsage]
-        self._freeze_after = freeze_after
-        self._while_frozen = while_frozen
-        self.holds = 0
-
-    async def hold(self, phase: LeasePhase | None = None) -> None:
-        await super().hold(phase)
-        self.holds += 1
-        if self.holds == self._freeze_after:
-            await self._while_frozen()
 
 
 # --- the lease itself -----------------------------------------------------------------------------

@@ -8,21 +8,14 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from lifeboat.api.db.models import BackupExecution
 from lifeboat.api.db.notify_models import NotificationAttempt, NotificationDelivery
-from lifeboat.api.domain.executors.registry import ExecutorRegistry
 from lifeboat.api.domain.notifications.monitor import (
-    STARTUP_GRACE_S,
-    MonitorState,
-    check_disk,
-    check_executors,
     prune_deliveries,
 )
 from lifeboat.api.domain.notifications.outbox import emit
@@ -31,10 +24,7 @@ from lifeboat.api.domain.notifications.sender import sign
 from lifeboat.api.domain.schedules.firing import apply_fire
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.messages import (
-    BackupFinished,
     BackupJob,
-    RestoreFinished,
-    RestoreJob,
     ScheduleFired,
     VerifyFinished,
     VerifyJob,
@@ -43,13 +33,22 @@ from tests.support.api import (
     RunningApi,
     api_settings,
     data_of,
-    database_body,
     error_of,
     eventually,
     serve_api,
 )
 from tests.support.executor_sim import finish_backup, next_job
 from tests.support.natsd import free_port
+from tests.support.notify_api import (
+    SECRET,
+    deliveries,
+    new_channel,
+    new_database,
+    run_backup,
+    serve_notify_api,
+    settled,
+    unique,
+)
 from tests.support.receivers import (
     HttpReceiver,
     SmtpReceiver,
@@ -60,23 +59,10 @@ from tests.support.receivers import (
 
 pytestmark = pytest.mark.integration
 
-SECRET = "webhook-secret-0123456789abcdef"
-
 
 @pytest.fixture(scope="module")
 async def api(tmp_path_factory: pytest.TempPathFactory, nats_url: str) -> AsyncIterator[RunningApi]:
-    settings = api_settings(
-        tmp_path_factory.mktemp("api-notify"),
-        nats_url,
-        NOTIFY_POLL_SECONDS="1",
-        NOTIFY_RETRY_SECONDS="1",
-        NOTIFY_MAX_ATTEMPTS="3",
-        WATCH_INTERVAL_SECONDS="3600",  # the tests run the checks themselves
-    )
-    async with serve_api(settings) as running:
-        data_of(
-            await running.client.put("/api/system/settings", json={"allow_private_endpoints": True})
-        )
+    async with serve_notify_api(tmp_path_factory.mktemp("api-notify"), nats_url) as running:
         yield running
 
 
@@ -104,51 +90,6 @@ def json_endpoint() -> Iterator[HttpReceiver]:
 def smtp() -> Iterator[SmtpReceiver]:
     with smtp_receiver() as receiver:
         yield receiver
-
-
-def unique(prefix: str = "q") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def new_database(api: RunningApi) -> dict[str, Any]:
-    body = database_body(unique("db-"), unique())
-    return data_of(await api.client.post("/api/databases", json=body), 201)
-
-
-async def new_channel(api: RunningApi, url: str, **fields: Any) -> dict[str, Any]:
-    body = {"name": unique("ch-"), "url": url, "events": ["backup.failed"], **fields}
-    return data_of(await api.client.post("/api/notification-channels", json=body), 201)
-
-
-async def run_backup(api: RunningApi, bus: Bus, db: dict[str, Any], *, ok: bool) -> str:
-    created = data_of(await api.client.post("/api/backups", json={"databaseId": db["id"]}), 202)
-    job = await next_job(bus, db["queue"])
-    assert isinstance(job, BackupJob)
-    await finish_backup(api, bus, job, ok=ok)
-    want = "completed" if ok else "failed"
-
-    async def done() -> bool | None:
-        record = data_of(await api.client.get(f"/api/backups/{created['id']}"))
-        return True if record["status"] == want else None
-
-    await eventually(done)
-    return str(created["id"])
-
-
-async def deliveries(api: RunningApi, channel: dict[str, Any]) -> list[dict[str, Any]]:
-    return data_of(await api.client.get(f"/api/notification-channels/{channel['id']}/deliveries"))
-
-
-async def settled(api: RunningApi, channel: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """The channel's deliveries once `count` of them are no longer pending."""
-
-    async def check() -> list[dict[str, Any]] | None:
-        rows = await deliveries(api, channel)
-        done = [r for r in rows if r["status"] != "pending"]
-        return rows if len(done) >= count else None
-
-    result: list[dict[str, Any]] = await eventually(check, timeout=30)
-    return result
 
 
 async def test_crud_masks_and_validates(api: RunningApi) -> None:
@@ -509,96 +450,6 @@ async def test_skipped_slot_and_retention_notify(
     missed = next(b for b in json_endpoint.bodies() if "skipped" in b["title"])
     assert "disabled" in missed["message"], missed
     assert any("Retention deleted 1 backup" in b["title"] for b in json_endpoint.bodies())
-
-
-async def test_restore_s3_executor_and_disk_events(
-    api: RunningApi, bus: Bus, json_endpoint: HttpReceiver
-) -> None:
-    """``s3.failed`` from a backup result whose S3 copy failed, ``restore.failed`` and
-    ``restore.completed`` from restore results, ``executor.missing`` for a scheduled queue no
-    executor serves, ``disk.low`` below MIN_FREE_DISK_BYTES (each once)."""
-    db = await new_database(api)
-    channel = await new_channel(
-        api,
-        json_endpoint.url.replace("http", "json") + "/all",
-        events=["s3.failed", "restore.failed", "restore.completed", "executor.missing", "disk.low"],
-    )
-    created = data_of(await api.client.post("/api/backups", json={"databaseId": db["id"]}), 202)
-    job = await next_job(bus, db["queue"])
-    assert isinstance(job, BackupJob)
-    now = datetime.now(UTC)
-    await bus.publish_event(
-        "backup",
-        BackupFinished(
-            execution_id=job.execution_id,
-            attempt=1,
-            ok=True,
-            started_at=now,
-            finished_at=now,
-            s3_ok=False,
-            s3_error="AccessDenied: simulated",
-        ),
-    )
-
-    async def s3_failed() -> bool | None:
-        record = data_of(await api.client.get(f"/api/backups/{created['id']}"))
-        return True if record["s3Status"] == "failed" else None
-
-    await eventually(s3_failed)
-    restorable = await run_backup(api, bus, db, ok=True)
-    for ok in (False, True):
-        restore = data_of(
-            await api.client.post(
-                "/api/restores", json={"databaseId": db["id"], "backupId": restorable}
-            ),
-            202,
-        )
-        rjob = await next_job(bus, db["queue"])
-        assert isinstance(rjob, RestoreJob)
-        await bus.publish_event(
-            "restore",
-            RestoreFinished(
-                execution_id=rjob.execution_id,
-                attempt=1,
-                ok=ok,
-                started_at=now,
-                finished_at=datetime.now(UTC),
-                error_message=None if ok else "psql: simulated failure",
-            ),
-        )
-
-        async def finished(restore_id: str = restore["id"]) -> bool | None:
-            record = data_of(await api.client.get(f"/api/restores/{restore_id}"))
-            return True if record["status"] in ("completed", "failed") else None
-
-        await eventually(finished)
-
-    data_of(
-        await api.client.post(
-            "/api/schedules", json={"databaseConfigId": db["id"], "scheduleType": "daily"}
-        ),
-        201,
-    )
-    ctx, state = api.ctx, MonitorState()
-    real_settings, real_start = ctx.settings, ctx.started_monotonic
-    try:
-        ctx.started_monotonic = real_start - STARTUP_GRACE_S  # past the start-up grace
-        assert db["queue"] in await check_executors(ctx, ExecutorRegistry(), state)
-        assert await check_executors(ctx, ExecutorRegistry(), state) == []  # once
-        ctx.settings = replace(real_settings, min_free_disk_bytes=2**62)
-        assert await check_disk(ctx, state) is True
-        assert await check_disk(ctx, state) is False  # once, until there is room again
-    finally:
-        ctx.settings, ctx.started_monotonic = real_settings, real_start
-    assert await check_disk(ctx, state) is False
-    rows = await settled(api, channel, 5)
-    events = sorted(r["event"] for r in rows)
-    assert events.count("s3.failed") == 1
-    assert events.count("restore.failed") == 1 and events.count("restore.completed") == 1
-    assert events.count("disk.low") == 1
-    # Other modules' scheduled queues may be reported too; this one exactly once.
-    missing = [b for b in json_endpoint.bodies() if "No executor" in b["title"]]
-    assert sum(db["queue"] in b["title"] for b in missing) == 1
 
 
 async def test_old_deliveries_are_pruned(api: RunningApi, json_endpoint: HttpReceiver) -> None:

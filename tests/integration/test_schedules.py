@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,21 +15,26 @@ import pytest
 from lifeboat.api.domain.schedules.firing import apply_fire
 from lifeboat.scheduler.loop import offset_clock, run, watch_schedules
 from lifeboat.scheduler.planner import Planner
-from lifeboat.scheduler.settings import SchedulerSettings
 from lifeboat.wire import subjects
 from lifeboat.wire.bus import Bus
-from lifeboat.wire.codec import schedule_entry_decoder
-from lifeboat.wire.messages import BackupJob, ScheduleEntry, ScheduleFired
+from lifeboat.wire.messages import BackupJob, ScheduleFired
 from tests.support.api import (
     RunningApi,
     api_settings,
     data_of,
-    database_body,
     error_of,
     eventually,
     serve_api,
 )
 from tests.support.executor_sim import finish_backup, next_job
+from tests.support.schedules import (
+    executions,
+    kv_snapshot,
+    new_database,
+    new_schedule,
+    offset_to_next_minute,
+    scheduler_settings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,54 +52,6 @@ async def bus(nats_url: str) -> AsyncIterator[Bus]:
     await connected.ensure_streams()
     yield connected
     await connected.close()
-
-
-def unique(prefix: str = "q") -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}"
-
-
-async def new_database(api: RunningApi) -> dict[str, Any]:
-    body = database_body(unique("db-"), unique())
-    return data_of(await api.client.post("/api/databases", json=body), 201)
-
-
-async def new_schedule(api: RunningApi, database_id: str, **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"databaseConfigId": database_id, "scheduleType": "daily", **fields}
-    return data_of(await api.client.post("/api/schedules", json=body), 201)
-
-
-async def executions(api: RunningApi, database_id: str) -> list[dict[str, Any]]:
-    page = data_of(await api.client.get("/api/backups", params={"databaseId": database_id}))
-    return list(page)
-
-
-async def kv_snapshot(bus: Bus) -> dict[str, ScheduleEntry]:
-    """The schedules bucket as it is now."""
-    found: dict[str, ScheduleEntry] = {}
-    async for change in bus.kv_watch(subjects.SCHEDULES_KV):
-        if change is None:
-            break
-        if change.value is not None:
-            found[change.key] = schedule_entry_decoder.decode(change.value)
-    return found
-
-
-def scheduler_settings(nats_url: str, name: str, offset: int = 0) -> SchedulerSettings:
-    return SchedulerSettings(
-        nats_url=nats_url,
-        scheduler_id=name,
-        heartbeat_seconds=5,
-        timezone="UTC",
-        log_level="info",
-        tick_ms=100,
-        clock_offset_seconds=offset,
-    )
-
-
-def offset_to_next_minute(margin: float = 1.0) -> int:
-    """Seconds to add to the real clock so that it is just past the next minute boundary."""
-    now = time.time()
-    return int(60 - now % 60 + margin) + 1
 
 
 # --- REST -----------------------------------------------------------------------------------
