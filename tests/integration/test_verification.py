@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
@@ -22,17 +21,13 @@ from typing import Any
 import pytest
 
 from lifeboat.api.db.models import BackupExecution
-from lifeboat.core.scratch import SCRATCH_PREFIX, scratch_name
-from lifeboat.executor.context import Context
-from lifeboat.executor.settings import Settings as ExecutorSettings
-from lifeboat.executor.worker import Executor
+from lifeboat.core.scratch import scratch_name
 from lifeboat.storage.s3.settings import S3Settings
 from lifeboat.storage.s3.store import S3Store
 from lifeboat.wire.bus import Bus
 from lifeboat.wire.messages import ScheduleFired
 from tests.support import dbs
 from tests.support.api import (
-    TEST_SEAL_KEY,
     RunningApi,
     api_settings,
     data_of,
@@ -42,134 +37,26 @@ from tests.support.api import (
     serve_api,
 )
 from tests.support.natsd import free_port
-from tests.support.richdb import build_rich_my, build_rich_pg, my_row_counts, pg_row_counts
+from tests.support.richdb import build_rich_my, build_rich_pg
 from tests.support.s3 import TEST_ACCESS_KEY, TEST_SECRET_KEY, run_moto
+from tests.support.verification import (
+    ENGINES,
+    QUEUE,
+    back_up,
+    my_scratch_left,
+    pg_scratch_left,
+    serve_verify_api,
+    verify,
+    wait,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-QUEUE = "verify"
 
 
 @pytest.fixture(scope="module")
 async def api(tmp_path_factory: pytest.TempPathFactory, nats_url: str) -> AsyncIterator[RunningApi]:
-    tmp = tmp_path_factory.mktemp("api-verify")
-    async with serve_api(api_settings(tmp, nats_url)) as running:
-        private = tmp / "executor-private"
-        private.mkdir()
-        settings = ExecutorSettings.from_env(
-            {
-                "NATS_URL": nats_url,
-                "EXECUTOR_QUEUE": QUEUE,
-                "DATA_DIR": str(tmp / "executor"),
-                "BACKUP_STORAGE_PATH": str(running.settings.backup_storage_path),
-                "EXECUTOR_SEAL_KEY": TEST_SEAL_KEY,
-                "EXECUTOR_ID": "test-verify",
-                "EXECUTOR_TMP_DIR": str(private),
-                "EXECUTOR_SHUTDOWN_GRACE": "2",
-            }
-        )
-        bus = await Bus.connect(nats_url, name="itest-verify-executor")
-        executor = Executor(Context.create(settings, os.environ), bus)
-        stop = asyncio.Event()
-        runner = asyncio.ensure_future(executor.run(stop))
-        try:
-            yield running
-        finally:
-            stop.set()
-            await asyncio.wait_for(asyncio.gather(runner, return_exceptions=True), 30)
-            await bus.close()
-
-
-def _pg_scratch_left() -> set[str]:
-    with dbs.pg_admin() as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'lifeboat\\_verify\\_%'"
-        ).fetchall()
-    return {str(r[0]) for r in rows}
-
-
-def _my_scratch_left() -> set[str]:
-    conn = dbs.my_connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW DATABASES LIKE 'lifeboat\\_verify\\_%'")
-            return {str(r[0]) for r in cur.fetchall()}
-    finally:
-        conn.close()
-
-
-def _pg_table_counts(name: str) -> dict[str, int]:
-    """Rows of the ordinary tables (materialized views are not counted: a restore refreshes
-    them, so a stale one would differ for no fault of the backup)."""
-    with dbs.pg_connect(name) as conn:
-        rows = conn.execute("SELECT schemaname || '.' || matviewname FROM pg_matviews").fetchall()
-    matviews = {str(r[0]) for r in rows}
-    return {k: v for k, v in pg_row_counts(name).items() if k not in matviews}
-
-
-def _pg_create(name: str) -> None:
-    with dbs.pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-
-
-def _my_create(name: str) -> None:
-    conn = dbs.my_connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-    finally:
-        conn.close()
-
-
-ENGINES: dict[str, dict[str, Any]] = {
-    "postgresql": {
-        "scratch": dbs.scratch_pg,
-        "build": build_rich_pg,
-        "counts": _pg_table_counts,
-        "left": _pg_scratch_left,
-        "create": _pg_create,
-    },
-    "mysql": {
-        "scratch": dbs.scratch_my,
-        "build": build_rich_my,
-        "counts": my_row_counts,
-        "left": _my_scratch_left,
-        "create": _my_create,
-    },
-}
-
-
-async def _wait(api: RunningApi, path: str, done: Callable[[dict[str, Any]], bool]) -> Any:
-    async def check() -> dict[str, Any] | None:
-        record: dict[str, Any] = data_of(await api.client.get(path))
-        return record if done(record) else None
-
-    return await eventually(check, timeout=120, interval=0.2)
-
-
-async def _backup(api: RunningApi, db: dbs.ScratchDb) -> dict[str, Any]:
-    body = {
-        "name": f"verify-{db.name}",
-        "type": db.engine,
-        "host": db.host,
-        "port": db.port,
-        "databaseName": db.name,
-        "username": db.user,
-        "password": db.password,
-        "queue": QUEUE,
-        "skipConnectionTest": True,
-    }
-    config = data_of(await api.client.post("/api/databases", json=body), 201)
-    backup = data_of(await api.client.post("/api/backups", json={"databaseId": config["id"]}), 202)
-    path = f"/api/backups/{backup['id']}"
-    return await _wait(api, path, lambda r: r["status"] in ("completed", "failed"))
-
-
-async def _verify(api: RunningApi, backup_id: str) -> dict[str, Any]:
-    started = data_of(await api.client.post(f"/api/backups/{backup_id}/verify"), 202)
-    assert started["status"] == "pending" and started["scratchDatabase"].startswith(SCRATCH_PREFIX)
-    path = f"/api/verifications/{started['id']}"
-    return await _wait(api, path, lambda r: r["status"] in ("completed", "failed", "cancelled"))
+    async with serve_verify_api(tmp_path_factory.mktemp("api-verify"), nats_url) as running:
+        yield running
 
 
 @pytest.fixture(params=sorted(ENGINES))
@@ -184,7 +71,7 @@ async def test_verification_passes_then_fails_on_tampered_counts(
     with scratch("lbverify") as db:
         engine["build"](db.name)
         expected_counts: dict[str, int] = engine["counts"](db.name)
-        backup = await _backup(api, db)
+        backup = await back_up(api, db)
         assert backup["status"] == "completed", backup["errorMessage"]
         assert backup["verificationStatus"] == "unverified"
         assert backup["recordedTables"] == len(expected_counts)
@@ -194,7 +81,7 @@ async def test_verification_passes_then_fails_on_tampered_counts(
         stale = scratch_name("dead-executor", datetime.now(UTC) - timedelta(days=2))
         engine["create"](stale)
 
-        good = await _verify(api, backup["id"])
+        good = await verify(api, backup["id"])
         assert good["status"] == "completed", good["errorMessage"]
         assert good["summary"].startswith("verified ")
         assert f"{len(expected_counts)} tables" in good["summary"]
@@ -215,7 +102,7 @@ async def test_verification_passes_then_fails_on_tampered_counts(
             counts[key] += 1
             row.row_counts = json.dumps(counts)
         with caplog.at_level(logging.WARNING, logger="lifeboat.api.domain.verifications"):
-            bad = await _verify(api, backup["id"])
+            bad = await verify(api, backup["id"])
         assert bad["status"] == "failed"
         assert f"table {key}" in bad["errorMessage"], bad["errorMessage"]
         assert any(key in m and "recorded" in m for m in bad["mismatches"])
@@ -231,7 +118,7 @@ async def test_verification_passes_then_fails_on_tampered_counts(
             row = await session.get(BackupExecution, backup["id"])
             assert row is not None
             row.checksum = "0" * 64
-        broken = await _verify(api, backup["id"])
+        broken = await verify(api, backup["id"])
         assert broken["status"] == "failed"
         assert "checksum" in broken["errorMessage"] or "sha256" in broken["errorMessage"], broken
         assert any("Dropped the scratch database" in line["message"] for line in broken["logs"])
@@ -245,7 +132,7 @@ async def test_verify_refuses_unknown_and_uncounted_backups(api: RunningApi) -> 
 @pytest.fixture(autouse=True)
 def _no_scratch_left_behind() -> Iterator[None]:
     yield
-    assert _pg_scratch_left() == set() and _my_scratch_left() == set()
+    assert pg_scratch_left() == set() and my_scratch_left() == set()
 
 
 async def test_schedule_takes_a_verification_option(api: RunningApi) -> None:
@@ -321,7 +208,7 @@ async def test_a_schedule_verifies_its_backups_at_most_daily(
 
                 backups = await eventually(completed, timeout=120, interval=0.2)
                 if offset == 1:
-                    first = await _wait(
+                    first = await wait(
                         api,
                         f"/api/backups/{backups[0]['id']}",
                         lambda r: r["verificationStatus"] in ("verified", "failed"),
@@ -343,7 +230,7 @@ async def test_a_schedule_verifies_its_backups_at_most_daily(
 async def test_verification_goes_to_the_configured_verification_database(api: RunningApi) -> None:
     with dbs.scratch_pg("lbverifytarget") as db:
         build_rich_pg(db.name)
-        backup = await _backup(api, db)
+        backup = await back_up(api, db)
         config_id = backup["databaseConfigId"]
 
         async def config(**overrides: Any) -> str:
@@ -365,14 +252,14 @@ async def test_verification_goes_to_the_configured_verification_database(api: Ru
         unreachable = await config(port=1)
         set_to = data_of(await api.client.put(path, json={"verificationDatabaseId": unreachable}))
         assert set_to["verificationDatabaseId"] == unreachable
-        failed = await _verify(api, backup["id"])
+        failed = await verify(api, backup["id"])
         assert failed["status"] == "failed"
         assert "127.0.0.1" in failed["errorMessage"] or "port 1" in failed["errorMessage"], failed
         assert any(":1" in line["message"] for line in failed["logs"])
 
         other_server = await config(port=db.port)
         data_of(await api.client.put(path, json={"verificationDatabaseId": other_server}))
-        passed = await _verify(api, backup["id"])
+        passed = await verify(api, backup["id"])
         assert passed["status"] == "completed", passed["errorMessage"]
 
         mysql = await config(type="mysql", port=3306)
@@ -533,11 +420,11 @@ async def test_an_s3_only_backup_is_downloaded_and_verified(api: RunningApi) -> 
             "storeLocally": False,
         }
         started = data_of(await api.client.post("/api/backups", json=request), 202)
-        backup = await _wait(
+        backup = await wait(
             api, f"/api/backups/{started['id']}", lambda r: r["status"] in ("completed", "failed")
         )
         assert backup["status"] == "completed" and backup["localStatus"] is None, backup
-        verified = await _verify(api, backup["id"])
+        verified = await verify(api, backup["id"])
         assert verified["status"] == "completed", verified["errorMessage"]
         assert any("Downloading s3://" in line["message"] for line in verified["logs"])
-        assert _my_scratch_left() == set()
+        assert my_scratch_left() == set()
