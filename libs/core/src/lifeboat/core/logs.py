@@ -191,6 +191,9 @@ def setup_logging(level: str, service: str, *, fmt: str | None = None) -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        # A dictConfig run before (uvicorn's own, a library's) may have disabled or filtered it.
+        uvicorn_logger.disabled = False
+        uvicorn_logger.setLevel(logging.NOTSET)
     if chosen not in LOG_FORMATS:
         logging.getLogger(__name__).warning(
             "LOG_FORMAT must be one of %s, not %r: using text", list(LOG_FORMATS), chosen
