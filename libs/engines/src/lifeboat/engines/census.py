@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +210,31 @@ async def take_census(
         )
 
 
+@asynccontextmanager
+async def _counting(
+    taken: SnapshotCensus, census: Callable[[], Awaitable[Census]], snapshot: Session
+) -> AsyncGenerator[asyncio.Future[None]]:
+    """Take `census` in the background while the caller dumps (a failure is kept in
+    ``taken.error``: the backup goes on without counts); afterwards stop it if still running
+    and end the `snapshot` session's transaction."""
+
+    async def count() -> None:
+        try:
+            taken.census = await census()
+        except (DatabaseError, ValueError) as exc:
+            taken.error = str(exc)
+
+    counting = asyncio.ensure_future(count())
+    try:
+        yield counting
+    finally:
+        if not counting.done():
+            counting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await counting
+        await snapshot.close("COMMIT;\n")
+
+
 class PostgresCensus:
     """PostgreSQL: an exported snapshot shared by pg_dump and the counting session (exact)."""
 
@@ -230,30 +255,20 @@ class PostgresCensus:
             )
             taken = SnapshotCensus(dump_argv=[*dump_argv, f"--snapshot={snapshot}"])
 
-            async def count() -> None:
-                try:
-                    text = await run_sql(
-                        conn,
-                        creds,
-                        postgres.census_sql(snapshot),
-                        toolbox=toolbox,
-                        base_env=base_env,
-                        database=conn.database,
-                        timeout=None,
-                    )
-                    taken.census = parse_census_json(text)
-                except (DatabaseError, ValueError) as exc:
-                    taken.error = str(exc)
+            async def census() -> Census:
+                text = await run_sql(
+                    conn,
+                    creds,
+                    postgres.census_sql(snapshot),
+                    toolbox=toolbox,
+                    base_env=base_env,
+                    database=conn.database,
+                    timeout=None,
+                )
+                return parse_census_json(text)
 
-            counting = asyncio.ensure_future(count())
-            try:
+            async with _counting(taken, census, holder) as counting:
                 yield taken, counting
-            finally:
-                if not counting.done():
-                    counting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await counting
-                await holder.close("COMMIT;\n")
 
     async def now(
         self, conn: Connection, creds: Credentials, *, toolbox: Toolbox, base_env: Mapping[str, str]
@@ -302,22 +317,8 @@ class MysqlCensus:
         async with open_session(conn, creds, toolbox=toolbox, base_env=base_env) as session:
             await session.ask(mysql.SNAPSHOT_BEGIN_SQL)
             taken = SnapshotCensus(dump_argv=dump_argv)
-
-            async def count() -> None:
-                try:
-                    taken.census = await _mysql_census(session)
-                except (DatabaseError, ValueError) as exc:
-                    taken.error = str(exc)
-
-            counting = asyncio.ensure_future(count())
-            try:
+            async with _counting(taken, lambda: _mysql_census(session), session) as counting:
                 yield taken, counting
-            finally:
-                if not counting.done():
-                    counting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await counting
-                await session.close("COMMIT;\n")
 
     async def now(
         self, conn: Connection, creds: Credentials, *, toolbox: Toolbox, base_env: Mapping[str, str]
